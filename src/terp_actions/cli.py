@@ -1,0 +1,280 @@
+"""The command-line interface: parses options, builds real clients, maps errors to exit codes.
+
+Only click and the standard library are imported at the top: ``pydo`` and ``github`` are
+imported inside the commands that call those APIs, so ``--help`` and ``check-ignore`` start fast.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import sys
+import traceback
+from collections.abc import Callable, Sequence
+from pathlib import Path
+from typing import Any, TypeVar
+
+import click
+
+from terp_actions import __version__
+from terp_actions.errors import BadInput, TerpError
+from terp_actions.gha import Runner
+from terp_actions.redact import Redactor
+
+F = TypeVar("F", bound=Callable[..., Any])
+
+
+class PatternList(click.ParamType):  # type: ignore[type-arg]
+    """A repeatable pattern option whose environment variable holds one pattern per line."""
+
+    name = "pattern"
+    envvar_list_splitter = "\n"
+
+    def split_envvar_value(self, rv: str) -> Sequence[str]:
+        # Blank lines are separators people leave in YAML block scalars, not patterns.
+        return [line for line in rv.splitlines() if line.strip()]
+
+
+class Context:
+    """What every command shares: the environment, the runner, the redactor, the output mode."""
+
+    def __init__(self, environ: dict[str, str], as_json: bool) -> None:
+        self.environ = environ
+        self.as_json = as_json
+        self.redact = Redactor.from_environ(environ)
+        self.runner = Runner.from_environ(environ, sys.stdout, sys.stderr)
+
+    def say(self, text: str = "") -> None:
+        """One line (or block) of human output, redacted."""
+        click.echo(self.redact(text))
+
+    def emit_json(self, data: object) -> None:
+        """The ``--json`` document on stdout, redacted."""
+        click.echo(self.redact(json.dumps(data, indent=2)))
+
+
+class TerpGroup(click.Group):
+    """Turns our errors into one annotated line and their exit code; anything else is a bug (3)."""
+
+    def invoke(self, ctx: click.Context) -> Any:
+        try:
+            return super().invoke(ctx)
+        except TerpError as exc:
+            runner = Runner.from_environ(os.environ, sys.stdout, sys.stderr)
+            redact = Redactor.from_environ(os.environ)
+            message = redact(str(exc))
+            if exc.hint:
+                message += f"\nhint: {redact(exc.hint)}"
+            runner.annotate("error", message, title=exc.title)
+            sys.exit(exc.exit_code)
+        except (click.exceptions.Exit, click.ClickException, click.Abort):
+            raise
+        except Exception:  # noqa: BLE001 - the last line of defence: show the bug, exit 3
+            redact = Redactor.from_environ(os.environ)
+            click.echo(redact(traceback.format_exc()), err=True)
+            click.echo(
+                "terp-actions: internal error (a bug): please report it with the traceback above", err=True
+            )
+            sys.exit(3)
+
+
+def common(func: F) -> F:
+    """Options every command takes: ``--config`` and ``--json``."""
+    func = click.option(
+        "--json", "as_json", is_flag=True, envvar="TERP_JSON", help="Machine-readable output on stdout."
+    )(func)
+    return click.option(
+        "--config",
+        "config_path",
+        type=click.Path(dir_okay=False, path_type=Path),
+        envvar="TERP_CONFIG",
+        help="Configuration file [default: <repo>/.github/terp-actions.yml, defaults when absent].",
+    )(func)
+
+
+def ignore_option(func: F) -> F:
+    """``--ignore`` (repeatable; ``TERP_IGNORE`` one per line): replaces the configured rules."""
+    return click.option(
+        "--ignore",
+        "ignore",
+        multiple=True,
+        type=PatternList(),
+        envvar="TERP_IGNORE",
+        help="Ignore pattern (repeatable); replaces the configured list.",
+    )(func)
+
+
+def _load_config(config_path: Path | None, repo: Path) -> Any:
+    from terp_actions import config as configmod
+
+    if config_path is not None:
+        return configmod.load(config_path, required=True)
+    return configmod.load(repo / configmod.DEFAULT_PATH)
+
+
+def _rules(config_path: Path | None, repo: Path, ignore: Sequence[str]) -> Any:
+    from terp_actions.paths import IgnoreRules
+
+    if ignore:
+        return IgnoreRules(ignore, where="--ignore")
+    return _load_config(config_path, repo).rules()
+
+
+@click.group(
+    cls=TerpGroup, context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100}
+)
+@click.version_option(__version__, prog_name="terp-actions")
+def cli() -> None:
+    """From a merged pull request to a verified App Platform deploy.
+
+    Exit codes: 0 done (also "nothing to do"), 1 the work ran and the answer is no,
+    2 bad input or configuration, 3 a bug.
+    """
+
+
+@cli.command("check-ignore")
+@common
+@ignore_option
+@click.option(
+    "--repo",
+    type=click.Path(file_okay=False, path_type=Path),
+    default=".",
+    envvar="TERP_REPO",
+    show_default=True,
+    help="Repository whose configuration to read.",
+)
+@click.option("--stdin", "from_stdin", is_flag=True, help="Read paths from stdin, one per line.")
+@click.argument("paths", nargs=-1)
+def check_ignore(
+    config_path: Path | None,
+    as_json: bool,
+    ignore: tuple[str, ...],
+    repo: Path,
+    from_stdin: bool,
+    paths: tuple[str, ...],
+) -> None:
+    """Say for each PATH whether the ignore rules ignore it, and which pattern decided.
+
+    Like `git check-ignore -v`, for tuning rules. Paths are relative to the repository root.
+    """
+    ctx = Context(dict(os.environ), as_json)
+    rules = _rules(config_path, repo, ignore)
+    wanted = list(paths)
+    if from_stdin:
+        wanted += [line for line in sys.stdin.read().splitlines() if line]
+    if not wanted:
+        raise BadInput("check-ignore: give at least one PATH (or --stdin)")
+    normalised = []
+    for path in wanted:
+        if path.startswith("/"):
+            raise BadInput(
+                f"check-ignore: path {path!r} is absolute; give it relative to the repository root"
+            )
+        normalised.append(path.removeprefix("./"))
+    matches = [rules.match(path) for path in normalised]
+    if as_json:
+        ctx.emit_json([{"path": m.path, "ignored": m.ignored, "pattern": m.pattern} for m in matches])
+        return
+    from terp_actions.git import display_path
+
+    width = max(len(display_path(m.path)) for m in matches)
+    with ctx.runner.untrusted():
+        for m in matches:
+            if m.pattern is None:
+                why = "no rule matches"
+            elif m.ignored:
+                why = f"matched {m.pattern}"
+            else:
+                why = f"re-included by {m.pattern}"
+            verdict = "ignored" if m.ignored else "deploys"
+            ctx.say(f"{verdict}  {display_path(m.path):<{width}}  ({why})")
+
+
+@cli.command("plan")
+@common
+@ignore_option
+@click.option(
+    "--repo",
+    type=click.Path(file_okay=False, path_type=Path),
+    default=".",
+    envvar="TERP_REPO",
+    show_default=True,
+    help="The git repository.",
+)
+@click.option("--base", envvar="TERP_BASE", help="Base commit [default: the remote staging branch].")
+@click.option("--head", envvar="TERP_HEAD", default="HEAD", show_default=True, help="Head commit.")
+@click.option(
+    "--remote",
+    envvar="TERP_REMOTE",
+    default="origin",
+    show_default=True,
+    help="Remote whose staging branch is the default base.",
+)
+def plan_cmd(
+    config_path: Path | None,
+    as_json: bool,
+    ignore: tuple[str, ...],
+    repo: Path,
+    base: str | None,
+    head: str,
+    remote: str,
+) -> None:
+    """Decide whether BASE..HEAD needs a deploy under the ignore rules.
+
+    Deploys iff some file changed between the two commits is not ignored. When the answer
+    cannot be computed exactly (shallow history, unknown base) it deploys and says why.
+    """
+    from terp_actions import git as gitmod
+    from terp_actions.paths import IgnoreRules
+    from terp_actions.plan import build_plan, plan_to_json
+    from terp_actions.report import render_plan_summary, render_plan_text
+
+    ctx = Context(dict(os.environ), as_json)
+    git = gitmod.open_repo(repo)
+    config = _load_config(config_path, repo)
+    rules = IgnoreRules(ignore, where="--ignore") if ignore else config.rules()
+    if base is None:
+        default_base = f"{remote}/{config.branches.staging}"
+        gitmod.check_revision(git, default_base, what="default base")
+        base = default_base if gitmod.resolve_commit(git, default_base) else None
+    plan = build_plan(git, rules, base, head)
+
+    ctx.runner.set_outputs(
+        {
+            "deploy": "true" if plan.deploy else "false",
+            "reason": plan.reason,
+            "base": plan.base or "",
+            "head": plan.head,
+            "deployable-count": str(len(plan.deployable)),
+            "pull-requests": json.dumps(list(plan.pull_requests)),
+        }
+    )
+    ctx.runner.add_summary(render_plan_summary(plan))
+    if plan.fail_open:
+        ctx.runner.annotate("warning", plan.reason, title="Plan could not be exact")
+    if as_json:
+        ctx.emit_json(plan_to_json(plan))
+        return
+    with ctx.runner.untrusted():
+        for line in render_plan_text(plan):
+            ctx.say(line)
+
+
+@cli.command("demo")
+@click.option(
+    "--keep",
+    type=click.Path(file_okay=False, path_type=Path),
+    default=None,
+    help="Build the demo repository in this (new or empty) folder and keep it.",
+)
+def demo_cmd(keep: Path | None) -> None:
+    """Run the flow on a throwaway TERP-like repository: no accounts, nothing leaves the machine."""
+    from terp_actions.sandbox.demo import run_demo
+
+    ctx = Context(dict(os.environ), as_json=False)
+    run_demo(ctx.say, keep)
+
+
+def main() -> None:
+    """Console-script entry point."""
+    cli(prog_name="terp-actions")

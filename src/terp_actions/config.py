@@ -1,0 +1,483 @@
+"""The configuration file (``.github/terp-actions.yml``): load, validate, and fill in defaults."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Final, TypeVar
+from urllib.parse import urlsplit
+
+import yaml
+
+from terp_actions.errors import ConfigError, PatternError
+from terp_actions.paths import IgnoreRules, parse_pattern
+
+DEFAULT_PATH: Final = ".github/terp-actions.yml"
+
+# The TERP team's rules, written so they mean what the team meant under GitHub's pattern rules:
+# "**.md" (every Markdown file, not only the root's "*.md") and ".vscode/**" (".vscode/" would
+# match nothing).
+DEFAULT_IGNORE: Final = (
+    "docs/**",
+    "**.md",
+    ".github/**",
+    ".kiro/**",
+    "agent-prompts/**",
+    "product-management/**",
+    "testing/**",
+    "tests-e2e/**",
+    "dashboard.html",
+    ".vscode/**",
+    ".cursor/**",
+)
+
+_DURATION: Final = re.compile(r"(?:(?P<h>\d+)h)?(?:(?P<m>\d+)m)?(?:(?P<s>\d+(?:\.\d+)?)s)?")
+_ENV_NAME: Final = re.compile(r"[a-z][a-z0-9_-]{0,31}")
+_BRANCH: Final = re.compile(r"(?!-)(?!.*\.\.)(?!.*//)(?!.*@\{)[A-Za-z0-9._/-]+(?<![./])(?<!\.lock)")
+
+
+@dataclass(frozen=True)
+class Branches:
+    """The three branches of the flow."""
+
+    main: str = "main"
+    staging: str = "staging"
+    production: str = "production"
+
+
+@dataclass(frozen=True)
+class Environment:
+    """One App Platform environment: the app (id or name), its public URL, its spec file."""
+
+    app: str
+    url: str
+    spec: str = ""
+
+
+@dataclass(frozen=True)
+class HealthSettings:
+    """How ``/health`` is probed."""
+
+    path: str = "/health"
+    expect: Mapping[str, str | int | float | bool] = field(
+        default_factory=lambda: {"status": "healthy", "database": "connected"}
+    )
+    probes: int = 3
+    timeout: float = 300.0
+
+
+@dataclass(frozen=True)
+class LatencySettings:
+    """The latency budget and the allowed regression against the previous verified deploy."""
+
+    p95_ms: float = 1500.0
+    max_regression: float = 1.5
+
+
+@dataclass(frozen=True)
+class LogSettings:
+    """What counts as an error line in runtime logs, and the known noise to allow."""
+
+    error: str = r"(?i)\berror\b"
+    allow: tuple[str, ...] = ()
+    max: int = 0
+
+
+@dataclass(frozen=True)
+class MigrationSettings:
+    """Patterns in the deploy logs that show migrations applied, or failed."""
+
+    ok: str = r"(?i)migrations? (applied|up to date)"
+    fail: str = r"(?i)migration.*(failed|error)"
+
+
+@dataclass(frozen=True)
+class VerifySettings:
+    """All verification settings."""
+
+    health: HealthSettings = field(default_factory=HealthSettings)
+    latency: LatencySettings = field(default_factory=LatencySettings)
+    logs: LogSettings = field(default_factory=LogSettings)
+    migrations: MigrationSettings = field(default_factory=MigrationSettings)
+
+
+@dataclass(frozen=True)
+class DeploySettings:
+    """The total deadline of one deploy and the attempts auto-heal may use."""
+
+    timeout: float = 1800.0
+    attempts: int = 3
+
+
+@dataclass(frozen=True)
+class Config:
+    """A validated configuration; ``source`` is the file it came from, or "defaults"."""
+
+    branches: Branches = field(default_factory=Branches)
+    ignore: tuple[str, ...] = DEFAULT_IGNORE
+    environments: Mapping[str, Environment] = field(default_factory=dict)
+    verify: VerifySettings = field(default_factory=VerifySettings)
+    deploy: DeploySettings = field(default_factory=DeploySettings)
+    source: str = "defaults"
+
+    def rules(self) -> IgnoreRules:
+        """The ignore rules, compiled."""
+        return IgnoreRules(self.ignore, where=f"{self.source}: ignore")
+
+
+def load(path: Path, *, required: bool = False) -> Config:
+    """Load and validate ``path``; with the file absent, defaults (or an error when ``required``)."""
+    where = str(path)
+    if not path.exists():
+        if required:
+            raise ConfigError([f"{where}: no such configuration file"])
+        return Config()
+    try:
+        text = path.read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError) as exc:
+        raise ConfigError([f"{where}: cannot be read: {exc}"]) from exc
+    return parse(text, where=where)
+
+
+def parse(text: str, *, where: str = DEFAULT_PATH) -> Config:
+    """Validate configuration text; every mistake becomes one line of a single ConfigError."""
+    try:
+        data = yaml.load(text, Loader=_StrictLoader)  # noqa: S506 - a SafeLoader subclass
+    except yaml.YAMLError as exc:
+        raise ConfigError([f"{where}: {_yaml_problem(exc)}"]) from exc
+    if data is None:
+        data = {}
+    reader = _Reader(where)
+    config = reader.config(data)
+    if reader.problems:
+        raise ConfigError(reader.problems)
+    return config
+
+
+def parse_duration(value: object) -> float | None:
+    """Seconds from ``300``, ``"300s"``, ``"30m"``, ``"1h30m"``; None when it is not a duration."""
+    if isinstance(value, bool):
+        return None
+    if isinstance(value, int | float):
+        return float(value) if value > 0 else None
+    if isinstance(value, str) and value.strip():
+        found = _DURATION.fullmatch(value.strip())
+        if found and any(found.groups()):
+            h, m, s = (float(found[k] or 0) for k in "hms")
+            total = h * 3600 + m * 60 + s
+            return total if total > 0 else None
+    return None
+
+
+class _StrictLoader(yaml.SafeLoader):
+    """A safe loader that refuses duplicate keys instead of silently keeping the last."""
+
+
+def _construct_mapping(loader: yaml.SafeLoader, node: yaml.MappingNode) -> dict[Any, Any]:
+    seen: set[object] = set()
+    for key_node, _ in node.value:
+        key = loader.construct_object(key_node)
+        if key in seen:
+            line = key_node.start_mark.line + 1
+            raise yaml.constructor.ConstructorError(
+                None, None, f"duplicate key {key!r} (line {line})", key_node.start_mark
+            )
+        seen.add(key)
+    return loader.construct_mapping(node)
+
+
+_StrictLoader.add_constructor(yaml.resolver.BaseResolver.DEFAULT_MAPPING_TAG, _construct_mapping)
+
+
+def _yaml_problem(exc: yaml.YAMLError) -> str:
+    mark = getattr(exc, "problem_mark", None)
+    problem = getattr(exc, "problem", None) or str(exc)
+    if mark is not None:
+        return f"line {mark.line + 1}, column {mark.column + 1}: not valid YAML: {problem}"
+    return f"not valid YAML: {problem}"
+
+
+T = TypeVar("T")
+
+
+class _Reader:
+    """Walks the parsed YAML, collecting one problem line per mistake."""
+
+    def __init__(self, where: str) -> None:
+        self.where = where
+        self.problems: list[str] = []
+
+    def problem(self, field_: str, message: str) -> None:
+        self.problems.append(f"{self.where}: {field_}: {message}")
+
+    def section(self, data: object, name: str, allowed: set[str]) -> dict[str, Any]:
+        """A mapping with only ``allowed`` keys; problems for anything else."""
+        if data is None:
+            return {}
+        if not isinstance(data, dict):
+            self.problem(name or "(top level)", f"expected a mapping, got {_kind(data)}")
+            return {}
+        out: dict[str, Any] = {}
+        for key, value in data.items():
+            dotted = f"{name}.{key}" if name else str(key)
+            if key not in allowed:
+                choices = ", ".join(sorted(allowed))
+                self.problem(dotted, f"unknown key (expected one of: {choices})")
+            else:
+                out[key] = value
+        return out
+
+    def get(
+        self,
+        data: Mapping[str, Any],
+        name: str,
+        key: str,
+        default: T,
+        *,
+        convert: Callable[[object], T | None],
+        expected: str,
+    ) -> T:
+        """``data[key]`` converted, the default when absent, a problem when it does not convert."""
+        if key not in data:
+            return default
+        value = data[key]
+        converted = convert(value)
+        if converted is None:
+            self.problem(f"{name}.{key}" if name else key, f"expected {expected}, got {_kind(value)}")
+            return default
+        return converted
+
+    def config(self, data: object) -> Config:
+        top = self.section(data, "", {"branches", "ignore", "environments", "verify", "deploy"})
+        return Config(
+            branches=self.branches(top.get("branches")),
+            ignore=self.ignore(top["ignore"]) if "ignore" in top else DEFAULT_IGNORE,
+            environments=self.environments(top.get("environments")),
+            verify=self.verify(top.get("verify")),
+            deploy=self.deploy(top.get("deploy")),
+            source=self.where,
+        )
+
+    def branches(self, data: object) -> Branches:
+        sec = self.section(data, "branches", {"main", "staging", "production"})
+        base = Branches()
+        values = {
+            key: self.get(sec, "branches", key, getattr(base, key), convert=_branch, expected="a branch name")
+            for key in ("main", "staging", "production")
+        }
+        if len(set(values.values())) < 3:
+            self.problem("branches", "main, staging and production must be three different branches")
+        return Branches(**values)
+
+    def ignore(self, data: object) -> tuple[str, ...]:
+        if data is None:
+            return ()
+        if not isinstance(data, list):
+            self.problem("ignore", f"expected a list of patterns, got {_kind(data)}")
+            return DEFAULT_IGNORE
+        patterns: list[str] = []
+        for index, item in enumerate(data):
+            if not isinstance(item, str):
+                self.problem(f"ignore[{index}]", f"expected a pattern string, got {_kind(item)} (quote it)")
+                continue
+            try:
+                parse_pattern(item)
+            except PatternError as exc:
+                self.problem(f"ignore[{index}]", f"invalid pattern {item!r}: {exc.reason}")
+                continue
+            patterns.append(item)
+        return tuple(patterns)
+
+    def environments(self, data: object) -> dict[str, Environment]:
+        if data is None:
+            return {}
+        if not isinstance(data, dict):
+            self.problem("environments", f"expected a mapping of environments, got {_kind(data)}")
+            return {}
+        envs: dict[str, Environment] = {}
+        for name, value in data.items():
+            field_ = f"environments.{name}"
+            if not isinstance(name, str) or not _ENV_NAME.fullmatch(name):
+                self.problem(field_, "an environment name is lower-case letters, digits, '-' or '_'")
+                continue
+            sec = self.section(value, field_, {"app", "url", "spec"})
+            for required in ("app", "url"):
+                if required not in sec:
+                    self.problem(f"{field_}.{required}", "missing (required)")
+            app = self.get(sec, field_, "app", "", convert=_nonempty_str, expected="an app id or name")
+            url = self.get(
+                sec, field_, "url", "", convert=_url, expected="an http(s) URL without credentials"
+            )
+            spec = self.get(
+                sec, field_, "spec", "", convert=_relative_path, expected="a path relative to the repository"
+            )
+            envs[name] = Environment(app=app, url=url, spec=spec)
+        return envs
+
+    def verify(self, data: object) -> VerifySettings:
+        sec = self.section(data, "verify", {"health", "latency", "logs", "migrations"})
+        return VerifySettings(
+            health=self.health(sec.get("health")),
+            latency=self.latency(sec.get("latency")),
+            logs=self.logs(sec.get("logs")),
+            migrations=self.migrations(sec.get("migrations")),
+        )
+
+    def health(self, data: object) -> HealthSettings:
+        name = "verify.health"
+        sec = self.section(data, name, {"path", "expect", "probes", "timeout"})
+        d = HealthSettings()
+        return HealthSettings(
+            path=self.get(sec, name, "path", d.path, convert=_url_path, expected="a path starting with '/'"),
+            expect=self.get(
+                sec, name, "expect", d.expect, convert=_expect, expected="a mapping of JSON keys to values"
+            ),
+            probes=self.get(
+                sec, name, "probes", d.probes, convert=_positive_int, expected="a positive integer"
+            ),
+            timeout=self.get(
+                sec, name, "timeout", d.timeout, convert=parse_duration, expected="a duration like 300s or 5m"
+            ),
+        )
+
+    def latency(self, data: object) -> LatencySettings:
+        name = "verify.latency"
+        sec = self.section(data, name, {"p95_ms", "max_regression"})
+        d = LatencySettings()
+        return LatencySettings(
+            p95_ms=self.get(
+                sec, name, "p95_ms", d.p95_ms, convert=_positive_number, expected="a positive number"
+            ),
+            max_regression=self.get(
+                sec,
+                name,
+                "max_regression",
+                d.max_regression,
+                convert=_ratio,
+                expected="a ratio of at least 1.0",
+            ),
+        )
+
+    def logs(self, data: object) -> LogSettings:
+        name = "verify.logs"
+        sec = self.section(data, name, {"error", "allow", "max"})
+        d = LogSettings()
+        return LogSettings(
+            error=self.get(
+                sec, name, "error", d.error, convert=_regex, expected="a valid regular expression"
+            ),
+            allow=self.get(
+                sec, name, "allow", d.allow, convert=_regex_list, expected="a list of regular expressions"
+            ),
+            max=self.get(sec, name, "max", d.max, convert=_count, expected="a whole number, 0 or more"),
+        )
+
+    def migrations(self, data: object) -> MigrationSettings:
+        name = "verify.migrations"
+        sec = self.section(data, name, {"ok", "fail"})
+        d = MigrationSettings()
+        return MigrationSettings(
+            ok=self.get(sec, name, "ok", d.ok, convert=_regex, expected="a valid regular expression"),
+            fail=self.get(sec, name, "fail", d.fail, convert=_regex, expected="a valid regular expression"),
+        )
+
+    def deploy(self, data: object) -> DeploySettings:
+        sec = self.section(data, "deploy", {"timeout", "attempts"})
+        d = DeploySettings()
+        return DeploySettings(
+            timeout=self.get(
+                sec, "deploy", "timeout", d.timeout, convert=parse_duration, expected="a duration like 30m"
+            ),
+            attempts=self.get(
+                sec, "deploy", "attempts", d.attempts, convert=_attempts, expected="an integer from 1 to 10"
+            ),
+        )
+
+
+def _kind(value: object) -> str:
+    if value is None:
+        return "nothing"
+    if isinstance(value, bool):
+        return f"a boolean ({str(value).lower()})"
+    if isinstance(value, str):
+        return f"{value!r}"
+    if isinstance(value, int | float):
+        return f"the number {value}"
+    return f"a {type(value).__name__}"
+
+
+def _nonempty_str(value: object) -> str | None:
+    return value.strip() if isinstance(value, str) and value.strip() else None
+
+
+def _branch(value: object) -> str | None:
+    return value if isinstance(value, str) and _BRANCH.fullmatch(value) else None
+
+
+def _url(value: object) -> str | None:
+    if not isinstance(value, str):
+        return None
+    parts = urlsplit(value)
+    if parts.scheme not in {"http", "https"} or not parts.hostname or parts.password or parts.username:
+        return None
+    return value.rstrip("/")
+
+
+def _url_path(value: object) -> str | None:
+    return value if isinstance(value, str) and value.startswith("/") and " " not in value else None
+
+
+def _relative_path(value: object) -> str | None:
+    if not isinstance(value, str) or not value or value.startswith(("/", "./")) or ".." in value.split("/"):
+        return None
+    return value
+
+
+def _expect(value: object) -> dict[str, str | int | float | bool] | None:
+    if not isinstance(value, dict) or not all(
+        isinstance(k, str) and isinstance(v, str | int | float | bool) for k, v in value.items()
+    ):
+        return None
+    return dict(value)
+
+
+def _positive_int(value: object) -> int | None:
+    return value if isinstance(value, int) and not isinstance(value, bool) and value > 0 else None
+
+
+def _count(value: object) -> int | None:
+    return value if isinstance(value, int) and not isinstance(value, bool) and value >= 0 else None
+
+
+def _attempts(value: object) -> int | None:
+    return value if isinstance(value, int) and not isinstance(value, bool) and 1 <= value <= 10 else None
+
+
+def _positive_number(value: object) -> float | None:
+    if isinstance(value, int | float) and not isinstance(value, bool) and value > 0:
+        return float(value)
+    return None
+
+
+def _ratio(value: object) -> float | None:
+    number = _positive_number(value)
+    return number if number is not None and number >= 1.0 else None
+
+
+def _regex(value: object) -> str | None:
+    if not isinstance(value, str):
+        return None
+    try:
+        re.compile(value)
+    except re.error:
+        return None
+    return value
+
+
+def _regex_list(value: object) -> tuple[str, ...] | None:
+    if not isinstance(value, list):
+        return None
+    checked = [_regex(item) for item in value]
+    return None if any(c is None for c in checked) else tuple(c for c in checked if c is not None)

@@ -1,0 +1,80 @@
+"""One exception family: each error carries what a person needs to act, and its exit code."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+
+class TerpError(Exception):
+    """Base of every error terp-actions raises on purpose.
+
+    ``exit_code`` follows the CLI contract: 1 the work ran and the answer is no, 2 bad input or
+    configuration. ``hint`` is one line telling the person what to do next.
+    """
+
+    exit_code = 1
+    title = "terp-actions failed"
+
+    def __init__(self, message: str, *, hint: str = "") -> None:
+        super().__init__(message)
+        self.message = message
+        self.hint = hint
+
+    def __str__(self) -> str:
+        return self.message
+
+
+class BadInput(TerpError):
+    """Input that cannot be acted on: a wrong option, a malformed value."""
+
+    exit_code = 2
+    title = "Bad input"
+
+
+class PatternError(BadInput):
+    """An ignore pattern that is malformed or can never match."""
+
+    title = "Invalid ignore pattern"
+
+    def __init__(self, pattern: str, reason: str, *, where: str = "") -> None:
+        prefix = f"{where}: " if where else ""
+        super().__init__(f"{prefix}invalid pattern {pattern!r}: {reason}")
+        self.pattern = pattern
+        self.reason = reason
+        self.where = where
+
+
+class ConfigError(BadInput):
+    """A configuration file that cannot be used; ``problems`` holds one line per mistake."""
+
+    title = "Invalid configuration"
+
+    def __init__(self, problems: Sequence[str]) -> None:
+        super().__init__("\n".join(problems))
+        self.problems = tuple(problems)
+
+
+class RefError(BadInput):
+    """A git revision that is malformed or does not exist in the repository."""
+
+    title = "Unknown git revision"
+
+
+class NotARepository(BadInput):
+    """The directory given as the repository is not a git work tree."""
+
+    title = "Not a git repository"
+
+
+class GitError(TerpError):
+    """A git command that failed; carries the command, its return code and (redacted) stderr."""
+
+    title = "git failed"
+
+    def __init__(self, args: Sequence[str], returncode: int, stderr: str) -> None:
+        self.args_ = tuple(args)
+        self.returncode = returncode
+        self.stderr = stderr.strip()
+        shown = " ".join(self.args_)
+        detail = self.stderr.splitlines()[-1] if self.stderr else "no message"
+        super().__init__(f"`git {shown}` exited {returncode}: {detail}")

@@ -1,0 +1,222 @@
+"""The only module that runs git: argument lists (never a shell), streamed output, our errors."""
+
+from __future__ import annotations
+
+import os
+import re
+import subprocess
+import tempfile
+from collections.abc import Iterator, Mapping, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Final
+
+from terp_actions.errors import GitError, NotARepository, RefError
+from terp_actions.redact import Redactor
+
+_CHUNK: Final = 1 << 16
+_HEX: Final = re.compile(r"[0-9a-f]{4,64}")
+# A revision is a ref name or object id, optionally followed by ~N / ^N navigation.
+_REVISION: Final = re.compile(r"(?P<name>[^~^]+)(?P<nav>(?:[~^][0-9]*)*)")
+# Settings that keep git from prompting, taking optional locks or translating its messages.
+_QUIET_ENV: Final = {"GIT_TERMINAL_PROMPT": "0", "GIT_OPTIONAL_LOCKS": "0", "LC_ALL": "C"}
+# Options that make diff/log output independent of the user's configuration.
+_PLAIN_DIFF: Final = ("--no-renames", "--no-ext-diff", "--no-textconv", "--no-relative", "--no-color")
+
+
+def decode_path(raw: bytes) -> str:
+    """A path as git stores it (bytes) to str; undecodable bytes survive as surrogates."""
+    return raw.decode("utf-8", "surrogateescape")
+
+
+def display_path(path: str) -> str:
+    """A path for people: undecodable bytes shown as ``\\xNN``, control characters escaped."""
+    text = path.encode("utf-8", "surrogateescape").decode("utf-8", "backslashreplace")
+    return "".join(ch if ch.isprintable() else ch.encode("unicode_escape").decode() for ch in text)
+
+
+@dataclass(frozen=True)
+class Git:
+    """A repository to run git in; ``env`` adds variables for every command (e.g. credentials)."""
+
+    repo: Path
+    env: Mapping[str, str] = field(default_factory=dict)
+
+    def _environ(self) -> dict[str, str]:
+        return {**os.environ, **_QUIET_ENV, **self.env}
+
+    def run(self, args: Sequence[str], *, check: bool = True) -> subprocess.CompletedProcess[bytes]:
+        """Run ``git ARGS`` to completion; a non-zero exit raises GitError when ``check``."""
+        try:
+            proc = subprocess.run(
+                ["git", *args], cwd=self.repo, env=self._environ(), capture_output=True, check=False
+            )
+        except FileNotFoundError as exc:
+            raise GitError(args, 127, "git is not installed or not on PATH") from exc
+        if check and proc.returncode != 0:
+            raise _error(args, proc.returncode, proc.stderr)
+        return proc
+
+    def text(self, args: Sequence[str]) -> str:
+        """Run ``git ARGS`` and return its stdout, stripped."""
+        return self.run(args).stdout.decode("utf-8", "surrogateescape").strip()
+
+    def stream(self, args: Sequence[str]) -> Iterator[bytes]:
+        """Run ``git ARGS`` and yield its NUL-separated stdout tokens as they arrive.
+
+        Memory holds one read chunk at a time, whatever the output's length. stderr goes to a
+        temporary file so a chatty git can never block on a full pipe.
+        """
+        with tempfile.TemporaryFile() as errfile:
+            try:
+                proc = subprocess.Popen(
+                    ["git", *args],
+                    cwd=self.repo,
+                    env=self._environ(),
+                    stdout=subprocess.PIPE,
+                    stderr=errfile,
+                )
+            except FileNotFoundError as exc:
+                raise GitError(args, 127, "git is not installed or not on PATH") from exc
+            assert proc.stdout is not None  # noqa: S101 - guaranteed by stdout=PIPE
+            finished = False
+            try:
+                rest = b""
+                while chunk := proc.stdout.read(_CHUNK):
+                    parts = (rest + chunk).split(b"\0")
+                    rest = parts.pop()
+                    yield from parts
+                if rest:
+                    yield rest
+                finished = True
+            finally:
+                if not finished:
+                    proc.kill()
+                proc.stdout.close()
+                returncode = proc.wait()
+            if returncode != 0:
+                errfile.seek(0)
+                raise _error(args, returncode, errfile.read())
+
+
+def _error(args: Sequence[str], returncode: int, stderr: bytes) -> GitError:
+    # Shape-based redaction here too: git echoes remote URLs, which can carry credentials.
+    text = Redactor()(stderr.decode("utf-8", "replace"))
+    return GitError([Redactor()(a) for a in args], returncode, text)
+
+
+def open_repo(path: str | os.PathLike[str], env: Mapping[str, str] | None = None) -> Git:
+    """A Git for ``path``, refusing a directory that is not inside a git repository."""
+    repo = Path(path)
+    if not repo.is_dir():
+        raise NotARepository(f"{repo}: no such directory")
+    git = Git(repo, env or {})
+    proc = git.run(["rev-parse", "--git-dir"], check=False)
+    if proc.returncode != 0:
+        raise NotARepository(f"{repo}: not a git repository (or any of its parents)")
+    return git
+
+
+def check_revision(git: Git, rev: str, *, what: str = "revision") -> None:
+    """Refuse a revision that is not a ref name or object id, with optional ``~N``/``^N``."""
+    found = _REVISION.fullmatch(rev)
+    if rev.startswith("-") or found is None:
+        raise RefError(f"{what} {rev!r} is not a valid git revision")
+    name = found["name"]
+    if name in {"HEAD", "@"} or _HEX.fullmatch(name):
+        return
+    proc = git.run(["check-ref-format", "--allow-onelevel", name], check=False)
+    if proc.returncode != 0:
+        raise RefError(f"{what} {rev!r} is not a valid git ref name")
+
+
+def resolve_commit(git: Git, rev: str, *, what: str = "revision") -> str | None:
+    """The full SHA of the commit ``rev`` names, or None when the repository does not have it."""
+    check_revision(git, rev, what=what)
+    proc = git.run(["rev-parse", "--verify", "--quiet", "--end-of-options", f"{rev}^{{commit}}"], check=False)
+    if proc.returncode != 0:
+        return None
+    return proc.stdout.decode().strip()
+
+
+def is_shallow(git: Git) -> bool:
+    """True when the repository's history was cut off by a shallow clone."""
+    return git.text(["rev-parse", "--is-shallow-repository"]) == "true"
+
+
+def is_ancestor(git: Git, ancestor: str, descendant: str) -> bool:
+    """True when ``ancestor`` is reachable from ``descendant`` (equal counts)."""
+    args = ["merge-base", "--is-ancestor", ancestor, descendant]
+    proc = git.run(args, check=False)
+    if proc.returncode in (0, 1):
+        return proc.returncode == 0
+    raise _error(args, proc.returncode, proc.stderr)
+
+
+def changed_paths(git: Git, base: str, head: str) -> Iterator[str]:
+    """Paths that differ between the trees of ``base`` and ``head`` (renames as delete + add)."""
+    args = ["diff", "--name-only", "-z", *_PLAIN_DIFF, base, head, "--"]
+    for token in git.stream(args):
+        if token:
+            yield decode_path(token)
+
+
+@dataclass(frozen=True)
+class CommitChange:
+    """One commit along the first parent, with the paths it changed against its first parent."""
+
+    sha: str
+    parents: tuple[str, ...]
+    subject: str
+    files: tuple[str, ...]
+
+
+def first_parent_changes(git: Git, base: str | None, head: str) -> Iterator[CommitChange]:
+    """Commits of ``base..head`` along the first parent, newest first, in one streaming log.
+
+    Merge commits are diffed against their first parent, root commits against the empty tree.
+    """
+    # Each record starts with an empty token (the leading %x00); paths can never be empty, so
+    # that is an unambiguous boundary. The first path of a commit follows a newline.
+    args = [
+        "log", "-z", "--first-parent", "--diff-merges=first-parent", "--name-only", "--root",
+        "--no-show-signature", *_PLAIN_DIFF, "--format=%x00%H %P%x00%s",
+        head if base is None else f"{base}..{head}", "--",
+    ]  # fmt: skip
+    state = "start"
+    sha, subject = "", ""
+    parents: tuple[str, ...] = ()
+    files: list[str] = []
+    for token in git.stream(args):
+        if state == "paths" and token == b"":
+            yield CommitChange(sha, parents, subject, tuple(files))
+            state = "header"
+        elif state == "start":
+            state = "header"
+        elif state == "header":
+            sha, *rest = token.decode().split(" ")
+            parents = tuple(p for p in rest if p)
+            state = "subject"
+        elif state == "subject":
+            subject = token.decode("utf-8", "replace")
+            files = []
+            state = "paths"
+        elif token:
+            files.append(decode_path(token[1:] if not files and token[:1] == b"\n" else token))
+    if state == "paths":
+        yield CommitChange(sha, parents, subject, tuple(files))
+
+
+def subjects(git: Git, base: str | None, head: str) -> Iterator[str]:
+    """Subjects of every commit in ``base..head`` (all parents, not only the first)."""
+    args = [
+        "log",
+        "-z",
+        "--no-show-signature",
+        "--format=%s",
+        head if base is None else f"{base}..{head}",
+        "--",
+    ]
+    for token in git.stream(args):
+        if token:
+            yield token.decode("utf-8", "replace")

@@ -1,0 +1,345 @@
+"""GitHub filter patterns (``paths``/``paths-ignore`` syntax): parse, validate and match paths.
+
+The meaning is the one GitHub documents in its workflow syntax reference ("Filter pattern cheat
+sheet"):
+
+* ``*`` matches any run of characters except ``/``; ``**`` matches any run of characters;
+* ``**/`` at the start of a pattern or right after a ``/`` matches zero or more whole directories,
+  so ``**/README.md`` matches ``README.md`` and ``docs/**/*.md`` matches ``docs/a.md``;
+* ``?`` makes the preceding character optional, ``+`` repeats it one or more times;
+* ``[...]`` is one character out of letters, digits and ranges ``a-z``, ``A-Z``, ``0-9``;
+* ``\\`` escapes the next character; a leading ``!`` negates the pattern;
+* the whole path must match, matching is case-sensitive, and the last matching pattern decides.
+
+A whole list is compiled once into one automaton that is run as a lazily built DFA, so deciding a
+path costs time linear in its length whatever the patterns are: there is no backtracking to blow
+up (``**/**/**/a`` against a long path takes as long as ``a`` does).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass
+from typing import Final
+
+from terp_actions.errors import PatternError
+
+__all__ = ["IgnoreRules", "Match", "Pattern", "parse_pattern"]
+
+_ALNUM: Final = frozenset("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789")
+_RANGE_CLASSES: Final = ("az", "AZ", "09")
+
+# Transition kinds of the automaton.
+_LIT, _SET, _ANY, _NOT_SLASH = 0, 1, 2, 3
+
+# Builds the PatternError for the pattern being parsed, given the reason.
+_Refuse = Callable[[str], PatternError]
+
+# Item kinds of a parsed pattern.
+_ATOM, _STAR, _DSTAR, _DIRS = "atom", "star", "dstar", "dirs"
+
+
+@dataclass(frozen=True, slots=True)
+class _Item:
+    """One element of a pattern: a character class with a quantifier, or a wildcard."""
+
+    kind: str
+    chars: str | frozenset[str] = ""  # a single literal character, or a set of characters
+    quant: str = ""  # "", "?" or "+"; only for atoms
+
+
+@dataclass(frozen=True, slots=True)
+class Pattern:
+    """A validated pattern: ``source`` as written, ``negated`` when it starts with ``!``."""
+
+    source: str
+    negated: bool
+    items: tuple[_Item, ...]
+
+    def __str__(self) -> str:
+        return self.source
+
+
+@dataclass(frozen=True, slots=True)
+class Match:
+    """How the rules decided one path: ``pattern`` is the deciding pattern, or None if none did."""
+
+    path: str
+    ignored: bool
+    pattern: str | None
+
+
+def parse_pattern(source: str, *, where: str = "") -> Pattern:
+    """Parse one pattern, refusing one that is malformed or can never match a changed file.
+
+    ``where`` names the origin (a file and field, or an option) for the error message.
+    """
+
+    def refuse(reason: str) -> PatternError:
+        return PatternError(source, reason, where=where)
+
+    if not isinstance(source, str):
+        raise PatternError(repr(source), "a pattern must be a string", where=where)
+    if source.strip() == "":
+        raise refuse("the pattern is empty")
+    if source != source.strip():
+        raise refuse("it has leading or trailing spaces (changed paths never do); remove them")
+    negated = source.startswith("!")
+    body = source[1:] if negated else source
+    if body == "":
+        raise refuse("'!' must be followed by a pattern")
+    if body != body.lstrip():
+        raise refuse("spaces after '!' would have to be part of the path; remove them")
+    if body.startswith("/"):
+        raise refuse("paths are relative to the repository root and never start with '/'")
+    if body.startswith("./"):
+        raise refuse("paths are relative to the repository root and never start with './'")
+    if body.endswith("/"):
+        raise refuse(
+            "a trailing '/' matches nothing (changed paths are files, never folders); "
+            f"write {(('!' if negated else '') + body + '**')!r} for everything under it"
+        )
+    return Pattern(source, negated, tuple(_parse_items(body, refuse)))
+
+
+def _parse_items(body: str, refuse: _Refuse) -> list[_Item]:  # noqa: PLR0912 - one branch per token
+    """Turn a pattern body (without ``!``) into items; ``refuse`` builds the error to raise."""
+    items: list[_Item] = []
+    i, n = 0, len(body)
+    while i < n:
+        c = body[i]
+        if c == "*":
+            if i + 1 < n and body[i + 1] == "*":
+                whole_component = i == 0 or body[i - 1] == "/"
+                if whole_component and i + 2 < n and body[i + 2] == "/":
+                    items.append(_Item(_DIRS))
+                    i += 3
+                else:
+                    items.append(_Item(_DSTAR))
+                    i += 2
+            else:
+                items.append(_Item(_STAR))
+                i += 1
+        elif c in "?+":
+            if not items:
+                raise refuse(f"{c!r} at position {i + 1} has no character before it to repeat")
+            last = items[-1]
+            if last.kind != _ATOM:
+                raise refuse(
+                    f"{c!r} at position {i + 1} follows a wildcard, which already matches any "
+                    "number of characters; escape it as '\\" + c + "' to match it literally"
+                )
+            if last.quant:
+                raise refuse(
+                    f"{c!r} at position {i + 1} follows another {last.quant!r}; "
+                    "a character takes one quantifier"
+                )
+            items[-1] = _Item(_ATOM, last.chars, c)
+            i += 1
+        elif c == "[":
+            chars, i = _parse_set(body, i, refuse)
+            items.append(_Item(_ATOM, chars))
+        elif c == "\\":
+            if i + 1 >= n:
+                raise refuse("it ends with a '\\' that escapes nothing")
+            items.append(_Item(_ATOM, body[i + 1]))
+            i += 2
+        else:
+            items.append(_Item(_ATOM, c))
+            i += 1
+    return items
+
+
+def _parse_set(body: str, start: int, refuse: _Refuse) -> tuple[frozenset[str], int]:
+    """Parse ``[...]`` starting at ``start``; return its characters and the index after ``]``."""
+    close = body.find("]", start + 1)
+    if close == -1:
+        raise refuse(f"the '[' at position {start + 1} is never closed with ']'")
+    inner = body[start + 1 : close]
+    if not inner:
+        raise refuse(f"the set at position {start + 1} is empty ('[]' matches nothing)")
+    chars: set[str] = set()
+    j = 0
+    while j < len(inner):
+        c = inner[j]
+        if j + 2 < len(inner) and inner[j + 1] == "-":
+            hi = inner[j + 2]
+            if not any(lo_ <= c <= hi <= hi_ for lo_, hi_ in _RANGE_CLASSES):
+                raise refuse(
+                    f"the range '{c}-{hi}' in '[{inner}]' is not within a-z, A-Z or 0-9 in ascending order"
+                )
+            chars.update(chr(k) for k in range(ord(c), ord(hi) + 1))
+            j += 3
+            continue
+        if c not in _ALNUM:
+            raise refuse(
+                f"{c!r} in '[{inner}]' is not allowed: a set holds only letters, digits "
+                "and ranges a-z, A-Z, 0-9"
+            )
+        chars.add(c)
+        j += 1
+    return frozenset(chars), close + 1
+
+
+class _Automaton:
+    """A Thompson NFA over all patterns, with every pattern's accepting state tagged by index."""
+
+    def __init__(self, patterns: Sequence[Pattern]) -> None:
+        self.moves: list[list[tuple[int, str | frozenset[str], int]]] = []
+        self.eps: list[list[int]] = []
+        self.accept: dict[int, int] = {}
+        self.starts: list[int] = []
+        for index, pattern in enumerate(patterns):
+            start = self._new()
+            self.starts.append(start)
+            end = self._build(start, pattern.items)
+            self.accept[end] = index
+
+    def _new(self) -> int:
+        self.moves.append([])
+        self.eps.append([])
+        return len(self.moves) - 1
+
+    def _edge(self, src: int, kind: int, arg: str | frozenset[str], dst: int) -> None:
+        self.moves[src].append((kind, arg, dst))
+
+    def _build(self, cur: int, items: Iterable[_Item]) -> int:
+        for item in items:
+            entry, out = self._new(), self._new()
+            self.eps[cur].append(entry)
+            if item.kind == _ATOM:
+                kind = _LIT if isinstance(item.chars, str) else _SET
+                self._edge(entry, kind, item.chars, out)
+                if item.quant == "?":
+                    self.eps[entry].append(out)
+                elif item.quant == "+":
+                    self.eps[out].append(entry)
+            elif item.kind in (_STAR, _DSTAR):
+                self._edge(entry, _NOT_SLASH if item.kind == _STAR else _ANY, "", entry)
+                self.eps[entry].append(out)
+            else:  # _DIRS: zero or more whole directories, i.e. the regex (.+/)?
+                middle = self._new()
+                self.eps[entry].append(out)
+                self._edge(entry, _ANY, "", middle)
+                self._edge(middle, _ANY, "", middle)
+                self._edge(middle, _LIT, "/", out)
+            cur = out
+        return cur
+
+    def closure(self, states: Iterable[int]) -> frozenset[int]:
+        """The states reachable through epsilon moves, keeping only those that matter."""
+        seen: set[int] = set()
+        stack = list(states)
+        while stack:
+            s = stack.pop()
+            if s in seen:
+                continue
+            seen.add(s)
+            stack.extend(self.eps[s])
+        return frozenset(s for s in seen if self.moves[s] or s in self.accept)
+
+    def step(self, states: frozenset[int], ch: str) -> frozenset[int]:
+        """The closed state set after reading ``ch``."""
+        nxt: list[int] = []
+        for s in states:
+            for kind, arg, dst in self.moves[s]:
+                if (
+                    kind == _ANY
+                    or (kind == _NOT_SLASH and ch != "/")
+                    or (kind == _LIT and arg == ch)
+                    or (kind == _SET and ch in arg)
+                ):
+                    nxt.append(dst)
+        return self.closure(nxt)
+
+    def decision(self, states: frozenset[int]) -> int:
+        """Index of the last pattern that accepts in ``states``, or -1."""
+        return max((self.accept[s] for s in states if s in self.accept), default=-1)
+
+
+class IgnoreRules:
+    """An ordered list of patterns, compiled once, deciding whether paths are ignored.
+
+    Matching runs a DFA that is built lazily and bounded in size (it is dropped and rebuilt when
+    it grows past ``max_states``), so memory stays flat and each path costs O(len(path)).
+    """
+
+    _DEAD = 0
+
+    def __init__(
+        self,
+        patterns: Iterable[str | Pattern],
+        *,
+        where: str = "",
+        max_states: int = 4096,
+        max_cached_paths: int = 100_000,
+    ) -> None:
+        parsed = [p if isinstance(p, Pattern) else parse_pattern(p, where=where) for p in patterns]
+        self.patterns: tuple[Pattern, ...] = tuple(parsed)
+        self._nfa = _Automaton(self.patterns)
+        self._max_states = max_states
+        self._max_cached_paths = max_cached_paths
+        self._results: dict[str, int] = {}
+        self.states_built = 0
+        self._reset()
+
+    def _reset(self) -> None:
+        empty: frozenset[int] = frozenset()
+        self._ids: dict[frozenset[int], int] = {empty: self._DEAD}
+        self._sets: list[frozenset[int]] = [empty]
+        self._trans: list[dict[str, int]] = [{}]
+        self._decisions: list[int] = [-1]
+        self._start = self._state_id(self._nfa.closure(self._nfa.starts))
+
+    def _state_id(self, states: frozenset[int]) -> int:
+        found = self._ids.get(states)
+        if found is not None:
+            return found
+        new = len(self._sets)
+        self._ids[states] = new
+        self._sets.append(states)
+        self._trans.append({})
+        self._decisions.append(self._nfa.decision(states))
+        self.states_built += 1
+        return new
+
+    def _decide(self, path: str) -> int:
+        cached = self._results.get(path)
+        if cached is not None:
+            return cached
+        if len(self._sets) > self._max_states:
+            self._reset()
+        if len(self._results) >= self._max_cached_paths:
+            self._results.clear()
+        trans = self._trans
+        state = self._start
+        for ch in path:
+            nxt = trans[state].get(ch)
+            if nxt is None:
+                nxt = self._state_id(self._nfa.step(self._sets[state], ch))
+                trans[state][ch] = nxt
+            state = nxt
+            if state == self._DEAD:
+                break
+        decided = self._decisions[state]
+        self._results[path] = decided
+        return decided
+
+    def match(self, path: str) -> Match:
+        """Decide one path: ignored when the last pattern matching it is not negated."""
+        index = self._decide(path)
+        if index < 0:
+            return Match(path, ignored=False, pattern=None)
+        pattern = self.patterns[index]
+        return Match(path, ignored=not pattern.negated, pattern=pattern.source)
+
+    def is_ignored(self, path: str) -> bool:
+        """True when the rules ignore ``path``."""
+        index = self._decide(path)
+        return index >= 0 and not self.patterns[index].negated
+
+    def __len__(self) -> int:
+        return len(self.patterns)
+
+    def __repr__(self) -> str:
+        return f"IgnoreRules({[p.source for p in self.patterns]!r})"

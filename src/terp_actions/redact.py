@@ -1,0 +1,74 @@
+"""Secret redaction for everything terp-actions prints, logs or posts."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable, Mapping
+from typing import Final
+
+MASK: Final = "***"
+
+# Names whose values are secrets wherever they appear. Anything ending like these is one too.
+SECRET_NAMES: Final = frozenset(
+    {"GITHUB_TOKEN", "GH_TOKEN", "DIGITALOCEAN_TOKEN", "DIGITALOCEAN_ACCESS_TOKEN", "DATABASE_URL"}
+)
+_SECRET_SUFFIXES: Final = ("_TOKEN", "_SECRET", "_PASSWORD", "_API_KEY", "_PRIVATE_KEY")
+
+# Shapes of credentials that must not leak even when we were not told their values.
+_SHAPES: Final = (
+    # user:password@ in any URL; the user name stays, it helps to see which account it was.
+    (re.compile(r"(?P<pre>[a-zA-Z][a-zA-Z0-9+.-]*://[^/\s:@]*:)[^@\s/]+(?P<post>@)"), r"\g<pre>***\g<post>"),
+    # GitHub tokens (classic and fine-grained) and DigitalOcean tokens.
+    (re.compile(r"\b(?:gh[pousr]_[A-Za-z0-9]{20,}|github_pat_[A-Za-z0-9_]{20,})"), MASK),
+    (re.compile(r"\bdo[por]_v1_[a-f0-9]{16,}"), MASK),
+    # Authorization headers as git and HTTP clients print them.
+    (re.compile(r"(?i)(?P<pre>authorization:\s*(?:bearer|basic|token)\s+)\S+"), r"\g<pre>***"),
+    # NAME=value for secret-looking names, as in env dumps and app logs.
+    (
+        re.compile(
+            r"(?P<pre>\b[A-Z0-9_]*(?:DATABASE_URL|TOKEN|SECRET|PASSWORD)[A-Z0-9_]*\s*[=:]\s*)"
+            r"(?P<q>['\"]?)[^\s'\"]+(?P=q)"
+        ),
+        r"\g<pre>***",
+    ),
+)
+_MIN_SECRET_LENGTH: Final = 4  # shorter values would blank out ordinary words
+
+
+def is_secret_name(name: str) -> bool:
+    """True for environment variable names whose values must never be shown."""
+    upper = name.upper()
+    return upper in SECRET_NAMES or upper.endswith(_SECRET_SUFFIXES)
+
+
+class Redactor:
+    """Replaces known secret values and credential shapes in text with ``***``."""
+
+    def __init__(self, secrets: Iterable[str] = ()) -> None:
+        self._secrets: set[str] = set()
+        for secret in secrets:
+            self.add(secret)
+
+    @classmethod
+    def from_environ(cls, environ: Mapping[str, str]) -> Redactor:
+        """A redactor that knows the values of every secret-named variable in ``environ``."""
+        return cls(value for name, value in environ.items() if is_secret_name(name))
+
+    def add(self, secret: str) -> None:
+        """Treat ``secret`` (and each of its lines) as a value never to be shown."""
+        for part in [secret, *secret.splitlines()]:
+            if len(part.strip()) >= _MIN_SECRET_LENGTH:
+                self._secrets.add(part.strip())
+
+    @property
+    def secrets(self) -> frozenset[str]:
+        """The literal values this redactor hides."""
+        return frozenset(self._secrets)
+
+    def __call__(self, text: str) -> str:
+        # Longest first, so a secret that contains another is hidden whole.
+        for secret in sorted(self._secrets, key=len, reverse=True):
+            text = text.replace(secret, MASK)
+        for pattern, replacement in _SHAPES:
+            text = pattern.sub(replacement, text)
+        return text

@@ -1,0 +1,66 @@
+"""Rendering what people read: summaries and (later) PR comments. Pure: text in, text out."""
+
+from __future__ import annotations
+
+import re
+from typing import Final
+
+from terp_actions.git import display_path
+from terp_actions.plan import Plan
+
+MAX_ROWS: Final = 50
+_MENTION: Final = re.compile(r"@(?=[A-Za-z0-9-])")
+
+
+def escape_markdown(text: str) -> str:
+    """Untrusted text made inert in Markdown: no HTML, no table breaks, no @-mentions."""
+    text = text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+    text = text.replace("|", "\\|").replace("`", "'").replace("\n", " ").replace("\r", " ")
+    return _MENTION.sub("@\u200b", text)
+
+
+def render_plan_summary(plan: Plan) -> str:
+    """The job-summary Markdown of a plan: verdict first, then the commits table."""
+    verdict = "🚀 Deploy" if plan.deploy else "⏭️ No deploy needed"
+    base = plan.base[:12] if plan.base else "unknown"
+    lines = [
+        "### terp-actions plan",
+        "",
+        f"**{verdict}** — {escape_markdown(plan.reason)}",
+        "",
+        f"Range `{base}..{plan.head[:12]}`: {len(plan.commits)} commits, {len(plan.changed)} changed files.",
+    ]
+    if plan.pull_requests:
+        lines.append("Pull requests: " + ", ".join(f"#{n}" for n in plan.pull_requests))
+    if plan.commits:
+        lines += ["", "| commit | subject | decision | files |", "|---|---|---|---|"]
+        for commit in plan.commits[:MAX_ROWS]:
+            files = ", ".join(escape_markdown(display_path(p)) for p in commit.files[:3])
+            if commit.file_count > 3:
+                files += f" +{commit.file_count - 3} more"
+            decision = "deploy" if commit.deployable else "ignored"
+            lines.append(
+                f"| `{commit.sha[:7]}` | {escape_markdown(commit.subject)} | {decision} | {files or '—'} |"
+            )
+        if len(plan.commits) > MAX_ROWS:
+            lines.append(f"\n…and {len(plan.commits) - MAX_ROWS} more commits.")
+    return "\n".join(lines) + "\n"
+
+
+def render_plan_text(plan: Plan, *, rows: int = MAX_ROWS) -> list[str]:
+    """The terminal rendering of a plan: a header, one row per commit, the verdict last."""
+    base = plan.base[:12] if plan.base else "unknown"
+    lines = [f"plan {base}..{plan.head[:12]}: {len(plan.commits)} commits, {len(plan.changed)} changed files"]
+    for commit in plan.commits[:rows]:
+        files = ", ".join(display_path(p) for p in commit.files[:2])
+        if commit.file_count > 2:
+            files += f" +{commit.file_count - 2} more"
+        subject = commit.subject if len(commit.subject) <= 50 else commit.subject[:49] + "…"
+        decision = "deploy" if commit.deployable else "ignore"
+        lines.append(f"  {decision:<6}  {commit.sha[:7]}  {subject:<50}  {files or '(no files)'}")
+    if len(plan.commits) > rows:
+        lines.append(f"  … {len(plan.commits) - rows} more commits (--json lists them all)")
+    if plan.pull_requests:
+        lines.append("  pull requests: " + ", ".join(f"#{n}" for n in plan.pull_requests))
+    lines.append(("DEPLOY  " if plan.deploy else "SKIP    ") + plan.reason)
+    return lines

@@ -1,0 +1,1 @@
+"""Local stand-ins and throwaway repositories for the demo and the tests."""

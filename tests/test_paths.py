@@ -1,0 +1,303 @@
+"""GitHub filter patterns: the documented cheat sheet, negation order, refusals, and properties."""
+
+from __future__ import annotations
+
+import re
+
+import pytest
+from hypothesis import assume, given, settings
+from hypothesis import strategies as st
+
+from terp_actions.errors import PatternError
+from terp_actions.paths import IgnoreRules, parse_pattern
+
+
+def matches(patterns: list[str], path: str) -> bool:
+    return IgnoreRules(patterns).is_ignored(path)
+
+
+# Every row of the "Filter pattern cheat sheet" in GitHub's workflow syntax reference (file paths
+# and branch/tag names use the same syntax), with the examples it gives as matches.
+CHEAT_SHEET = [
+    ("*", ["README.md", "server.rb"]),
+    ("*.jsx?", ["page.js", "page.jsx"]),
+    ("**", ["all/the/files.md", "README.md"]),
+    ("*.js", ["app.js", "index.js"]),
+    ("**.js", ["index.js", "js/index.js", "src/js/app.js"]),
+    ("docs/*", ["docs/README.md", "docs/file.txt"]),
+    ("docs/**", ["docs/README.md", "docs/mona/octocat.txt"]),
+    ("docs/**/*.md", ["docs/README.md", "docs/mona/hello-world.md", "docs/a/markdown/file.md"]),
+    ("**/docs/**", ["docs/hello.md", "dir/docs/my-file.txt", "space/docs/plan/space.doc"]),
+    ("**/README.md", ["README.md", "js/README.md"]),
+    ("**/*src/**", ["a/src/app.js", "my-src/code/js/app.js"]),
+    ("**/*-post.md", ["my-post.md", "path/their-post.md"]),
+    ("**/migrate-*.sql", ["migrate-10909.sql", "db/migrate-v1.0.sql", "db/sept/migrate-v1.sql"]),
+    ("feature/*", ["feature/my-branch", "feature/your-branch"]),
+    ("feature/**", ["feature/beta-a/my-branch", "feature/your-branch", "feature/mona/the/octocat"]),
+    ("*", ["main", "releases"]),
+    ("**", ["all/the/branches", "every/tag"]),
+    ("*feature", ["mona-feature", "feature", "ver-10-feature"]),
+    ("v2*", ["v2", "v2.0", "v2.9"]),
+    ("v[12].[0-9]+.[0-9]+", ["v1.10.1", "v2.0.0"]),
+    ("[CB]at", ["Cat", "Bat"]),
+    ("[1-2]00", ["100", "200"]),
+]
+
+NON_MATCHES = [
+    pytest.param("*", "path/with/slash", id="star-stops-at-slash"),
+    pytest.param("*.js", "js/index.js", id="star-js-root-only"),
+    pytest.param("*.md", "app/README.md", id="star-md-root-only"),
+    pytest.param("docs/*", "docs/mona/octocat.txt", id="docs-star-one-level"),
+    pytest.param("docs/**", "docs", id="docs-globstar-needs-a-file-inside"),
+    pytest.param("docs/**", "mydocs/a.md", id="anchored-at-root"),
+    pytest.param("*.jsx?", "page.jsxx", id="question-zero-or-one"),
+    pytest.param("v[12].[0-9]+.[0-9]+", "v3.0.0", id="set-excludes"),
+    pytest.param("v[12].[0-9]+.[0-9]+", "v1..1", id="plus-needs-one"),
+    pytest.param(".yml", "fyml", id="dot-is-literal"),
+    pytest.param("README.md", "readme.md", id="case-sensitive"),
+    pytest.param("README.md", "docs/README.md", id="whole-path"),
+    pytest.param("docs", "docs/a.md", id="no-prefix-match"),
+    pytest.param("**/*src/**", "src", id="globstar-dir-needs-content"),
+    pytest.param("[CB]at", "cat", id="set-case-sensitive"),
+]
+
+
+@pytest.mark.parametrize(
+    ("pattern", "path"),
+    [pytest.param(p, path, id=f"{p} ~ {path}") for p, examples in CHEAT_SHEET for path in examples],
+)
+def test_cheat_sheet_examples_match(pattern: str, path: str) -> None:
+    """Each documented example path matches its pattern."""
+    assert matches([pattern], path)
+
+
+@pytest.mark.parametrize(("pattern", "path"), NON_MATCHES)
+def test_paths_outside_a_pattern_do_not_match(pattern: str, path: str) -> None:
+    """Paths the documented meaning excludes are not matched."""
+    assert not matches([pattern], path)
+
+
+@pytest.mark.parametrize(
+    ("patterns", "path", "ignored", "decider"),
+    [
+        pytest.param(["*.md", "!README.md"], "hello.md", True, "*.md", id="positive-only"),
+        pytest.param(["*.md", "!README.md"], "README.md", False, "!README.md", id="negation-reincludes"),
+        pytest.param(["*.md", "!README.md"], "docs/hello.md", False, None, id="no-rule"),
+        pytest.param(["*.md", "!README.md", "README*"], "README.md", True, "README*", id="later-wins"),
+        pytest.param(["*.md", "!README.md", "README*"], "README.doc", True, "README*", id="later-new"),
+        pytest.param(["!README.md", "*.md"], "README.md", True, "*.md", id="negation-first-loses"),
+        pytest.param(["docs/**", "!docs/api/**"], "docs/api/x.md", False, "!docs/api/**", id="reinclude-dir"),
+        pytest.param(["docs/**", "!docs/api/**"], "docs/guide.md", True, "docs/**", id="dir-still-ignored"),
+        pytest.param(["!x"], "x", False, "!x", id="lone-negation"),
+    ],
+)
+def test_last_matching_pattern_decides(
+    patterns: list[str], path: str, ignored: bool, decider: str | None
+) -> None:
+    """Patterns are evaluated in order and the last one matching a path decides."""
+    match = IgnoreRules(patterns).match(path)
+    assert (match.ignored, match.pattern) == (ignored, decider)
+
+
+@pytest.mark.parametrize(
+    ("pattern", "path"),
+    [
+        pytest.param("\\!file", "!file", id="escaped-bang"),
+        pytest.param("a\\*b", "a*b", id="escaped-star"),
+        pytest.param("a\\?", "a?", id="escaped-question"),
+        pytest.param("c\\+\\+/**", "c++/x.cpp", id="escaped-plus"),
+        pytest.param("a\\[b]", "a[b]", id="escaped-bracket"),
+        pytest.param("escape\\\\backslash", "escape\\backslash", id="escaped-backslash"),
+        pytest.param("my docs/**", "my docs/a.md", id="inner-space"),
+        pytest.param("a/?b", "ab", id="optional-slash"),
+        pytest.param("**", "", id="globstar-empty"),
+        pytest.param("x+", "xxxx", id="plus-repeats"),
+    ],
+)
+def test_literal_and_edge_matches(pattern: str, path: str) -> None:
+    """Escapes make special characters literal; quantifiers apply to the character before them."""
+    assert matches([pattern], path)
+
+
+def test_escaped_star_is_not_a_wildcard() -> None:
+    """``\\*`` matches only a literal star."""
+    assert not matches(["a\\*b"], "axb")
+
+
+@pytest.mark.parametrize(
+    ("pattern", "reason"),
+    [
+        pytest.param("", "empty", id="empty"),
+        pytest.param("   ", "empty", id="blank"),
+        pytest.param("!", "followed by a pattern", id="bare-bang"),
+        pytest.param(" docs/**", "spaces", id="leading-space"),
+        pytest.param("docs/** ", "spaces", id="trailing-space"),
+        pytest.param("! docs/**", "spaces after '!'", id="space-after-bang"),
+        pytest.param("/docs/**", "never start with '/'", id="leading-slash"),
+        pytest.param("./docs/**", "never start with './'", id="leading-dot-slash"),
+        pytest.param(".vscode/", "trailing '/'", id="trailing-slash"),
+        pytest.param("!docs/", "trailing '/'", id="negated-trailing-slash"),
+        pytest.param("docs/[abc", "never closed", id="unclosed-bracket"),
+        pytest.param("[]x", "empty", id="empty-set"),
+        pytest.param("?a", "no character before it", id="bare-question"),
+        pytest.param("+a", "no character before it", id="bare-plus"),
+        pytest.param("!?a", "no character before it", id="bare-question-after-bang"),
+        pytest.param("*?", "follows a wildcard", id="question-after-star"),
+        pytest.param("**+", "follows a wildcard", id="plus-after-globstar"),
+        pytest.param("a??", "another", id="double-quantifier"),
+        pytest.param("a\\", "escapes nothing", id="dangling-escape"),
+        pytest.param("[a-Z]", "range", id="mixed-range"),
+        pytest.param("[z-a]", "range", id="reversed-range"),
+        pytest.param("[._]x", "not allowed", id="punctuation-in-set"),
+        pytest.param("[!a]x", "not allowed", id="negated-set"),
+    ],
+)
+def test_malformed_patterns_are_refused_with_the_reason(pattern: str, reason: str) -> None:
+    """A malformed or never-matching pattern is refused; the error quotes it and says why."""
+    with pytest.raises(PatternError) as caught:
+        IgnoreRules([pattern], where="ci.yml: ignore")
+    message = str(caught.value)
+    assert repr(pattern) in message
+    assert reason in message
+    assert message.startswith("ci.yml: ignore: ")
+    assert "\n" not in message
+
+
+def test_trailing_slash_error_suggests_the_pattern_that_works() -> None:
+    """Refusing ``.vscode/`` tells the person to write ``.vscode/**``."""
+    with pytest.raises(PatternError, match=re.escape("'.vscode/**'")):
+        parse_pattern(".vscode/")
+
+
+def test_the_first_invalid_pattern_in_a_list_is_named() -> None:
+    """In a list, the error names the bad pattern, not a good neighbour."""
+    with pytest.raises(PatternError) as caught:
+        IgnoreRules(["docs/**", "src/[oops", "**.md"])
+    assert caught.value.pattern == "src/[oops"
+
+
+def test_star_md_versus_globstar_md() -> None:
+    """``*.md`` only matches root files; ``**.md`` matches Markdown anywhere (TERP's intent)."""
+    assert matches(["*.md"], "README.md") and not matches(["*.md"], "docs/guide/setup.md")
+    assert matches(["**.md"], "docs/guide/setup.md")
+
+
+def test_rules_remember_no_state_between_paths() -> None:
+    """Deciding many paths in any order gives the same answers as deciding each alone."""
+    patterns = ["docs/**", "**.md", "!docs/keep.md", "src/**/gen/*.py"]
+    paths = ["docs/a", "docs/keep.md", "x.md", "src/a/gen/b.py", "src/gen/b.py", "src/a/b.py"] * 3
+    shared = IgnoreRules(patterns)
+    together = [shared.is_ignored(p) for p in paths]
+    alone = [IgnoreRules(patterns).is_ignored(p) for p in paths]
+    assert together == alone
+    assert together[:6] == [True, False, True, True, True, False]
+
+
+def test_the_automaton_is_rebuilt_when_it_outgrows_its_bound() -> None:
+    """A state bound far below what the paths need still gives correct answers."""
+    rules = IgnoreRules(["**/a*b*c/**", "!**/keep/**"], max_states=3, max_cached_paths=2)
+    paths = [f"x{i}/aXbYc/f{i}" for i in range(20)] + ["q/aXbYc/keep/z", "abc"]
+    assert [rules.is_ignored(p) for p in paths] == [True] * 20 + [False, False]
+
+
+# --- Linear time -------------------------------------------------------------------------------
+
+ADVERSARIAL = [
+    pytest.param(["**/" * 25 + "a"], "b/" * 2000 + "c", id="nested-globstar-dirs"),
+    pytest.param(["*" * 40 + "a"], "b" * 4000, id="many-stars"),
+    pytest.param(["a?" * 30 + "a" * 30], "a" * 29 + "b", id="optional-chain"),
+    pytest.param(["**" + "**a" * 20], "a" * 3000 + "b", id="globstar-chain"),
+    pytest.param(["x+" * 20 + "y"], "x" * 5000, id="plus-chain"),
+]
+
+
+@pytest.mark.parametrize(("patterns", "path"), ADVERSARIAL)
+def test_matching_builds_at_most_one_state_per_character(patterns: list[str], path: str) -> None:
+    """Work per path is bounded by its length: at most one new automaton state per character.
+
+    A backtracking matcher needs exponential or high-polynomial time on these; the timing
+    itself is measured in benchmarks/run.py.
+    """
+    rules = IgnoreRules(patterns)
+    before = rules.states_built
+    assert rules.is_ignored(path) is False
+    assert rules.states_built - before <= len(path) + 1
+
+
+# --- Properties --------------------------------------------------------------------------------
+
+
+def oracle_regex(pattern: str) -> tuple[bool, re.Pattern[str]]:
+    """An independent reading of the documented rules as a Python regex (backtracking; small inputs)."""
+    negated = pattern.startswith("!")
+    body = pattern[1:] if negated else pattern
+    out, i = "", 0
+    while i < len(body):
+        c = body[i]
+        if body.startswith("**/", i) and (i == 0 or body[i - 1] == "/"):
+            out, i = out + "(?:.+/)?", i + 3
+        elif body.startswith("**", i):
+            out, i = out + ".*", i + 2
+        elif c == "*":
+            out, i = out + "[^/]*", i + 1
+        elif c in "?+":
+            out, i = out + c, i + 1
+        elif c == "[":
+            end = body.index("]", i)
+            out, i = out + body[i : end + 1], end + 1
+        elif c == "\\":
+            out, i = out + re.escape(body[i + 1]), i + 2
+        else:
+            out, i = out + re.escape(c), i + 1
+    return negated, re.compile(out)
+
+
+def oracle_ignored(patterns: list[str], path: str) -> bool:
+    ignored = False
+    for pattern in patterns:
+        negated, regex = oracle_regex(pattern)
+        if regex.fullmatch(path):
+            ignored = not negated
+    return ignored
+
+
+_pattern_text = st.text(alphabet="ab/.*?+![]\\", min_size=1, max_size=8)
+_path_text = st.text(alphabet="ab/.", min_size=0, max_size=10)
+
+
+def _valid(pattern: str) -> bool:
+    try:
+        parse_pattern(pattern)
+    except PatternError:
+        return False
+    return True
+
+
+@settings(max_examples=400, deadline=None)
+@given(st.lists(_pattern_text.filter(_valid), min_size=1, max_size=4), st.lists(_path_text, max_size=6))
+def test_automaton_agrees_with_a_regex_reading_of_the_rules(patterns: list[str], paths: list[str]) -> None:
+    """On small inputs the linear-time matcher decides exactly as a regex translation does."""
+    rules = IgnoreRules(patterns)
+    for path in paths:
+        assert rules.is_ignored(path) == oracle_ignored(patterns, path), (patterns, path)
+
+
+@settings(max_examples=200, deadline=None)
+@given(
+    st.lists(_pattern_text.filter(_valid), max_size=4),
+    st.lists(_path_text.filter(bool), min_size=1, max_size=5),
+    _path_text.filter(bool),
+)
+def test_adding_a_deployable_file_never_turns_deploy_into_skip(
+    patterns: list[str], changed: list[str], extra: str
+) -> None:
+    """If a range deploys, adding any changed file keeps it deploying; a non-ignored one forces it."""
+    rules = IgnoreRules(patterns)
+
+    def deploys(paths: list[str]) -> bool:
+        return any(not rules.is_ignored(p) for p in paths)
+
+    if deploys(changed):
+        assert deploys([*changed, extra])
+    assume(not rules.is_ignored(extra))
+    assert deploys([*changed, extra])
