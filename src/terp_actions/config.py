@@ -13,6 +13,7 @@ import yaml
 
 from terp_actions.errors import ConfigError, PatternError
 from terp_actions.paths import IgnoreRules, parse_pattern
+from terp_actions.redact import Redactor
 
 DEFAULT_PATH: Final = ".github/terp-actions.yml"
 
@@ -402,7 +403,9 @@ def _kind(value: object) -> str:
     if isinstance(value, bool):
         return f"a boolean ({str(value).lower()})"
     if isinstance(value, str):
-        return f"{value!r}"
+        # Values are echoed to help find the mistake, but never a credential someone pasted.
+        shown = value if len(value) <= 80 else value[:77] + "..."
+        return Redactor()(repr(shown))
     if isinstance(value, int | float):
         return f"the number {value}"
     return f"a {type(value).__name__}"

@@ -49,11 +49,6 @@ def render_outputs(outputs: Mapping[str, str], token: str | None = None) -> str:
     return "".join(chunks)
 
 
-def neutralise(text: str) -> str:
-    """Make untrusted text (a path, a commit subject) unable to act as a workflow command."""
-    return text.replace("::", ":\u200b:")
-
-
 @dataclass
 class Runner:
     """Where a command's runner-facing effects go; built from the environment by ``cli.py``."""
