@@ -1,0 +1,181 @@
+"""The composite actions and workflows: static safety rules, scanners, and the wiring to the CLI."""
+
+from __future__ import annotations
+
+import json
+import re
+import subprocess
+import sys
+from pathlib import Path
+from typing import Any
+
+import pytest
+import yaml
+
+from terp_actions.sandbox.history import DemoRepo
+
+ROOT = Path(__file__).resolve().parent.parent
+BIN = Path(sys.executable).parent
+ACTIONS = sorted((ROOT / "actions").glob("*/action.yml"))
+WORKFLOWS = sorted((ROOT / ".github" / "workflows").glob("*.yml"))
+_SHA_PIN = re.compile(r"^[\w.-]+/[\w./-]+@[0-9a-f]{40}$")
+_EXPR = re.compile(r"\$\{\{\s*(.*?)\s*\}\}")
+
+
+def load(path: Path) -> dict[str, Any]:
+    data = yaml.safe_load(path.read_text())
+    assert isinstance(data, dict)
+    return data
+
+
+def steps_of(path: Path) -> list[dict[str, Any]]:
+    data = load(path)
+    if "runs" in data:
+        return list(data["runs"].get("steps", []))
+    return [step for job in data["jobs"].values() for step in job.get("steps", [])]
+
+
+def env_name(input_name: str) -> str:
+    return "TERP_" + input_name.upper().replace("-", "_")
+
+
+def test_there_are_actions_and_workflows() -> None:
+    """The checks below have something to check."""
+    assert {p.parent.name for p in ACTIONS} >= {"setup", "plan"}
+    assert WORKFLOWS
+
+
+@pytest.mark.parametrize("path", ACTIONS + WORKFLOWS, ids=lambda p: str(p.relative_to(ROOT)))
+def test_no_expressions_inside_run_scripts(path: Path) -> None:
+    """``run:`` bodies never contain ``${{ }}``: inputs reach scripts through ``env:`` only."""
+    for step in steps_of(path):
+        assert "${{" not in step.get("run", ""), step.get("name")
+
+
+@pytest.mark.parametrize("path", ACTIONS + WORKFLOWS, ids=lambda p: str(p.relative_to(ROOT)))
+def test_every_uses_is_pinned_to_a_full_sha_with_its_version(path: Path) -> None:
+    """Third-party actions are pinned by full commit SHA, with the version in a comment."""
+    text = path.read_text()
+    for step in steps_of(path):
+        uses = step.get("uses")
+        if uses is None or uses.startswith("./"):
+            continue
+        assert _SHA_PIN.match(uses), uses
+        assert re.search(re.escape(uses) + r" # v\d+(\.\d+)*\s*$", text, re.M), f"{uses} lacks a version comment"
+
+
+@pytest.mark.parametrize("path", ACTIONS, ids=lambda p: p.parent.name)
+def test_action_inputs_are_documented_and_passed_on(path: Path) -> None:
+    """Inputs are kebab-case with a description and a string default, and each reaches a step."""
+    action = load(path)
+    steps = action["runs"]["steps"]
+    text = yaml.safe_dump(steps)
+    for name, spec in action.get("inputs", {}).items():
+        assert re.fullmatch(r"[a-z][a-z0-9-]*", name), name
+        assert spec.get("description"), name
+        assert isinstance(spec.get("default", ""), str), name
+        assert f"inputs.{name} " in text.replace("}}", " }}"), f"input {name} is never used"
+    last_env = steps[-1].get("env", {})
+    for name in action.get("inputs", {}):
+        if name == "python-version":
+            continue  # goes to setup-python's `with:`, not to our CLI
+        assert last_env.get(env_name(name)) == f"${{{{ inputs.{name} }}}}", name
+
+
+@pytest.mark.parametrize("path", ACTIONS, ids=lambda p: p.parent.name)
+def test_action_outputs_map_to_real_steps(path: Path) -> None:
+    """Every output has a description and reads an output of a step that exists."""
+    action = load(path)
+    ids = {step.get("id") for step in action["runs"]["steps"]}
+    for name, spec in action.get("outputs", {}).items():
+        assert re.fullmatch(r"[a-z][a-z0-9-]*", name) and spec.get("description"), name
+        found = re.fullmatch(r"\$\{\{ steps\.([\w-]+)\.outputs\.([\w-]+) \}\}", spec["value"])
+        assert found and found[1] in ids, spec["value"]
+
+
+@pytest.mark.parametrize("path", ACTIONS, ids=lambda p: p.parent.name)
+def test_action_readme_lists_every_input_and_output(path: Path) -> None:
+    """Each action's README documents all of its inputs and outputs."""
+    action = load(path)
+    readme = (path.parent / "README.md").read_text()
+    for name in [*action.get("inputs", {}), *action.get("outputs", {})]:
+        assert f"| `{name}` |" in readme, name
+
+
+@pytest.mark.parametrize("path", WORKFLOWS, ids=lambda p: p.name)
+def test_workflows_declare_least_privilege_and_concurrency(path: Path) -> None:
+    """Workflows start from no permissions, grant per job with a reason, and set concurrency."""
+    workflow = load(path)
+    text = path.read_text()
+    assert workflow.get("permissions") == {}
+    assert "concurrency" in workflow
+    triggers = workflow.get(True, workflow.get("on"))  # YAML 1.1 reads the key `on` as True
+    assert "pull_request_target" not in triggers and "workflow_run" not in triggers
+    for job in workflow["jobs"].values():
+        for scope in job.get("permissions", {}):
+            assert re.search(rf"^\s+{scope}: \w+ # .+$", text, re.M), f"{scope} grant lacks a reason"
+        for step in job.get("steps", []):
+            if str(step.get("uses", "")).startswith("actions/checkout@"):
+                assert step.get("with", {}).get("persist-credentials") is False
+
+
+def test_zizmor_reports_nothing() -> None:
+    """zizmor (offline, pedantic, strict collection) finds nothing in actions and workflows."""
+    proc = subprocess.run(
+        [str(BIN / "zizmor"), "--offline", "--strict-collection", "--persona=pedantic", "--format=json",
+         "actions/", ".github/workflows/"],
+        cwd=ROOT, capture_output=True, text=True, check=False,
+    )  # fmt: skip
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    assert json.loads(proc.stdout) == []
+
+
+@pytest.mark.parametrize(
+    ("schema", "paths"),
+    [("vendor.github-actions", ACTIONS), ("vendor.github-workflows", WORKFLOWS)],
+    ids=["actions", "workflows"],
+)
+def test_github_json_schemas_accept_the_files(schema: str, paths: list[Path]) -> None:
+    """The GitHub action and workflow JSON schemas (check-jsonschema's built-ins) accept every file."""
+    proc = subprocess.run(
+        [str(BIN / "check-jsonschema"), "--builtin-schema", schema, *map(str, paths)],
+        capture_output=True, text=True, check=False,
+    )  # fmt: skip
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+
+
+def test_lock_file_pins_every_runtime_dependency_with_hashes() -> None:
+    """requirements.lock pins each runtime dependency of pyproject.toml, every pin hashed."""
+    import tomllib
+
+    deps = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]["dependencies"]
+    names = {re.split(r"[<>=!~ \[]", d, maxsplit=1)[0].lower() for d in deps}
+    lock = (ROOT / "requirements.lock").read_text()
+    pins = dict(re.findall(r"^([a-z0-9][a-z0-9._-]*)==(\S+) \\$", lock, re.M))
+    assert names <= set(pins), names - set(pins)
+    blocks = re.split(r"^(?=[a-z0-9])", lock, flags=re.M)
+    assert all("--hash=sha256:" in b for b in blocks if "==" in b)
+
+
+def test_plan_action_step_runs_the_cli_with_its_inputs(terp_history: DemoRepo, tmp_path: Path) -> None:
+    """The plan action's last step, given its inputs as the runner would, plans and sets outputs."""
+    action = load(ROOT / "actions" / "plan" / "action.yml")
+    step = action["runs"]["steps"][-1]
+    head = {pr.number: pr.merge_commit for pr in terp_history.pulls}
+    inputs = {name: spec.get("default", "") for name, spec in action["inputs"].items()}
+    inputs.update({"repo": str(terp_history.work), "base": head[103], "head": head[105]})
+    values = {"steps.install.outputs.python": sys.executable} | {f"inputs.{k}": v for k, v in inputs.items()}
+    env = {key: _EXPR.sub(lambda m: values[m[1]], value) for key, value in step["env"].items()}
+    output = tmp_path / "output"
+    proc = subprocess.run(
+        ["bash", "-c", step["run"]],
+        env={"PATH": "/usr/bin:/bin", "HOME": str(tmp_path), "GITHUB_ACTIONS": "true",
+             "GITHUB_OUTPUT": str(output), **env},
+        capture_output=True, text=True, check=False,
+    )  # fmt: skip
+    assert proc.returncode == 0, proc.stderr
+    text = output.read_text()
+    declared = set(action["outputs"])
+    written = set(re.findall(r"^([a-z-]+)<<ghadelimiter_", text, re.M))
+    assert declared <= written
+    assert re.search(r"^deploy<<(\S+)\nfalse\n\1$", text, re.M)
