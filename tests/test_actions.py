@@ -6,6 +6,7 @@ import json
 import re
 import subprocess
 import sys
+import tomllib
 from pathlib import Path
 from typing import Any
 
@@ -61,7 +62,9 @@ def test_every_uses_is_pinned_to_a_full_sha_with_its_version(path: Path) -> None
         if uses is None or uses.startswith("./"):
             continue
         assert _SHA_PIN.match(uses), uses
-        assert re.search(re.escape(uses) + r" # v\d+(\.\d+)*\s*$", text, re.M), f"{uses} lacks a version comment"
+        assert re.search(re.escape(uses) + r" # v\d+(\.\d+)*\s*$", text, re.M), (
+            f"{uses} lacks a version comment"
+        )
 
 
 @pytest.mark.parametrize("path", ACTIONS, ids=lambda p: p.parent.name)
@@ -146,8 +149,6 @@ def test_github_json_schemas_accept_the_files(schema: str, paths: list[Path]) ->
 
 def test_lock_file_pins_every_runtime_dependency_with_hashes() -> None:
     """requirements.lock pins each runtime dependency of pyproject.toml, every pin hashed."""
-    import tomllib
-
     deps = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]["dependencies"]
     names = {re.split(r"[<>=!~ \[]", d, maxsplit=1)[0].lower() for d in deps}
     lock = (ROOT / "requirements.lock").read_text()

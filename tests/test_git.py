@@ -171,10 +171,3 @@ def test_shallow_clone_is_detected(repo: Repo, tmp_path: Path) -> None:
     subprocess.run(["git", "clone", "--quiet", "--depth=1", f"file://{repo.path}", str(clone)], check=True)
     assert gitmod.is_shallow(Git(clone))
     assert not gitmod.is_shallow(Git(repo.path))
-
-
-def test_display_path_escapes_what_a_terminal_would_mangle() -> None:
-    """Non-UTF-8 bytes and control characters are shown escaped, not raw."""
-    assert gitmod.display_path(os.fsdecode(b"a\xe9.txt")) == "a\\xe9.txt"
-    assert gitmod.display_path("new\nline") == "new\\nline"
-    assert gitmod.display_path("plain/ü.md") == "plain/ü.md"

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import re
 
 import pytest
@@ -9,7 +10,7 @@ from hypothesis import assume, given, settings
 from hypothesis import strategies as st
 
 from terp_actions.errors import PatternError
-from terp_actions.paths import IgnoreRules, parse_pattern
+from terp_actions.paths import IgnoreRules, display_path, parse_pattern
 
 
 def matches(patterns: list[str], path: str) -> bool:
@@ -301,3 +302,10 @@ def test_adding_a_deployable_file_never_turns_deploy_into_skip(
         assert deploys([*changed, extra])
     assume(not rules.is_ignored(extra))
     assert deploys([*changed, extra])
+
+
+def test_display_path_escapes_what_a_terminal_would_mangle() -> None:
+    """Non-UTF-8 bytes and control characters are shown escaped, not raw."""
+    assert display_path(os.fsdecode(b"a\xe9.txt")) == "a\\xe9.txt"
+    assert display_path("new\nline") == "new\\nline"
+    assert display_path("plain/ü.md") == "plain/ü.md"

@@ -6,7 +6,7 @@ same calls degrade to plain text on the given streams, so commands behave alike 
 
 from __future__ import annotations
 
-import secrets
+import os
 import sys
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
@@ -42,7 +42,7 @@ def render_outputs(outputs: Mapping[str, str], token: str | None = None) -> str:
     """
     chunks = []
     for name, value in outputs.items():
-        delimiter = f"ghadelimiter_{token or secrets.token_hex(16)}"
+        delimiter = f"ghadelimiter_{token or os.urandom(16).hex()}"
         if delimiter in value:  # only possible with a caller-chosen token
             raise ValueError(f"output {name!r} contains its own delimiter")
         chunks.append(f"{name}<<{delimiter}\n{value}\n{delimiter}\n")
@@ -115,7 +115,7 @@ class Runner:
     @contextmanager
     def untrusted(self) -> Iterator[None]:
         """Suspend workflow-command processing while text we do not control is printed."""
-        token = secrets.token_hex(16)
+        token = os.urandom(16).hex()
         if self.in_actions:
             print(f"::stop-commands::{token}", file=self.out)
         try:

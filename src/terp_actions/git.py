@@ -14,12 +14,13 @@ from typing import Final
 from terp_actions.errors import GitError, NotARepository, RefError
 from terp_actions.redact import Redactor
 
-_CHUNK: Final = 1 << 16
+_CHUNK: Final = 1 << 20
+_F_SETPIPE_SZ: Final = 1031  # Linux fcntl command; absent from the fcntl module before 3.10 on some builds
 _HEX: Final = re.compile(r"[0-9a-f]{4,64}")
 # A revision is a ref name or object id, optionally followed by ~N / ^N navigation.
 _REVISION: Final = re.compile(r"(?P<name>[^~^]+)(?P<nav>(?:[~^][0-9]*)*)")
 # Settings that keep git from prompting, taking optional locks or translating its messages.
-_QUIET_ENV: Final = {"GIT_TERMINAL_PROMPT": "0", "GIT_OPTIONAL_LOCKS": "0", "LC_ALL": "C"}
+_QUIET_ENV: Final = {"GIT_TERMINAL_PROMPT": "0", "GIT_OPTIONAL_LOCKS": "0", "LC_ALL": "C", "GIT_FLUSH": "0"}
 # Options that make diff/log output independent of the user's configuration.
 _PLAIN_DIFF: Final = ("--no-renames", "--no-ext-diff", "--no-textconv", "--no-relative", "--no-color")
 
@@ -27,12 +28,6 @@ _PLAIN_DIFF: Final = ("--no-renames", "--no-ext-diff", "--no-textconv", "--no-re
 def decode_path(raw: bytes) -> str:
     """A path as git stores it (bytes) to str; undecodable bytes survive as surrogates."""
     return raw.decode("utf-8", "surrogateescape")
-
-
-def display_path(path: str) -> str:
-    """A path for people: undecodable bytes shown as ``\\xNN``, control characters escaped."""
-    text = path.encode("utf-8", "surrogateescape").decode("utf-8", "backslashreplace")
-    return "".join(ch if ch.isprintable() else ch.encode("unicode_escape").decode() for ch in text)
 
 
 @dataclass(frozen=True)
@@ -79,10 +74,12 @@ class Git:
             except FileNotFoundError as exc:
                 raise GitError(args, 127, "git is not installed or not on PATH") from exc
             assert proc.stdout is not None  # noqa: S101 - guaranteed by stdout=PIPE
+            fd = proc.stdout.fileno()
+            _widen_pipe(fd)
             finished = False
             try:
                 rest = b""
-                while chunk := proc.stdout.read(_CHUNK):
+                while chunk := os.read(fd, _CHUNK):
                     parts = (rest + chunk).split(b"\0")
                     rest = parts.pop()
                     yield from parts
@@ -97,6 +94,16 @@ class Git:
             if returncode != 0:
                 errfile.seek(0)
                 raise _error(args, returncode, errfile.read())
+
+
+def _widen_pipe(fd: int) -> None:
+    """Give git a 1 MiB pipe (Linux) so it keeps writing while we parse what it already wrote."""
+    try:
+        import fcntl  # noqa: PLC0415 - POSIX only
+
+        fcntl.fcntl(fd, getattr(fcntl, "F_SETPIPE_SZ", _F_SETPIPE_SZ), _CHUNK)
+    except (ImportError, OSError):
+        pass  # a smaller pipe is slower, not wrong
 
 
 def _error(args: Sequence[str], returncode: int, stderr: bytes) -> GitError:
@@ -183,27 +190,37 @@ def first_parent_changes(git: Git, base: str | None, head: str) -> Iterator[Comm
         "--no-show-signature", *_PLAIN_DIFF, "--format=%x00%H %P%x00%s",
         head if base is None else f"{base}..{head}", "--",
     ]  # fmt: skip
-    state = "start"
+    start, header, subject_next, first_path, paths = range(5)
+    state = start
     sha, subject = "", ""
     parents: tuple[str, ...] = ()
     files: list[str] = []
     for token in git.stream(args):
-        if state == "paths" and token == b"":
+        # Ordered by frequency: most tokens are paths.
+        if state == paths:
+            if token:
+                files.append(token.decode("utf-8", "surrogateescape"))
+                continue
             yield CommitChange(sha, parents, subject, tuple(files))
-            state = "header"
-        elif state == "start":
-            state = "header"
-        elif state == "header":
+            state = header
+        elif state == first_path:
+            if token:  # the first path of a commit follows the newline that ends its header
+                files.append(decode_path(token[1:] if token[:1] == b"\n" else token))
+                state = paths
+            else:  # a commit that changed nothing
+                yield CommitChange(sha, parents, subject, ())
+                state = header
+        elif state == header:
             sha, *rest = token.decode().split(" ")
             parents = tuple(p for p in rest if p)
-            state = "subject"
-        elif state == "subject":
+            state = subject_next
+        elif state == subject_next:
             subject = token.decode("utf-8", "replace")
             files = []
-            state = "paths"
-        elif token:
-            files.append(decode_path(token[1:] if not files and token[:1] == b"\n" else token))
-    if state == "paths":
+            state = first_path
+        else:  # the stream opens with the empty token of the first record
+            state = header
+    if state in (first_path, paths):
         yield CommitChange(sha, parents, subject, tuple(files))
 
 

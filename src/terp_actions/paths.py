@@ -24,7 +24,7 @@ from typing import Final
 
 from terp_actions.errors import PatternError
 
-__all__ = ["IgnoreRules", "Match", "Pattern", "parse_pattern"]
+__all__ = ["IgnoreRules", "Match", "Pattern", "display_path", "parse_pattern"]
 
 _ALNUM: Final = frozenset("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789")
 _RANGE_CLASSES: Final = ("az", "AZ", "09")
@@ -276,6 +276,7 @@ class IgnoreRules:
     ) -> None:
         parsed = [p if isinstance(p, Pattern) else parse_pattern(p, where=where) for p in patterns]
         self.patterns: tuple[Pattern, ...] = tuple(parsed)
+        self._negated = tuple(p.negated for p in parsed)
         self._nfa = _Automaton(self.patterns)
         self._max_states = max_states
         self._max_cached_paths = max_cached_paths
@@ -289,6 +290,7 @@ class IgnoreRules:
         self._sets: list[frozenset[int]] = [empty]
         self._trans: list[dict[str, int]] = [{}]
         self._decisions: list[int] = [-1]
+        self._folders: dict[str, int] = {}
         self._start = self._state_id(self._nfa.closure(self._nfa.starts))
 
     def _state_id(self, states: frozenset[int]) -> int:
@@ -303,6 +305,18 @@ class IgnoreRules:
         self.states_built += 1
         return new
 
+    def _walk(self, state: int, text: str) -> int:
+        trans = self._trans
+        for ch in text:
+            nxt = trans[state].get(ch)
+            if nxt is None:
+                nxt = self._state_id(self._nfa.step(self._sets[state], ch))
+                trans[state][ch] = nxt
+            state = nxt
+            if state == self._DEAD:
+                break
+        return state
+
     def _decide(self, path: str) -> int:
         cached = self._results.get(path)
         if cached is not None:
@@ -311,17 +325,18 @@ class IgnoreRules:
             self._reset()
         if len(self._results) >= self._max_cached_paths:
             self._results.clear()
-        trans = self._trans
+            self._folders.clear()
+        # Files share folders: the state after "folder/" is computed once per folder, so a new
+        # path costs a walk over its file name only. The DFA is deterministic, so this gives
+        # exactly the state a walk over the whole path would.
+        folder, slash, name = path.rpartition("/")
         state = self._start
-        for ch in path:
-            nxt = trans[state].get(ch)
-            if nxt is None:
-                nxt = self._state_id(self._nfa.step(self._sets[state], ch))
-                trans[state][ch] = nxt
-            state = nxt
-            if state == self._DEAD:
-                break
-        decided = self._decisions[state]
+        if slash:
+            found = self._folders.get(folder)
+            if found is None:
+                found = self._folders[folder] = self._walk(self._start, folder + "/")
+            state = found
+        decided = self._decisions[self._walk(state, name)] if state != self._DEAD else -1
         self._results[path] = decided
         return decided
 
@@ -333,6 +348,18 @@ class IgnoreRules:
         pattern = self.patterns[index]
         return Match(path, ignored=not pattern.negated, pattern=pattern.source)
 
+    def not_ignored(self, paths: Iterable[str]) -> list[str]:
+        """The paths the rules do not ignore, in order (the batch form of ``is_ignored``)."""
+        results, decide, negated = self._results, self._decide, self._negated
+        kept = []
+        for path in paths:
+            index = results.get(path)
+            if index is None:
+                index = decide(path)
+            if index < 0 or negated[index]:
+                kept.append(path)
+        return kept
+
     def is_ignored(self, path: str) -> bool:
         """True when the rules ignore ``path``."""
         index = self._decide(path)
@@ -343,3 +370,9 @@ class IgnoreRules:
 
     def __repr__(self) -> str:
         return f"IgnoreRules({[p.source for p in self.patterns]!r})"
+
+
+def display_path(path: str) -> str:
+    """A path for people: undecodable bytes shown as ``\\xNN``, control characters escaped."""
+    text = path.encode("utf-8", "surrogateescape").decode("utf-8", "backslashreplace")
+    return "".join(ch if ch.isprintable() else ch.encode("unicode_escape").decode() for ch in text)

@@ -5,13 +5,14 @@ from __future__ import annotations
 import re
 from collections import Counter
 from collections.abc import Iterable
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import Final
 
 from terp_actions import git as gitmod
 from terp_actions.errors import GitError, RefError
 from terp_actions.git import CommitChange, Git
-from terp_actions.paths import IgnoreRules
+from terp_actions.paths import IgnoreRules, display_path
 
 MAX_FILES_PER_COMMIT: Final = 100  # per-commit file lists are for people; the count stays exact
 _PR_SQUASH: Final = re.compile(r"\(#(\d+)\)")
@@ -54,6 +55,8 @@ class Plan:
 
 def pull_request_numbers(subject: str) -> tuple[int, ...]:
     """PR numbers a commit subject names: ``(#123)`` (squash) or ``Merge pull request #123``."""
+    if "#" not in subject:
+        return ()
     found = [int(n) for n in _PR_SQUASH.findall(subject)]
     merge = _PR_MERGE.match(subject)
     if merge:
@@ -63,7 +66,7 @@ def pull_request_numbers(subject: str) -> tuple[int, ...]:
 
 def classify_commit(change: CommitChange, rules: IgnoreRules) -> CommitPlan:
     """A commit is deployable when one of its files is not ignored; an empty commit is not."""
-    deciding = [path for path in change.files if not rules.is_ignored(path)]
+    deciding = rules.not_ignored(change.files)
     deployable = bool(deciding)
     if not deployable:
         deciding = list(change.files)
@@ -99,7 +102,7 @@ def decide(
     if not changed_t:
         reason = "no deploy needed (no files changed)"
     elif deployable:
-        shown = ", ".join(gitmod.display_path(p) for p in deployable[:3])
+        shown = ", ".join(display_path(p) for p in deployable[:3])
         more = f" and {len(deployable) - 3} more" if len(deployable) > 3 else ""
         reason = (
             f"deploy: {len(deployable)} of {len(changed_t)} changed files are not ignored ({shown}{more})"
@@ -145,17 +148,32 @@ def build_plan(git: Git, rules: IgnoreRules, base_rev: str | None, head_rev: str
             raise RefError(f"base {base_rev!r} does not name a commit in {git.repo}")
         where = "this shallow clone" if shallow else "this repository"
         return fail_open(None, head, f"base {base_rev} is not in {where} (fetch more history)")
-    if not gitmod.is_ancestor(git, base, head):
+    # Ancestry, the two-tree diff and the subjects of every commit are found while the
+    # first-parent log streams: four git processes at once, the log being the longest. The
+    # log's result is only used once ancestry is confirmed.
+    with ThreadPoolExecutor(max_workers=3) as pool:
+        ancestor_job = pool.submit(gitmod.is_ancestor, git, base, head)
+        changed_job = pool.submit(lambda: list(gitmod.changed_paths(git, base, head)))
+        prs_job = pool.submit(
+            lambda: {n for s in gitmod.subjects(git, base, head) for n in pull_request_numbers(s)}
+        )
+        failure: GitError | None = None
+        try:
+            commits = [classify_commit(c, rules) for c in gitmod.first_parent_changes(git, base, head)]
+            changed, prs = changed_job.result(), prs_job.result()
+        except GitError as exc:
+            failure = exc
+        try:
+            is_ancestor = ancestor_job.result()
+        except GitError as exc:
+            return fail_open(base, head, f"ancestry of base and head could not be checked ({exc})")
+    if not is_ancestor:
         why = f"base {base[:12]} is not an ancestor of head {head[:12]}"
         if shallow:
             why += " in this shallow clone (fetch more history)"
         return fail_open(base, head, why)
-    try:
-        changed = list(gitmod.changed_paths(git, base, head))
-        commits = [classify_commit(c, rules) for c in gitmod.first_parent_changes(git, base, head)]
-        prs = [n for s in gitmod.subjects(git, base, head) for n in pull_request_numbers(s)]
-    except GitError as exc:
-        return fail_open(base, head, f"the changed files could not be listed ({exc})")
+    if failure is not None:
+        return fail_open(base, head, f"the changed files could not be listed ({failure})")
     return decide(base, head, changed, rules, commits=commits, pull_requests=prs)
 
 

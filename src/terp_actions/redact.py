@@ -14,24 +14,31 @@ SECRET_NAMES: Final = frozenset(
 )
 _SECRET_SUFFIXES: Final = ("_TOKEN", "_SECRET", "_PASSWORD", "_API_KEY", "_PRIVATE_KEY")
 
-# Shapes of credentials that must not leak even when we were not told their values.
+# Shapes of credentials that must not leak even when we were not told their values. Each names
+# literals one of which must occur for it to match (with none: one of the caseless hints), so
+# redacting a large output (a plan's JSON) usually costs a few substring scans.
 _SHAPES: Final = (
     # user:password@ in any URL; the user name stays, it helps to see which account it was.
-    (re.compile(r"(?P<pre>[a-zA-Z][a-zA-Z0-9+.-]*://[^/\s:@]*:)[^@\s/]+(?P<post>@)"), r"\g<pre>***\g<post>"),
+    (("://",), re.compile(r"(?<=://)(?P<user>[^/\s:@]*):[^@\s/]+@"), r"\g<user>:***@"),
     # GitHub tokens (classic and fine-grained) and DigitalOcean tokens.
-    (re.compile(r"\b(?:gh[pousr]_[A-Za-z0-9]{20,}|github_pat_[A-Za-z0-9_]{20,})"), MASK),
-    (re.compile(r"\bdo[por]_v1_[a-f0-9]{16,}"), MASK),
+    (
+        ("ghp_", "gho_", "ghu_", "ghs_", "ghr_", "github_pat_"),
+        re.compile(r"\b(?:gh[pousr]_[A-Za-z0-9]{20,}|github_pat_[A-Za-z0-9_]{20,})"),
+        MASK,
+    ),
+    (("_v1_",), re.compile(r"\bdo[por]_v1_[a-f0-9]{16,}"), MASK),
     # Authorization headers as git and HTTP clients print them.
-    (re.compile(r"(?i)(?P<pre>authorization:\s*(?:bearer|basic|token)\s+)\S+"), r"\g<pre>***"),
+    ((), re.compile(r"(?i)(?P<pre>authorization:\s*(?:bearer|basic|token)\s+)\S+"), r"\g<pre>***"),
     # NAME=value for secret-looking names, as in env dumps and app logs.
     (
+        "",
         re.compile(
-            r"(?P<pre>\b[A-Z0-9_]*(?:DATABASE_URL|TOKEN|SECRET|PASSWORD)[A-Z0-9_]*\s*[=:]\s*)"
-            r"(?P<q>['\"]?)[^\s'\"]+(?P=q)"
+            r"(?P<pre>(?:DATABASE_URL|TOKEN|SECRET|PASSWORD)[A-Z0-9_]*\s*[=:]\s*)(?P<q>['\"]?)[^\s'\"]+(?P=q)"
         ),
         r"\g<pre>***",
     ),
 )
+_CASELESS_HINTS: Final = ("authorization", "database_url", "token", "secret", "password")
 _MIN_SECRET_LENGTH: Final = 4  # shorter values would blank out ordinary words
 
 
@@ -69,6 +76,9 @@ class Redactor:
         # Longest first, so a secret that contains another is hidden whole.
         for secret in sorted(self._secrets, key=len, reverse=True):
             text = text.replace(secret, MASK)
-        for pattern, replacement in _SHAPES:
-            text = pattern.sub(replacement, text)
+        lowered = text.lower()
+        maybe_named = any(hint in lowered for hint in _CASELESS_HINTS)
+        for literals, pattern, replacement in _SHAPES:
+            if any(lit in text for lit in literals) if literals else maybe_named:
+                text = pattern.sub(replacement, text)
         return text

@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 from typing import Final
 
-from terp_actions.git import display_path
+from terp_actions.paths import display_path
 from terp_actions.plan import Plan
 
 MAX_ROWS: Final = 50
