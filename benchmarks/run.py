@@ -91,20 +91,20 @@ def run_quiet(cmd: list[str], cwd: Path | None = None) -> None:
     subprocess.run(cmd, cwd=cwd, env=ENV, stdout=subprocess.DEVNULL, check=True)
 
 
-def plan_peak_rss_mib(repo: Path, base: str) -> float:
+def plan_peak_rss_mib(repo: Path, base: str, keep: int | None) -> float:
     """Peak resident memory of the plan itself (our process only, not git's), in a fresh interpreter."""
     script = (
         "import json, resource, sys\n"
         "from terp_actions.config import Config\n"
         "from terp_actions.git import Git\n"
         "from terp_actions.plan import build_plan, plan_to_json\n"
-        "plan = build_plan(Git(sys.argv[1]), Config().rules(), sys.argv[2], 'HEAD')\n"
+        "keep = None if sys.argv[3] == 'all' else int(sys.argv[3])\n"
+        "plan = build_plan(Git(sys.argv[1]), Config().rules(), sys.argv[2], 'HEAD', keep=keep)\n"
         "json.dumps(plan_to_json(plan))\n"
         "print(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss)\n"
     )
-    out = subprocess.run(
-        [sys.executable, "-c", script, str(repo), base], env=ENV, capture_output=True, text=True, check=True
-    )
+    argv = [sys.executable, "-c", script, str(repo), base, "all" if keep is None else str(keep)]
+    out = subprocess.run(argv, env=ENV, capture_output=True, text=True, check=True)
     return int(out.stdout.strip()) / 1024
 
 
@@ -128,10 +128,13 @@ def bench_plan(commits: int, files: int, runs: int) -> list[tuple[str, float, fl
         results.append(("plan / git log --name-only", plan / floor, 1.5))
         results.append(("plan --json / git log --name-only", plan_json / floor, 1.5))
 
-        mem_full = plan_peak_rss_mib(repo, root)
-        mem_short = plan_peak_rss_mib(repo, half)
-        print(f"peak RSS of plan: all {commits} commits {mem_full:.1f} MiB, last quarter {mem_short:.1f} MiB")
-        results.append(("plan memory, whole range / quarter range", mem_full / mem_short, None))
+        for label, keep in (("plan (lists the newest 50)", 50), ("plan --json (lists all)", None)):
+            whole, quarter = plan_peak_rss_mib(repo, root, keep), plan_peak_rss_mib(repo, half, keep)
+            print(
+                f"peak RSS of {label}: all {commits} commits {whole:.1f} MiB, last quarter {quarter:.1f} MiB"
+            )
+            target = 1.2 if keep is not None else None
+            results.append((f"memory of {label}, whole range / quarter", whole / quarter, target))
     return results
 
 

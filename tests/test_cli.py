@@ -288,3 +288,17 @@ def test_light_commands_do_not_import_the_api_clients(args: list[str]) -> None:
     }
     assert "click" in imported
     assert not {m for m in imported if m.split(".")[0] in {"pydo", "github", "httpx"}}
+
+
+def test_long_ranges_show_the_newest_commits_and_say_how_many_more(repo: Repo) -> None:
+    """Human output lists 50 commits and counts the rest; --json lists them all."""
+    base = repo.commit("init", {"app.py": "0"})
+    for i in range(55):
+        repo.commit(f"change {i} (#{i + 1})", {"app.py": str(i)})
+    human = run(["plan", "--repo", str(repo.path), "--base", base])
+    assert "plan " in human.stdout and ": 55 commits, 1 changed files" in human.stdout
+    assert "  … 5 more commits (--json lists them all)" in human.stdout
+    assert "change 54 (#55)" in human.stdout and "change 4 (#5)" not in human.stdout
+    data = json.loads(run(["plan", "--repo", str(repo.path), "--base", base, "--json"]).stdout)
+    assert len(data["commits"]) == data["commit_count"] == 55
+    assert data["pull_requests"] == list(range(1, 56))

@@ -11,7 +11,15 @@ from terp_actions.config import DEFAULT_IGNORE
 from terp_actions.errors import RefError
 from terp_actions.git import CommitChange, Git
 from terp_actions.paths import IgnoreRules
-from terp_actions.plan import build_plan, classify_commit, decide, plan_to_json, pull_request_numbers
+from terp_actions.plan import (
+    build_plan,
+    classify_commit,
+    decide,
+    plan_to_json,
+    pull_request_numbers,
+    pull_requests_in,
+    summarize_changes,
+)
 from terp_actions.sandbox.history import DemoRepo
 
 from .conftest import Repo
@@ -37,7 +45,9 @@ def test_pull_request_numbers_from_subjects(subject: str, numbers: tuple[int, ..
 
 def test_docs_only_range_needs_no_deploy_and_names_the_rules() -> None:
     """When every changed file is ignored, no deploy; the reason counts files per rule."""
-    plan = decide("a" * 40, "b" * 40, ["docs/x.md", "docs/y.txt", ".github/workflows/ci.yml"], RULES)
+    plan = decide(
+        "a" * 40, "b" * 40, summarize_changes(["docs/x.md", "docs/y.txt", ".github/workflows/ci.yml"], RULES)
+    )
     assert not plan.deploy
     assert plan.reason == (
         "no deploy needed (all 3 files match ignore rules: **.md (1), docs/** (1), .github/** (1))"
@@ -51,7 +61,7 @@ def test_docs_only_range_needs_no_deploy_and_names_the_rules() -> None:
 
 def test_one_code_file_among_docs_deploys_and_is_named() -> None:
     """A single non-ignored file makes the range deploy, and the reason names it."""
-    plan = decide(None, "h" * 40, ["docs/a.md", "app/main.py", "README.md"], RULES)
+    plan = decide(None, "h" * 40, summarize_changes(["docs/a.md", "app/main.py", "README.md"], RULES))
     assert plan.deploy
     assert plan.deployable == ("app/main.py",)
     assert "app/main.py" in plan.reason
@@ -60,7 +70,7 @@ def test_one_code_file_among_docs_deploys_and_is_named() -> None:
 
 def test_no_changes_means_no_deploy() -> None:
     """An empty range does not deploy."""
-    plan = decide("a" * 40, "a" * 40, [], RULES)
+    plan = decide("a" * 40, "a" * 40, summarize_changes([], RULES))
     assert not plan.deploy
     assert plan.reason == "no deploy needed (no files changed)"
 
@@ -69,7 +79,7 @@ def test_root_level_markdown_only_and_editor_configs_are_ignored() -> None:
     """TERP's rules as meant: Markdown anywhere, editor folders, dashboard.html."""
     changed = ["app/README.md", "CHANGELOG.md", ".vscode/settings.json", ".cursor/rules", "dashboard.html",
                ".kiro/specs/a.json", "tests-e2e/login.spec.ts", "testing/plan.txt"]  # fmt: skip
-    assert not decide(None, "h" * 40, changed, RULES).deploy
+    assert not decide(None, "h" * 40, summarize_changes(changed, RULES)).deploy
 
 
 def test_commit_classification_keeps_the_deciding_files() -> None:
@@ -211,3 +221,44 @@ def test_shallow_clone_with_the_base_present_is_exact(repo: Repo, tmp_path: Path
     subprocess.run(["git", "clone", "--quiet", "--depth=2", f"file://{repo.path}", str(clone)], check=True)
     plan = build_plan(Git(clone), RULES, base, "HEAD")
     assert not plan.fail_open and not plan.deploy
+
+
+def test_keep_cuts_lists_but_keeps_counts_exact(terp_history: DemoRepo) -> None:
+    """With ``keep``, only the newest commits and a few paths are listed; every count is exact."""
+    git = Git(terp_history.work)
+    heads = _batch_heads(terp_history)
+    full = build_plan(git, RULES, "origin/staging", heads[106])
+    cut = build_plan(git, RULES, "origin/staging", heads[106], keep=2)
+    assert (cut.deploy, cut.pull_requests) == (full.deploy, full.pull_requests)
+    assert cut.reason.startswith("deploy: 4 of 12 changed files are not ignored (")
+    assert cut.reason.endswith(" and 2 more)") and full.reason.endswith(" and 1 more)")
+    assert cut.commit_count == full.commit_count == 6
+    assert [c.sha for c in cut.commits] == [c.sha for c in full.commits[:2]]
+    assert cut.changes.count == full.changes.count == 12
+    assert cut.changes.deployable_count == full.changes.deployable_count == 4
+    assert len(cut.changed) == 2 and not cut.changes.complete and full.changes.complete
+    assert cut.changes.by_rule == full.changes.by_rule
+
+
+def test_summary_counts_files_per_deciding_rule() -> None:
+    """Ignored files are counted under the pattern that decided them, most first."""
+    summary = summarize_changes(["docs/a.txt", "docs/b.txt", "x.md", "app.py"], RULES, keep=1)
+    assert summary.by_rule == (("docs/**", 2), ("**.md", 1))
+    assert (summary.count, summary.deployable_count, summary.deployable) == (4, 1, ("app.py",))
+    assert list(summary.ignored_by) == ["docs/a.txt"]
+
+
+def test_pull_requests_in_agrees_with_the_per_subject_reading() -> None:
+    """The set form finds exactly the numbers the per-subject function finds."""
+    subjects = [
+        "Add export (#123)",
+        "Merge pull request #45 from terp/fix",
+        "Fix #12",
+        "Revert (#1) (#2)",
+        "",
+    ]
+    assert (
+        pull_requests_in(subjects)
+        == {n for s in subjects for n in pull_request_numbers(s)}
+        == {123, 45, 1, 2}
+    )

@@ -232,7 +232,7 @@ def plan_cmd(
     from terp_actions import git as gitmod
     from terp_actions.paths import IgnoreRules
     from terp_actions.plan import build_plan, plan_to_json
-    from terp_actions.report import render_plan_summary, render_plan_text
+    from terp_actions.report import MAX_ROWS, render_plan_summary, render_plan_text
 
     ctx = Context(dict(os.environ), as_json)
     git = gitmod.open_repo(repo)
@@ -242,7 +242,8 @@ def plan_cmd(
         default_base = f"{remote}/{config.branches.staging}"
         gitmod.check_revision(git, default_base, what="default base")
         base = default_base if gitmod.resolve_commit(git, default_base) else None
-    plan = build_plan(git, rules, base, head)
+    # People and the job summary see the newest commits; --json lists every one.
+    plan = build_plan(git, rules, base, head, keep=None if as_json else MAX_ROWS)
 
     ctx.runner.set_outputs(
         {
@@ -250,7 +251,7 @@ def plan_cmd(
             "reason": plan.reason,
             "base": plan.base or "",
             "head": plan.head,
-            "deployable-count": str(len(plan.deployable)),
+            "deployable-count": str(plan.changes.deployable_count),
             "pull-requests": json.dumps(list(plan.pull_requests)),
         }
     )

@@ -224,6 +224,11 @@ def first_parent_changes(git: Git, base: str | None, head: str) -> Iterator[Comm
         yield CommitChange(sha, parents, subject, tuple(files))
 
 
+def count_first_parent(git: Git, base: str, head: str) -> int:
+    """Number of commits in ``base..head`` along the first parent."""
+    return int(git.text(["rev-list", "--count", "--first-parent", f"{base}..{head}", "--"]))
+
+
 def subjects(git: Git, base: str | None, head: str) -> Iterator[str]:
     """Subjects of every commit in ``base..head`` (all parents, not only the first)."""
     args = [

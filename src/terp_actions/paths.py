@@ -325,6 +325,7 @@ class IgnoreRules:
             self._reset()
         if len(self._results) >= self._max_cached_paths:
             self._results.clear()
+        if len(self._folders) >= self._max_cached_paths:
             self._folders.clear()
         # Files share folders: the state after "folder/" is computed once per folder, so a new
         # path costs a walk over its file name only. The DFA is deterministic, so this gives

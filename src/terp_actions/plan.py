@@ -17,6 +17,7 @@ from terp_actions.paths import IgnoreRules, display_path
 MAX_FILES_PER_COMMIT: Final = 100  # per-commit file lists are for people; the count stays exact
 _PR_SQUASH: Final = re.compile(r"\(#(\d+)\)")
 _PR_MERGE: Final = re.compile(r"^Merge pull request #(\d+)\b")
+_PR_ANY: Final = re.compile(r"\(#(\d+)\)|^Merge pull request #(\d+)\b")
 _FULL_SHA: Final = re.compile(r"[0-9a-f]{40}|[0-9a-f]{64}")
 
 
@@ -33,24 +34,59 @@ class CommitPlan:
 
 
 @dataclass(frozen=True)
+class ChangeSummary:
+    """The changed files of a range as the rules see them; lists hold at most ``keep`` paths."""
+
+    count: int = 0
+    changed: tuple[str, ...] = ()
+    deployable: tuple[str, ...] = ()
+    deployable_count: int = 0
+    ignored_by: dict[str, str] = field(default_factory=dict)
+    by_rule: tuple[tuple[str, int], ...] = ()  # (deciding pattern, ignored files), most first
+
+    @property
+    def complete(self) -> bool:
+        """True when the lists hold every changed path."""
+        return len(self.changed) == self.count
+
+
+@dataclass(frozen=True)
 class Plan:
-    """The deploy decision for ``base..head``; ``fail_open`` when it could not be made exactly."""
+    """The deploy decision for ``base..head``; ``fail_open`` when it could not be made exactly.
+
+    ``commits`` and the path lists may be cut short (see ``build_plan``'s ``keep``); the counts
+    are always exact.
+    """
 
     deploy: bool
     reason: str
     base: str | None
     head: str
-    changed: tuple[str, ...] = ()
-    deployable: tuple[str, ...] = ()
-    ignored_by: dict[str, str] = field(default_factory=dict)
+    changes: ChangeSummary = field(default_factory=ChangeSummary)
     commits: tuple[CommitPlan, ...] = ()
+    commit_count: int = 0
     pull_requests: tuple[int, ...] = ()
     fail_open: bool = False
 
     @property
+    def changed(self) -> tuple[str, ...]:
+        """Changed paths, in diff order."""
+        return self.changes.changed
+
+    @property
+    def deployable(self) -> tuple[str, ...]:
+        """Changed paths the rules do not ignore."""
+        return self.changes.deployable
+
+    @property
+    def ignored_by(self) -> dict[str, str]:
+        """Ignored changed paths and the pattern that ignored each."""
+        return self.changes.ignored_by
+
+    @property
     def ignored(self) -> tuple[str, ...]:
         """Changed paths the rules ignore, in diff order."""
-        return tuple(self.ignored_by)
+        return tuple(self.changes.ignored_by)
 
 
 def pull_request_numbers(subject: str) -> tuple[int, ...]:
@@ -62,6 +98,16 @@ def pull_request_numbers(subject: str) -> tuple[int, ...]:
     if merge:
         found.append(int(merge[1]))
     return tuple(sorted(set(found)))
+
+
+def pull_requests_in(subjects: Iterable[str]) -> set[int]:
+    """Every PR number the subjects name (the set form of ``pull_request_numbers``)."""
+    found: set[int] = set()
+    for subject in subjects:
+        if "#" in subject:
+            for squash, merge in _PR_ANY.findall(subject):
+                found.add(int(squash or merge))
+    return found
 
 
 def classify_commit(change: CommitChange, rules: IgnoreRules) -> CommitPlan:
@@ -80,46 +126,70 @@ def classify_commit(change: CommitChange, rules: IgnoreRules) -> CommitPlan:
     )
 
 
+def summarize_changes(paths: Iterable[str], rules: IgnoreRules, keep: int | None = None) -> ChangeSummary:
+    """Sort changed paths into deployable and ignored, keeping at most ``keep`` of each list."""
+    changed: list[str] = []
+    deployable: list[str] = []
+    ignored_by: dict[str, str] = {}
+    by_rule: Counter[str] = Counter()
+    count = deployable_count = 0
+    limit = keep if keep is not None else -1
+    for path in paths:
+        count += 1
+        if count <= limit or limit < 0:
+            changed.append(path)
+        match = rules.match(path)
+        if match.ignored and match.pattern is not None:
+            by_rule[match.pattern] += 1
+            if len(ignored_by) < limit or limit < 0:
+                ignored_by[path] = match.pattern
+        else:
+            deployable_count += 1
+            if deployable_count <= limit or limit < 0:
+                deployable.append(path)
+    return ChangeSummary(
+        count=count,
+        changed=tuple(changed),
+        deployable=tuple(deployable),
+        deployable_count=deployable_count,
+        ignored_by=ignored_by,
+        by_rule=tuple(by_rule.most_common()),
+    )
+
+
 def decide(
     base: str | None,
     head: str,
-    changed: Iterable[str],
-    rules: IgnoreRules,
+    changes: ChangeSummary,
     *,
     commits: Iterable[CommitPlan] = (),
+    commit_count: int | None = None,
     pull_requests: Iterable[int] = (),
 ) -> Plan:
     """Deploy iff some changed path is not ignored; the reason says which files decided."""
-    changed_t = tuple(changed)
-    deployable: list[str] = []
-    ignored_by: dict[str, str] = {}
-    for path in changed_t:
-        match = rules.match(path)
-        if match.ignored and match.pattern is not None:
-            ignored_by[path] = match.pattern
-        else:
-            deployable.append(path)
-    if not changed_t:
+    if changes.count == 0:
         reason = "no deploy needed (no files changed)"
-    elif deployable:
-        shown = ", ".join(display_path(p) for p in deployable[:3])
-        more = f" and {len(deployable) - 3} more" if len(deployable) > 3 else ""
+    elif changes.deployable_count:
+        named = changes.deployable[:3]
+        shown = ", ".join(display_path(p) for p in named)
+        hidden = changes.deployable_count - len(named)
+        more = f" and {hidden} more" if hidden else ""
         reason = (
-            f"deploy: {len(deployable)} of {len(changed_t)} changed files are not ignored ({shown}{more})"
+            f"deploy: {changes.deployable_count} of {changes.count} changed files are not ignored "
+            f"({shown}{more})"
         )
     else:
-        by_rule = Counter(ignored_by.values())
-        rules_text = ", ".join(f"{pattern} ({count})" for pattern, count in by_rule.most_common())
-        reason = f"no deploy needed (all {len(changed_t)} files match ignore rules: {rules_text})"
+        rules_text = ", ".join(f"{pattern} ({n})" for pattern, n in changes.by_rule)
+        reason = f"no deploy needed (all {changes.count} files match ignore rules: {rules_text})"
+    commits_t = tuple(commits)
     return Plan(
-        deploy=bool(deployable),
+        deploy=changes.deployable_count > 0,
         reason=reason,
         base=base,
         head=head,
-        changed=changed_t,
-        deployable=tuple(deployable),
-        ignored_by=ignored_by,
-        commits=tuple(commits),
+        changes=changes,
+        commits=commits_t,
+        commit_count=len(commits_t) if commit_count is None else commit_count,
         pull_requests=tuple(sorted(set(pull_requests))),
     )
 
@@ -129,12 +199,18 @@ def fail_open(base: str | None, head: str, why: str) -> Plan:
     return Plan(deploy=True, reason=f"deploying to be safe: {why}", base=base, head=head, fail_open=True)
 
 
-def build_plan(git: Git, rules: IgnoreRules, base_rev: str | None, head_rev: str) -> Plan:
+def build_plan(
+    git: Git, rules: IgnoreRules, base_rev: str | None, head_rev: str, *, keep: int | None = None
+) -> Plan:
     """Resolve ``base_rev`` and ``head_rev`` in ``git`` and decide; fail open where DESIGN says.
 
     An unknown head, or a base that names no commit and is not a full SHA, is bad input
     (RefError). A full-SHA base the repository lacks, a base that is not an ancestor of head,
     or a diff git cannot compute give a fail-open plan instead: deploying is the safe answer.
+
+    With ``keep``, only the newest ``keep`` commits are classified and at most ``keep`` paths
+    are listed (counts stay exact): memory and time then do not grow with the range's length,
+    except for its set of pull request numbers.
     """
     head = gitmod.resolve_commit(git, head_rev, what="head")
     if head is None:
@@ -148,25 +224,36 @@ def build_plan(git: Git, rules: IgnoreRules, base_rev: str | None, head_rev: str
             raise RefError(f"base {base_rev!r} does not name a commit in {git.repo}")
         where = "this shallow clone" if shallow else "this repository"
         return fail_open(None, head, f"base {base_rev} is not in {where} (fetch more history)")
-    # Ancestry, the two-tree diff and the subjects of every commit are found while the
-    # first-parent log streams: four git processes at once, the log being the longest. The
-    # log's result is only used once ancestry is confirmed.
+    # The two-tree diff, the subjects of every commit and (when the commit list is cut short)
+    # the commit count are found while the first-parent log streams: git processes run side by
+    # side. The diff's paths are bounded by the files in the tree, not by history.
     with ThreadPoolExecutor(max_workers=3) as pool:
-        ancestor_job = pool.submit(gitmod.is_ancestor, git, base, head)
         changed_job = pool.submit(lambda: list(gitmod.changed_paths(git, base, head)))
-        prs_job = pool.submit(
-            lambda: {n for s in gitmod.subjects(git, base, head) for n in pull_request_numbers(s)}
-        )
+        prs_job = pool.submit(lambda: pull_requests_in(gitmod.subjects(git, base, head)))
+        count_job = pool.submit(gitmod.count_first_parent, git, base, head) if keep is not None else None
         failure: GitError | None = None
+        commits: list[CommitPlan] = []
+        oldest: CommitChange | None = None
         try:
-            commits = [classify_commit(c, rules) for c in gitmod.first_parent_changes(git, base, head)]
-            changed, prs = changed_job.result(), prs_job.result()
+            for change in gitmod.first_parent_changes(git, base, head):
+                oldest = change
+                if keep is not None and len(commits) >= keep:
+                    break
+                commits.append(classify_commit(change, rules))
+            # Sorted after the log, by the same rules: their caches are warm and not shared
+            # between threads.
+            changes = summarize_changes(changed_job.result(), rules, keep)
+            prs = prs_job.result()
+            commit_count = count_job.result() if count_job is not None else len(commits)
         except GitError as exc:
             failure = exc
-        try:
-            is_ancestor = ancestor_job.result()
-        except GitError as exc:
-            return fail_open(base, head, f"ancestry of base and head could not be checked ({exc})")
+    # When the whole first-parent chain was read and it starts right on base, base is an
+    # ancestor; otherwise ask git (a walk of the history, so only when needed).
+    on_chain = base == head or (keep is None and oldest is not None and oldest.parents[:1] == (base,))
+    try:
+        is_ancestor = on_chain or gitmod.is_ancestor(git, base, head)
+    except GitError as exc:
+        return fail_open(base, head, f"ancestry of base and head could not be checked ({exc})")
     if not is_ancestor:
         why = f"base {base[:12]} is not an ancestor of head {head[:12]}"
         if shallow:
@@ -174,7 +261,7 @@ def build_plan(git: Git, rules: IgnoreRules, base_rev: str | None, head_rev: str
         return fail_open(base, head, why)
     if failure is not None:
         return fail_open(base, head, f"the changed files could not be listed ({failure})")
-    return decide(base, head, changed, rules, commits=commits, pull_requests=prs)
+    return decide(base, head, changes, commits=commits, commit_count=commit_count, pull_requests=prs)
 
 
 def plan_to_json(plan: Plan) -> dict[str, object]:
@@ -185,6 +272,9 @@ def plan_to_json(plan: Plan) -> dict[str, object]:
         "base": plan.base,
         "head": plan.head,
         "fail_open": plan.fail_open,
+        "commit_count": plan.commit_count,
+        "changed_count": plan.changes.count,
+        "deployable_count": plan.changes.deployable_count,
         "changed": list(plan.changed),
         "deployable": list(plan.deployable),
         "ignored": list(plan.ignored),

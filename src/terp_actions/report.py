@@ -28,7 +28,7 @@ def render_plan_summary(plan: Plan) -> str:
         "",
         f"**{verdict}** — {escape_markdown(plan.reason)}",
         "",
-        f"Range `{base}..{plan.head[:12]}`: {len(plan.commits)} commits, {len(plan.changed)} changed files.",
+        f"Range `{base}..{plan.head[:12]}`: {plan.commit_count} commits, {plan.changes.count} changed files.",
     ]
     if plan.pull_requests:
         lines.append("Pull requests: " + ", ".join(f"#{n}" for n in plan.pull_requests))
@@ -42,15 +42,18 @@ def render_plan_summary(plan: Plan) -> str:
             lines.append(
                 f"| `{commit.sha[:7]}` | {escape_markdown(commit.subject)} | {decision} | {files or '—'} |"
             )
-        if len(plan.commits) > MAX_ROWS:
-            lines.append(f"\n…and {len(plan.commits) - MAX_ROWS} more commits.")
+        hidden = plan.commit_count - min(len(plan.commits), MAX_ROWS)
+        if hidden > 0:
+            lines.append(f"\n…and {hidden} more commits (`terp-actions plan --json` lists them all).")
     return "\n".join(lines) + "\n"
 
 
 def render_plan_text(plan: Plan, *, rows: int = MAX_ROWS) -> list[str]:
     """The terminal rendering of a plan: a header, one row per commit, the verdict last."""
     base = plan.base[:12] if plan.base else "unknown"
-    lines = [f"plan {base}..{plan.head[:12]}: {len(plan.commits)} commits, {len(plan.changed)} changed files"]
+    lines = [
+        f"plan {base}..{plan.head[:12]}: {plan.commit_count} commits, {plan.changes.count} changed files"
+    ]
     for commit in plan.commits[:rows]:
         files = ", ".join(display_path(p) for p in commit.files[:2])
         if commit.file_count > 2:
@@ -58,8 +61,9 @@ def render_plan_text(plan: Plan, *, rows: int = MAX_ROWS) -> list[str]:
         subject = commit.subject if len(commit.subject) <= 50 else commit.subject[:49] + "…"
         decision = "deploy" if commit.deployable else "ignore"
         lines.append(f"  {decision:<6}  {commit.sha[:7]}  {subject:<50}  {files or '(no files)'}")
-    if len(plan.commits) > rows:
-        lines.append(f"  … {len(plan.commits) - rows} more commits (--json lists them all)")
+    hidden = plan.commit_count - min(len(plan.commits), rows)
+    if hidden > 0:
+        lines.append(f"  … {hidden} more commits (--json lists them all)")
     if plan.pull_requests:
         lines.append("  pull requests: " + ", ".join(f"#{n}" for n in plan.pull_requests))
     lines.append(("DEPLOY  " if plan.deploy else "SKIP    ") + plan.reason)
