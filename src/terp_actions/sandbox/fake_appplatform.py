@@ -1,0 +1,569 @@
+"""A stand-in for the DigitalOcean App Platform API: apps, deployments moving through phases on
+an injectable clock, logs served as files, rollback with its pin, app health, rate-limit headers.
+
+Each app builds a branch of a real git repository: a deployment records that branch's tip when
+it is created, as App Platform does (a specific commit cannot be asked for).
+"""
+
+from __future__ import annotations
+
+import secrets
+import time
+import uuid
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+from terp_actions.git import Git
+from terp_actions.sandbox.http import Request, Response, StandIn
+
+PHASES = ("PENDING_BUILD", "BUILDING", "PENDING_DEPLOY", "DEPLOYING")
+TERMINAL = frozenset({"ACTIVE", "ERROR", "CANCELED", "SUPERSEDED"})
+DEFAULT_TIMINGS = {"PENDING_BUILD": 5.0, "BUILDING": 60.0, "PENDING_DEPLOY": 5.0, "DEPLOYING": 30.0}
+
+
+class ManualClock:
+    """A clock that moves only when told to: phases progress without real sleeps."""
+
+    def __init__(self, start: float = 1_767_225_600.0) -> None:
+        self.now = start
+
+    def __call__(self) -> float:
+        return self.now
+
+    def advance(self, seconds: float) -> None:
+        """Move time forward."""
+        self.now += seconds
+
+
+@dataclass
+class Failure:
+    """How a deployment fails: in which phase, after how long in it, and with which log."""
+
+    phase: str = "BUILDING"
+    after: float = 10.0
+    log: str = "error: build failed"
+    log_type: str = "BUILD"
+
+
+@dataclass
+class Deployment:
+    """One deployment and the facts its phase is derived from."""
+
+    id: str
+    created: float
+    commit: str
+    cause: str
+    force_build: bool = False
+    timings: dict[str, float] = field(default_factory=lambda: dict(DEFAULT_TIMINGS))
+    failure: Failure | None = None
+    canceled_at: float | None = None
+    superseded_at: float | None = None
+    cloned_from: str = ""
+    cause_details: dict[str, Any] = field(default_factory=dict)
+    log_token: str = field(default_factory=lambda: secrets.token_urlsafe(24))
+    logs: dict[str, str] = field(default_factory=dict)
+
+    def ended_in(self, now: float) -> tuple[str, float] | None:
+        """The terminal phase reached by ``now`` on its own (ACTIVE/ERROR) and when."""
+        start = self.created
+        for phase in PHASES:
+            if self.failure is not None and self.failure.phase == phase:
+                return "ERROR", start + self.failure.after
+            start += self.timings.get(phase, 0.0)
+        return "ACTIVE", start
+
+    def own_phase(self, now: float) -> tuple[str, float]:
+        """The phase at ``now`` ignoring newer deployments, and when it began."""
+        if self.canceled_at is not None and self.canceled_at <= now:
+            return "CANCELED", self.canceled_at
+        if self.superseded_at is not None and self.superseded_at <= now:
+            return "SUPERSEDED", self.superseded_at
+        end = self.ended_in(now)
+        if end is not None and end[1] <= now:
+            return end
+        start = self.created
+        for phase in PHASES:
+            length = self.timings.get(phase, 0.0)
+            if now < start + length or (self.failure is not None and self.failure.phase == phase):
+                return phase, start
+            start += length
+        return "ACTIVE", start
+
+
+@dataclass
+class App:
+    """An App Platform app that builds ``branch`` of the repository at ``repo``."""
+
+    id: str
+    name: str
+    branch: str
+    repo: Path | None = None
+    github_repo: str = "terp/terp"
+    components: tuple[str, ...] = ("web",)
+    region: str = "nyc"
+    timings: dict[str, float] = field(default_factory=lambda: dict(DEFAULT_TIMINGS))
+    deployments: list[Deployment] = field(default_factory=list)  # newest first
+    pinned: str | None = None
+    health_state: str = "HEALTHY"
+    created: float = 0.0
+    url: str = ""
+    next_failures: list[Failure] = field(default_factory=list)
+    run_log: str = "GET /health 200 3ms\n"
+    deploy_log: str = "Running database migrations\nMigrations applied\nDeployed web\n"
+
+
+def _iso(ts: float) -> str:
+    return datetime.fromtimestamp(ts, tz=UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+class AppPlatformStandIn(StandIn):
+    """The App Platform API on 127.0.0.1, following ``digitalocean-apps.openapi.yaml``."""
+
+    name = "app-platform-stand-in"
+
+    def __init__(self, tokens: set[str] | None = None, clock: Callable[[], float] | None = None) -> None:
+        super().__init__()
+        self.tokens = tokens if tokens is not None else {"dop_v1_sandbox"}
+        self.clock = clock or time.time
+        self.apps: dict[str, App] = {}
+        self.remaining = 5000
+        r = self.add_route
+        r("GET", "/v2/apps", "apps_list", self._list_apps)
+        r("GET", "/v2/apps/{id}", "apps_get", self._get_app)
+        r("PUT", "/v2/apps/{id}", "apps_update", self._update_app)
+        r("GET", "/v2/apps/{app_id}/deployments", "apps_list_deployments", self._list_deployments)
+        r("POST", "/v2/apps/{app_id}/deployments", "apps_create_deployment", self._create_deployment)
+        r("GET", "/v2/apps/{app_id}/deployments/{deployment_id}", "apps_get_deployment", self._get_deployment)
+        r(
+            "POST",
+            "/v2/apps/{app_id}/deployments/{deployment_id}/cancel",
+            "apps_cancel_deployment",
+            self._cancel,
+        )
+        r("GET", "/v2/apps/{app_id}/deployments/{deployment_id}/logs", "apps_get_logs_aggregate", self._logs)
+        r("GET", "/v2/apps/{app_id}/deployments/{deployment_id}/components/{component_name}/logs",
+          "apps_get_logs", self._logs)  # fmt: skip
+        r("GET", "/v2/apps/{app_id}/logs", "apps_get_logs_active_deployment_aggregate", self._logs)
+        r(
+            "GET",
+            "/v2/apps/{app_id}/components/{component_name}/logs",
+            "apps_get_logs_active_deployment",
+            self._logs,
+        )
+        r("POST", "/v2/apps/{app_id}/rollback", "apps_create_rollback", self._rollback)
+        r("POST", "/v2/apps/{app_id}/rollback/validate", "apps_validate_rollback", self._validate_rollback)
+        r("POST", "/v2/apps/{app_id}/rollback/commit", "apps_commit_rollback", self._commit_rollback)
+        r("POST", "/v2/apps/{app_id}/rollback/revert", "apps_revert_rollback", self._revert_rollback)
+        r("GET", "/v2/apps/{app_id}/health", "apps_get_health", self._health)
+        r("GET", "/v2/apps/{app_id}/alerts", "apps_list_alerts", self._alerts)
+        r("GET", "/_logs/{deployment_id}/{log_type}", "log_file", self._log_file, in_contract=False)
+
+    # --- setup -------------------------------------------------------------------------------
+
+    def add_app(self, name: str, branch: str, repo: Path | None = None, **kwargs: Any) -> App:
+        """Create an app (no deployment yet) and return it."""
+        with self.lock:
+            app = App(
+                id=str(uuid.uuid4()), name=name, branch=branch, repo=repo, created=self.clock(), **kwargs
+            )
+            self.apps[app.id] = app
+            return app
+
+    def fail_next_deployment(self, app: App, failure: Failure) -> None:
+        """Make the next deployment created for ``app`` end in ERROR as ``failure`` says."""
+        with self.lock:
+            app.next_failures.append(failure)
+
+    def deploy(self, app: App, cause: str = "manual", **extra: Any) -> Deployment:
+        """Start a deployment of the app's branch tip, superseding one in progress."""
+        with self.lock:
+            now = self.clock()
+            for older in app.deployments:
+                if older.own_phase(now)[0] not in TERMINAL:
+                    older.superseded_at = now
+            commit = self._branch_tip(app)
+            dep = Deployment(
+                id=str(uuid.uuid4()),
+                created=now,
+                commit=commit,
+                cause=cause,
+                timings=dict(app.timings),
+                **extra,
+            )
+            if app.next_failures:
+                dep.failure = app.next_failures.pop(0)
+            app.deployments.insert(0, dep)
+            return dep
+
+    def _branch_tip(self, app: App) -> str:
+        if app.repo is None:
+            return "0" * 40
+        return Git(app.repo).text(
+            ["rev-parse", "--verify", "--end-of-options", f"refs/heads/{app.branch}^{{commit}}"]
+        )
+
+    # --- phases ---------------------------------------------------------------------------------
+
+    def phase(self, app: App, dep: Deployment) -> tuple[str, float]:
+        """A deployment's phase now, including being superseded by a newer active one."""
+        now = self.clock()
+        phase, since = dep.own_phase(now)
+        if phase == "ACTIVE":
+            for newer in app.deployments:
+                if newer is dep:
+                    break
+                newer_phase, newer_since = newer.own_phase(now)
+                if newer_phase == "ACTIVE" and newer_since >= since:
+                    return "SUPERSEDED", newer_since
+        return phase, since
+
+    def _deployment_json(self, app: App, dep: Deployment) -> dict[str, Any]:
+        phase, since = self.phase(app, dep)
+        now = self.clock()
+        steps = []
+        start = dep.created
+        for name, phases in (
+            ("build", ("PENDING_BUILD", "BUILDING")),
+            ("deploy", ("PENDING_DEPLOY", "DEPLOYING")),
+        ):
+            length = sum(dep.timings.get(p, 0.0) for p in phases)
+            if phase in phases:
+                status = "RUNNING"
+            elif phase == "ERROR" and dep.failure is not None and dep.failure.phase in phases:
+                status = "ERROR"
+            elif (
+                (phase in ("ACTIVE", "SUPERSEDED")
+                and since >= start + length)
+                or (phase in PHASES and PHASES.index(phase) > PHASES.index(phases[-1]))
+            ):
+                status = "SUCCESS"
+            else:
+                status = "PENDING"
+            step: dict[str, Any] = {
+                "name": name,
+                "status": status,
+                "message_base": "Building service" if name == "build" else "Deploying service",
+                "component_name": app.components[0],
+            }
+            if status != "PENDING":
+                step["started_at"] = _iso(start)
+            if status in ("SUCCESS", "ERROR"):
+                step["ended_at"] = _iso(min(start + length, now))
+            steps.append(step)
+            start += length
+        counts = {
+            s: sum(1 for st in steps if st["status"] == s) for s in ("PENDING", "RUNNING", "SUCCESS", "ERROR")
+        }
+        return {
+            "id": dep.id,
+            "cause": dep.cause,
+            "cause_details": dep.cause_details or {"type": "MANUAL"},
+            "cloned_from": dep.cloned_from,
+            "created_at": _iso(dep.created),
+            "updated_at": _iso(max(since, dep.created)),
+            "phase": phase,
+            "phase_last_updated_at": _iso(since),
+            "progress": {
+                "pending_steps": counts["PENDING"],
+                "running_steps": counts["RUNNING"],
+                "success_steps": counts["SUCCESS"],
+                "error_steps": counts["ERROR"],
+                "total_steps": len(steps),
+                "steps": steps,
+            },
+            "services": [{"name": c, "source_commit_hash": dep.commit} for c in app.components],
+            "spec": self._spec(app),
+            "tier_slug": "basic",
+        }
+
+    def _spec(self, app: App) -> dict[str, Any]:
+        return {
+            "name": app.name,
+            "region": app.region,
+            "services": [
+                {
+                    "name": c,
+                    "github": {"repo": app.github_repo, "branch": app.branch, "deploy_on_push": False},
+                }
+                for c in app.components
+            ],
+        }
+
+    def _app_json(self, app: App) -> dict[str, Any]:
+        body: dict[str, Any] = {
+            "id": app.id,
+            "spec": self._spec(app),
+            "created_at": _iso(app.created),
+            "updated_at": _iso(self.clock()),
+            "region": {"slug": app.region, "label": "New York", "flag": "usa", "data_centers": ["nyc1"]},
+            "tier_slug": "basic",
+        }
+        if app.url:
+            body["live_url"] = app.url
+            body["default_ingress"] = app.url
+        active = self._newest(app, {"ACTIVE"})
+        in_progress = self._newest(app, set(PHASES))
+        if active is not None:
+            body["active_deployment"] = self._deployment_json(app, active)
+        if in_progress is not None:
+            body["in_progress_deployment"] = self._deployment_json(app, in_progress)
+        if app.deployments:
+            body["last_deployment_created_at"] = _iso(app.deployments[0].created)
+        if app.pinned:
+            dep = self._find_deployment(app, app.pinned)
+            if dep is not None:
+                body["pinned_deployment"] = self._deployment_json(app, dep)
+        return body
+
+    def _newest(self, app: App, phases: set[str]) -> Deployment | None:
+        return next((d for d in app.deployments if self.phase(app, d)[0] in phases), None)
+
+    # --- auth, errors, headers ---------------------------------------------------------------
+
+    def authenticate(self, request: Request) -> Response | None:
+        auth = request.headers.get("authorization", "")
+        if not auth.startswith("Bearer ") or auth[7:] not in self.tokens:
+            return Response(401, {"id": "unauthorized", "message": "Unable to authenticate you"})
+        return None
+
+    def error_body(self, status: int, message: str) -> Any:
+        ids = {401: "unauthorized", 404: "not_found", 429: "too_many_requests"}
+        return {"id": ids.get(status, "server_error"), "message": message, "request_id": str(uuid.uuid4())}
+
+    def not_found(self, request: Request) -> Response:
+        return Response(404, self.error_body(404, "The resource you were accessing could not be found."))
+
+    def decorate(self, request: Request, response: Response) -> None:
+        if request.path.startswith("/_logs/"):
+            return
+        with self.lock:
+            self.remaining = max(0, self.remaining - 1)
+            remaining = self.remaining
+        response.headers.setdefault("ratelimit-limit", "5000")
+        response.headers.setdefault("ratelimit-remaining", str(remaining))
+        response.headers.setdefault("ratelimit-reset", str(int(self.clock()) + 3600))
+
+    def _missing(self, what: str = "app") -> Response:
+        return Response(404, self.error_body(404, f"The {what} you were accessing could not be found."))
+
+    def _app(self, request: Request) -> App | None:
+        key = request.params.get("app_id") or request.params.get("id") or ""
+        name = request.arg("name")
+        with self.lock:
+            if key in self.apps:
+                return self.apps[key]
+            wanted = name or key
+            return next((a for a in self.apps.values() if a.name == wanted), None)
+
+    @staticmethod
+    def _find_deployment(app: App, deployment_id: str) -> Deployment | None:
+        return next((d for d in app.deployments if d.id == deployment_id), None)
+
+    # --- handlers ------------------------------------------------------------------------------
+
+    def _list_apps(self, request: Request) -> Response:
+        with self.lock:
+            apps = [self._app_json(a) for a in self.apps.values()]
+        return Response(200, {"apps": apps, "links": {}, "meta": {"total": len(apps)}})
+
+    def _get_app(self, request: Request) -> Response:
+        app = self._app(request)
+        if app is None:
+            return self._missing()
+        with self.lock:
+            return Response(200, {"app": self._app_json(app)})
+
+    def _update_app(self, request: Request) -> Response:
+        app = self._app(request)
+        if app is None:
+            return self._missing()
+        spec = (request.json() or {}).get("spec") or {}
+        with self.lock:
+            if spec.get("name") and spec["name"] != app.name:
+                return Response(400, {"id": "bad_request", "message": "the app name cannot be changed"})
+            services = spec.get("services") or []
+            branch = next((s.get("github", {}).get("branch") for s in services if s.get("github")), None)
+            if branch:
+                app.branch = branch
+            self.deploy(app, cause="app spec updated", cause_details={"type": "APP_SPEC_UPDATE"})
+            return Response(200, {"app": self._app_json(app)})
+
+    def _list_deployments(self, request: Request) -> Response:
+        app = self._app(request)
+        if app is None:
+            return self._missing()
+        page = max(1, int(request.arg("page", "1") or 1))
+        per_page = max(1, min(200, int(request.arg("per_page", "20") or 20)))
+        with self.lock:
+            chosen = app.deployments[(page - 1) * per_page : page * per_page]
+            items = [self._deployment_json(app, d) for d in chosen]
+            total = len(app.deployments)
+        links: dict[str, Any] = {}
+        if page * per_page < total:
+            links = {
+                "pages": {
+                    "next": f"{self.url}/v2/apps/{app.id}/deployments?page={page + 1}&per_page={per_page}"
+                }
+            }
+        return Response(200, {"deployments": items, "links": links, "meta": {"total": total}})
+
+    def _create_deployment(self, request: Request) -> Response:
+        app = self._app(request)
+        if app is None:
+            return self._missing()
+        force_build = bool((request.json() or {}).get("force_build", False))
+        with self.lock:
+            if app.pinned:
+                return Response(
+                    400,
+                    {
+                        "id": "app_pinned",
+                        "message": "The app is pinned to a rollback deployment; commit or revert the rollback first.",
+                    },
+                )
+            dep = self.deploy(app, cause="manual", force_build=force_build, cause_details={"type": "MANUAL"})
+            return Response(200, {"deployment": self._deployment_json(app, dep)})
+
+    def _get_deployment(self, request: Request) -> Response:
+        app = self._app(request)
+        dep = None if app is None else self._find_deployment(app, request.params["deployment_id"])
+        if app is None or dep is None:
+            return self._missing("deployment")
+        with self.lock:
+            return Response(200, {"deployment": self._deployment_json(app, dep)})
+
+    def _cancel(self, request: Request) -> Response:
+        app = self._app(request)
+        dep = None if app is None else self._find_deployment(app, request.params["deployment_id"])
+        if app is None or dep is None:
+            return self._missing("deployment")
+        with self.lock:
+            if self.phase(app, dep)[0] not in TERMINAL:
+                dep.canceled_at = self.clock()
+            return Response(200, {"deployment": self._deployment_json(app, dep)})
+
+    def _logs(self, request: Request) -> Response:
+        app = self._app(request)
+        if app is None:
+            return self._missing()
+        kind = (request.arg("type") or "").upper()
+        if kind not in ("BUILD", "DEPLOY", "RUN", "RUN_RESTARTED"):
+            return Response(400, {"id": "bad_request", "message": "type must be BUILD, DEPLOY or RUN"})
+        with self.lock:
+            if "deployment_id" in request.params:
+                dep = self._find_deployment(app, request.params["deployment_id"])
+            else:
+                dep = self._newest(app, {"ACTIVE"})
+            if dep is None:
+                return self._missing("deployment")
+            url = f"{self.url}/_logs/{dep.id}/{kind}?token={dep.log_token}"
+        return Response(200, {"historic_urls": [url], "live_url": f"{url}&live=1"})
+
+    def _log_file(self, request: Request) -> Response:
+        with self.lock:
+            for app in self.apps.values():
+                dep = self._find_deployment(app, request.params["deployment_id"])
+                if dep is not None:
+                    break
+            else:
+                return Response(404, b"no such log", content_type="text/plain")
+            if not secrets.compare_digest(request.arg("token", "") or "", dep.log_token):
+                return Response(403, b"forbidden", content_type="text/plain")
+            text = self._log_text(app, dep, request.params["log_type"])
+        return Response(200, text.encode(), content_type="text/plain; charset=utf-8")
+
+    def _log_text(self, app: App, dep: Deployment, kind: str) -> str:
+        if kind in dep.logs:
+            return dep.logs[kind]
+        phase, _ = self.phase(app, dep)
+        stamp = _iso(dep.created)
+        if dep.failure is not None and dep.failure.log_type == kind and phase == "ERROR":
+            return dep.failure.log
+        if kind == "BUILD":
+            return f"{stamp} web building commit {dep.commit[:12]}\n{stamp} web build complete\n"
+        if kind == "DEPLOY":
+            return "".join(f"{stamp} {line}\n" for line in app.deploy_log.splitlines())
+        return app.run_log
+
+    def _validate_rollback(self, request: Request) -> Response:
+        app = self._app(request)
+        if app is None:
+            return self._missing()
+        target = (request.json() or {}).get("deployment_id", "")
+        with self.lock:
+            dep = self._find_deployment(app, target)
+            if dep is None:
+                return Response(
+                    200,
+                    {
+                        "valid": False,
+                        "error": {"code": "not_found", "message": "no such deployment"},
+                        "warnings": [],
+                    },
+                )
+            if dep.ended_in(self.clock()) is None or dep.failure is not None:
+                return Response(
+                    200,
+                    {
+                        "valid": False,
+                        "error": {"code": "not_deployed", "message": "the deployment never went live"},
+                        "warnings": [],
+                    },
+                )
+            return Response(200, {"valid": True, "warnings": []})
+
+    def _rollback(self, request: Request) -> Response:
+        app = self._app(request)
+        if app is None:
+            return self._missing()
+        body = request.json() or {}
+        with self.lock:
+            target = self._find_deployment(app, body.get("deployment_id", ""))
+            if target is None:
+                return self._missing("deployment")
+            dep = self.deploy(
+                app, cause="rollback", cloned_from=target.id, cause_details={"type": "ROLLBACK"}
+            )
+            dep.commit = target.commit
+            if not body.get("skip_pin"):
+                app.pinned = dep.id
+            return Response(200, {"deployment": self._deployment_json(app, dep)})
+
+    def _commit_rollback(self, request: Request) -> Response:
+        app = self._app(request)
+        if app is None:
+            return self._missing()
+        with self.lock:
+            app.pinned = None
+        return Response(200, None)
+
+    def _revert_rollback(self, request: Request) -> Response:
+        app = self._app(request)
+        if app is None:
+            return self._missing()
+        with self.lock:
+            if not app.pinned:
+                return Response(400, {"id": "bad_request", "message": "the app has no rollback to revert"})
+            app.pinned = None
+            dep = self.deploy(app, cause="rollback reverted", cause_details={"type": "ROLLBACK"})
+            return Response(200, {"deployment": self._deployment_json(app, dep)})
+
+    def _health(self, request: Request) -> Response:
+        app = self._app(request)
+        if app is None:
+            return self._missing()
+        components = [
+            {"name": c, "state": app.health_state, "cpu_usage_percent": 3.5, "memory_usage_percent": 21.0,
+             "replicas_desired": 1, "replicas_ready": 1 if app.health_state == "HEALTHY" else 0}
+            for c in app.components
+        ]  # fmt: skip
+        return Response(200, {"app_health": {"components": components}})
+
+    def _alerts(self, request: Request) -> Response:
+        app = self._app(request)
+        if app is None:
+            return self._missing()
+        return Response(200, {"alerts": []})
