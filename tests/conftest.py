@@ -104,3 +104,67 @@ def terp_history(_terp_history: DemoRepo, tmp_path: Path) -> Iterator[DemoRepo]:
     # The clone's origin URL points at the session copy; repoint it at this test's copy.
     subprocess.run(["git", "remote", "set-url", "origin", str(root / "origin.git")], cwd=work, check=True)
     yield DemoRepo(root, root / "origin.git", work, _terp_history.env, _terp_history.pulls)
+
+
+# --- Stand-ins ---------------------------------------------------------------------------------
+
+from terp_actions.sandbox.contract import (  # noqa: E402 - grouped with the fixtures that use them
+    DIGITALOCEAN_CONTRACT,
+    GITHUB_CONTRACT,
+    default_contracts_dir,
+    load_contract,
+)
+from terp_actions.sandbox.fake_appplatform import AppPlatformStandIn, ManualClock  # noqa: E402
+from terp_actions.sandbox.fake_github import GitHubStandIn  # noqa: E402
+
+CONTRACTS = default_contracts_dir()
+needs_contracts = pytest.mark.skipif(
+    CONTRACTS is None, reason="shared/contracts/ is not beside this checkout (CI has it)"
+)
+
+
+def _attach_contract(stand_in: GitHubStandIn | AppPlatformStandIn, name: str) -> None:
+    if CONTRACTS is not None:
+        stand_in.contract = load_contract(CONTRACTS / name)
+
+
+@pytest.fixture
+def clock() -> ManualClock:
+    """A clock that only moves when a test says so."""
+    return ManualClock()
+
+
+@pytest.fixture
+def origin(tmp_path: Path) -> Path:
+    """A bare repository with main and staging at one commit, and a feature branch ahead of it."""
+    work = Repo(tmp_path / "origin-work")
+    work.path.mkdir()
+    work.git("init", "--quiet", "--initial-branch=main")
+    work.commit("init", {"app.py": "v1\n"})
+    work.git("branch", "staging")
+    work.git("checkout", "--quiet", "-b", "feature")
+    work.commit("Feature", {"feature.py": "f\n"})
+    work.git("checkout", "--quiet", "main")
+    bare = tmp_path / "origin.git"
+    subprocess.run(["git", "clone", "--quiet", "--bare", str(work.path), str(bare)], check=True)
+    return bare
+
+
+@pytest.fixture
+def do_stand_in(clock: ManualClock) -> Iterator[AppPlatformStandIn]:
+    """The App Platform stand-in (contract-checked when the contracts are present)."""
+    stand_in = AppPlatformStandIn(clock=clock)
+    with stand_in.running():
+        _attach_contract(stand_in, DIGITALOCEAN_CONTRACT)
+        yield stand_in
+    assert stand_in.violations == [], "\n".join(stand_in.violations)
+
+
+@pytest.fixture
+def gh_stand_in(origin: Path) -> Iterator[GitHubStandIn]:
+    """The GitHub stand-in over ``origin`` (contract-checked when the contracts are present)."""
+    stand_in = GitHubStandIn(origin, tokens={"ghs_sandbox": "github-actions[bot]", "ghp_person": "octocat"})
+    with stand_in.running():
+        _attach_contract(stand_in, GITHUB_CONTRACT)
+        yield stand_in
+    assert stand_in.violations == [], "\n".join(stand_in.violations)

@@ -78,3 +78,67 @@ class GitError(TerpError):
         shown = " ".join(self.args_)
         detail = self.stderr.splitlines()[-1] if self.stderr else "no message"
         super().__init__(f"`git {shown}` exited {returncode}: {detail}")
+
+
+class ServiceError(TerpError):
+    """An outside API (GitHub, App Platform) refused or failed; carries the HTTP status if any."""
+
+    title = "Service request failed"
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        status: int | None = None,
+        retryable: bool = False,
+        retry_after: float | None = None,
+        hint: str = "",
+    ) -> None:
+        super().__init__(message, hint=hint)
+        self.status = status
+        self.retryable = retryable
+        self.retry_after = retry_after
+
+
+class DigitalOceanError(ServiceError):
+    """App Platform answered with an error; names the app and deployment involved."""
+
+    title = "App Platform request failed"
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        app: str = "",
+        deployment: str = "",
+        status: int | None = None,
+        retryable: bool = False,
+        retry_after: float | None = None,
+        hint: str = "",
+    ) -> None:
+        where = " ".join(
+            p for p in (f"app {app}" if app else "", f"deployment {deployment}" if deployment else "") if p
+        )
+        text = f"{where}: {message}" if where else message
+        super().__init__(text, status=status, retryable=retryable, retry_after=retry_after, hint=hint)
+        self.app = app
+        self.deployment = deployment
+
+
+class AppNotFound(DigitalOceanError):
+    """The configured app does not exist (or the token cannot see it): a configuration mistake."""
+
+    exit_code = 2
+    title = "App not found"
+
+
+class RequestLost(DigitalOceanError):
+    """A request that changes something may have been processed, but its answer was lost."""
+
+    title = "Answer lost"
+
+
+class GitHubError(ServiceError):
+    """The GitHub API answered with an error."""
+
+    title = "GitHub request failed"

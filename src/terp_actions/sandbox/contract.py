@@ -11,6 +11,7 @@ so answers have the shape the real service's have.
 from __future__ import annotations
 
 import copy
+import functools
 import json
 import os
 import re
@@ -25,6 +26,7 @@ if TYPE_CHECKING:
 GITHUB_CONTRACT = "github-rest.openapi.json"
 DIGITALOCEAN_CONTRACT = "digitalocean-apps.openapi.yaml"
 _MAX_DEPTH = 14
+_VALIDATION_BASE = "http://stand-in.invalid"
 
 
 def default_contracts_dir() -> Path | None:
@@ -40,6 +42,12 @@ def default_contracts_dir() -> Path | None:
     return None
 
 
+@functools.cache
+def load_contract(path: Path) -> Contract:
+    """The contract at ``path``, loaded once per process."""
+    return Contract(path)
+
+
 class Contract:
     """One OpenAPI document: operations by method and path, validation, and completion."""
 
@@ -53,22 +61,24 @@ class Contract:
             self.spec = yaml.safe_load(text)
         self.path = path
         self._openapi: Any = None
-        self._base_url = ""
         self.operations: dict[str, tuple[str, str, dict[str, Any]]] = {}
         for template, item in self.spec["paths"].items():
             for method, op in item.items():
                 if method in {"get", "put", "post", "patch", "delete"}:
                     self.operations[op["operationId"]] = (method.upper(), template, op)
 
-    def bind(self, base_url: str) -> Contract:
-        """Validate requests addressed to ``base_url`` (the stand-in's own address)."""
-        from openapi_core import OpenAPI  # noqa: PLC0415 - heavy; only where contracts are checked
+    @property
+    def openapi(self) -> Any:
+        """The openapi-core validator, built on first use (it is slow to build and to import)."""
+        if self._openapi is None:
+            from openapi_core import OpenAPI  # noqa: PLC0415 - heavy; only where contracts are checked
 
-        spec = copy.deepcopy(self.spec)
-        spec["servers"] = [{"url": base_url}]
-        self._openapi = OpenAPI.from_dict(spec)
-        self._base_url = base_url
-        return self
+            spec = copy.deepcopy(self.spec)
+            # Requests are validated as if sent to one fixed host, so one validator serves every
+            # stand-in whatever port it was given.
+            spec["servers"] = [{"url": _VALIDATION_BASE}]
+            self._openapi = OpenAPI.from_dict(spec)
+        return self._openapi
 
     # --- validation --------------------------------------------------------------------------
 
@@ -77,7 +87,7 @@ class Contract:
         from openapi_core.contrib.requests import RequestsOpenAPIRequest  # noqa: PLC0415
 
         oreq = RequestsOpenAPIRequest(self._requests_request(request))
-        for error in self._openapi.iter_request_errors(oreq):
+        for error in self.openapi.iter_request_errors(oreq):
             yield _describe(error)
 
     def check_response(self, request: Request, response: Response) -> Iterator[str]:
@@ -93,7 +103,7 @@ class Contract:
         raw.headers.update({"Content-Type": response.content_type, **response.headers})
         raw._content = response.encoded()
         oreq = RequestsOpenAPIRequest(self._requests_request(request))
-        for error in self._openapi.iter_response_errors(oreq, RequestsOpenAPIResponse(raw)):
+        for error in self.openapi.iter_response_errors(oreq, RequestsOpenAPIResponse(raw)):
             yield _describe(error)
 
     def _requests_request(self, request: Request) -> Any:
@@ -105,7 +115,7 @@ class Contract:
             value = request.params.get(name)
             if value and path.endswith(value):
                 path = path[: -len(value)] + quote(value, safe="")
-        url = f"{self._base_url}{path}" + (f"?{query}" if query else "")
+        url = f"{_VALIDATION_BASE}{path}" + (f"?{query}" if query else "")
         headers = dict(request.headers)
         return requests.Request(request.method, url, headers=headers, data=request.body or None)
 

@@ -234,10 +234,8 @@ class AppPlatformStandIn(StandIn):
                 status = "RUNNING"
             elif phase == "ERROR" and dep.failure is not None and dep.failure.phase in phases:
                 status = "ERROR"
-            elif (
-                (phase in ("ACTIVE", "SUPERSEDED")
-                and since >= start + length)
-                or (phase in PHASES and PHASES.index(phase) > PHASES.index(phases[-1]))
+            elif (phase in ("ACTIVE", "SUPERSEDED") and since >= start + length) or (
+                phase in PHASES and PHASES.index(phase) > PHASES.index(phases[-1])
             ):
                 status = "SUCCESS"
             else:

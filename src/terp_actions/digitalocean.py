@@ -1,0 +1,366 @@
+"""The only module that talks to App Platform: pydo for the API, httpx for log files.
+
+pydo is imported only when a client is built. Its automatic retries are off (``retry_total=0``):
+reads are retried here, boundedly, on transport errors, 429 and 5xx, honouring ``Retry-After``
+and ``ratelimit-reset``; writes are never retried blindly (a create whose answer was lost raises
+RequestLost so the caller can look before trying again). pydo answers most unknown-resource
+requests with a ``{"id": "not_found"}`` body instead of raising: that becomes our error too.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+import time
+from collections.abc import Callable, Mapping
+from typing import Any, Final
+from urllib.parse import urlsplit
+
+from terp_actions.backoff import RetryPolicy, retrying
+from terp_actions.errors import AppNotFound, DigitalOceanError, RequestLost
+from terp_actions.redact import Redactor
+
+DEFAULT_ENDPOINT: Final = "https://api.digitalocean.com"
+LOG_TYPES: Final = ("BUILD", "DEPLOY", "RUN")
+MAX_LOG_BYTES: Final = 2 * 1024 * 1024
+_UUID_LENGTH: Final = 36
+
+
+def is_loopback(endpoint: str) -> bool:
+    """True for an http(s) URL whose host is a loopback address (the sandbox)."""
+    host = urlsplit(endpoint).hostname or ""
+    if host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
+
+
+def _bearer_policy(token: str) -> Any:
+    """Bearer auth without azure-core's https-only rule, for a loopback endpoint only."""
+    from azure.core.pipeline.policies import SansIOHTTPPolicy  # noqa: PLC0415 - pydo's own dependency
+
+    class LoopbackBearer(SansIOHTTPPolicy):  # type: ignore[type-arg]
+        def on_request(self, request: Any) -> None:
+            request.http_request.headers["Authorization"] = f"Bearer {token}"
+
+    return LoopbackBearer()
+
+
+class AppPlatform:
+    """App Platform operations terp-actions needs, raising only our errors."""
+
+    def __init__(
+        self,
+        token: str,
+        endpoint: str = DEFAULT_ENDPOINT,
+        *,
+        timeout: float = 30.0,
+        policy: RetryPolicy | None = None,
+        sleep: Callable[[float], None] = time.sleep,
+    ) -> None:
+        import pydo  # noqa: PLC0415 - 170+ ms to import: only in commands that call App Platform
+
+        scheme = urlsplit(endpoint).scheme
+        if scheme != "https" and not (scheme == "http" and is_loopback(endpoint)):
+            raise DigitalOceanError(
+                f"endpoint {endpoint!r} must be https (plain http only for a loopback sandbox)"
+            )
+        extra: dict[str, Any] = {}
+        if scheme == "http":
+            extra["authentication_policy"] = _bearer_policy(token)
+        # Every request has a deadline: connecting and each read (azure-core's defaults are 5 min).
+        self._client = pydo.Client(
+            token,
+            endpoint=endpoint,
+            timeout=int(timeout),
+            connection_timeout=timeout,
+            read_timeout=timeout,
+            retry_total=0,
+            **extra,
+        )
+        self._timeout = timeout
+        self._policy = policy or RetryPolicy()
+        self._sleep = sleep
+        self._redact = Redactor([token])
+
+    # --- plumbing ---------------------------------------------------------------------------
+
+    def _call(
+        self, what: str, fn: Callable[[], Any], *, app: str = "", deployment: str = "", write: bool = False
+    ) -> Any:
+        """Run one pydo call, translating its exceptions and error bodies into ours."""
+        from azure.core.exceptions import (  # noqa: PLC0415
+            HttpResponseError,
+            ServiceRequestError,
+            ServiceResponseError,
+        )
+
+        try:
+            result = fn()
+        except HttpResponseError as exc:
+            status = exc.status_code
+            response: Any = exc.response
+            headers: Mapping[str, str] = response.headers if response is not None else {}
+            if status is not None and status < 300:  # a 2xx whose body could not be read
+                raise DigitalOceanError(f"{what}: unreadable answer", app=app, deployment=deployment,
+                                        retryable=not write) from None  # fmt: skip
+            retryable = status is not None and (status == 429 or status >= 500)
+            message = self._message(exc, status)
+            if write and status is not None and status >= 500:
+                raise RequestLost(
+                    f"{what}: answered {status} and may have been processed",
+                    app=app,
+                    deployment=deployment,
+                    status=status,
+                ) from None
+            raise DigitalOceanError(
+                f"{what}: {message}",
+                app=app,
+                deployment=deployment,
+                status=status,
+                retryable=retryable and not write,
+                retry_after=_retry_after(headers),
+            ) from None
+        except (
+            ServiceResponseError
+        ) as exc:  # sent, but no (complete) answer: a read timeout, a dropped connection
+            if write:
+                raise RequestLost(
+                    f"{what}: no answer ({type(exc).__name__})", app=app, deployment=deployment
+                ) from None
+            raise DigitalOceanError(
+                f"{what}: no answer ({type(exc).__name__})", app=app, deployment=deployment, retryable=True
+            ) from None
+        except ServiceRequestError as exc:  # never sent: safe to retry even a write
+            raise DigitalOceanError(
+                f"{what}: could not connect ({self._redact(str(exc))[:200]})",
+                app=app,
+                deployment=deployment,
+                retryable=not write,
+            ) from None
+        except ValueError as exc:  # a body that is not JSON
+            raise DigitalOceanError(
+                f"{what}: unreadable answer ({exc.__class__.__name__})",
+                app=app,
+                deployment=deployment,
+                retryable=not write,
+            ) from None
+        if isinstance(result, Mapping) and "id" in result and "message" in result and len(result) <= 3:
+            if result["id"] == "not_found":
+                if deployment:
+                    raise DigitalOceanError(
+                        f"{what}: no such deployment", app=app, deployment=deployment, status=404
+                    )
+                raise AppNotFound(
+                    f"{what}: no such app (or the token cannot see it)",
+                    app=app,
+                    status=404,
+                    hint="check environments.<env>.app in the configuration and the token's team",
+                )
+            raise DigitalOceanError(
+                f"{what}: {self._redact(str(result['message']))[:300]}", app=app, deployment=deployment
+            )
+        return result
+
+    def _message(self, exc: Any, status: int | None) -> str:
+        body: Any = None
+        try:
+            body = exc.response.json() if exc.response is not None else None
+        except ValueError:
+            body = None
+        text = body.get("message") if isinstance(body, Mapping) else None
+        return self._redact(f"{status} {text or exc.reason or 'error'}")[:300]
+
+    def _read(self, what: str, fn: Callable[[], Any], *, app: str = "", deployment: str = "") -> Any:
+        return retrying(
+            lambda: self._call(what, fn, app=app, deployment=deployment), self._policy, sleep=self._sleep
+        )
+
+    # --- apps -----------------------------------------------------------------------------------
+
+    def get_app(self, app: str) -> dict[str, Any]:
+        """The app by id, or by name (one lookup)."""
+        if len(app) == _UUID_LENGTH and app.count("-") == 4:
+            body = self._read("get app", lambda: self._client.apps.get(app), app=app)
+        else:
+            body = self._read("get app", lambda: self._client.apps.get(app, name=app), app=app)
+        return dict(body["app"])
+
+    def list_apps(self) -> list[dict[str, Any]]:
+        """Every app the token can see (first page of 200)."""
+        body = self._read("list apps", lambda: self._client.apps.list(per_page=200))
+        return list(body.get("apps") or [])
+
+    def update_app(self, app_id: str, spec: Mapping[str, Any]) -> dict[str, Any]:
+        """Apply a new spec (App Platform starts a deployment for it). Never retried."""
+        body = self._call(
+            "update app",
+            lambda: self._client.apps.update(app_id, {"spec": dict(spec)}),
+            app=app_id,
+            write=True,
+        )
+        return dict(body["app"])
+
+    def health(self, app_id: str) -> dict[str, Any]:
+        """App Platform's view of the components' health."""
+        return dict(self._read("get app health", lambda: self._client.apps.get_health(app_id), app=app_id))
+
+    def alerts(self, app_id: str) -> list[dict[str, Any]]:
+        """The app's alert policies and their phases."""
+        body = self._read("list alerts", lambda: self._client.apps.list_alerts(app_id), app=app_id)
+        return list(body.get("alerts") or [])
+
+    # --- deployments ------------------------------------------------------------------------------
+
+    def list_deployments(self, app_id: str, *, per_page: int = 20) -> list[dict[str, Any]]:
+        """The newest deployments, newest first."""
+        body = self._read(
+            "list deployments",
+            lambda: self._client.apps.list_deployments(app_id, per_page=per_page),
+            app=app_id,
+        )
+        return list(body.get("deployments") or [])
+
+    def create_deployment(self, app_id: str, *, force_build: bool = False) -> dict[str, Any]:
+        """Start a deployment. A lost answer raises RequestLost: list before trying again."""
+        body = self._call(
+            "create deployment",
+            lambda: self._client.apps.create_deployment(app_id, {"force_build": force_build}),
+            app=app_id,
+            write=True,
+        )
+        return dict(body["deployment"])
+
+    def get_deployment(self, app_id: str, deployment_id: str) -> dict[str, Any]:
+        """One deployment, with its phase and progress."""
+        body = self._read(
+            "get deployment",
+            lambda: self._client.apps.get_deployment(app_id, deployment_id),
+            app=app_id,
+            deployment=deployment_id,
+        )
+        return dict(body["deployment"])
+
+    def cancel_deployment(self, app_id: str, deployment_id: str) -> dict[str, Any]:
+        """Cancel a deployment (repeating a cancel is harmless, so it is retried)."""
+        body = self._read(
+            "cancel deployment",
+            lambda: self._client.apps.cancel_deployment(app_id, deployment_id),
+            app=app_id,
+            deployment=deployment_id,
+        )
+        return dict(body["deployment"])
+
+    def logs(
+        self, app_id: str, deployment_id: str | None, kind: str, *, max_bytes: int = MAX_LOG_BYTES
+    ) -> str:
+        """The text of a deployment's (or, without one, the active deployment's) logs of ``kind``.
+
+        Log files are downloaded from the URLs App Platform hands out; those URLs carry access
+        tokens, so they are never printed or put into an error message.
+        """
+        if kind not in LOG_TYPES:
+            raise DigitalOceanError(f"log type must be one of {', '.join(LOG_TYPES)}, not {kind!r}")
+        if deployment_id:
+            body = self._read(
+                "get logs",
+                lambda: self._client.apps.get_logs_aggregate(app_id, deployment_id, type=kind),
+                app=app_id,
+                deployment=deployment_id,
+            )
+        else:
+            body = self._read(
+                "get logs",
+                lambda: self._client.apps.get_logs_active_deployment_aggregate(app_id, type=kind),
+                app=app_id,
+            )
+        chunks = [
+            self._download(url, max_bytes, app_id, deployment_id or "")
+            for url in body.get("historic_urls") or []
+        ]
+        return "".join(chunks)[-max_bytes:]
+
+    def _download(self, url: str, max_bytes: int, app: str, deployment: str) -> str:
+        import httpx  # noqa: PLC0415
+
+        data = bytearray()
+        try:
+            with (
+                httpx.Client(timeout=self._timeout, follow_redirects=False) as client,
+                client.stream("GET", url) as resp,
+            ):
+                if resp.status_code != 200:
+                    raise DigitalOceanError(
+                        f"log file answered {resp.status_code}",
+                        app=app,
+                        deployment=deployment,
+                        status=resp.status_code,
+                    )
+                for chunk in resp.iter_bytes():
+                    data += chunk
+                    if len(data) > max_bytes:  # keep the tail: errors are usually near the end
+                        del data[: len(data) - max_bytes]
+        except httpx.HTTPError as exc:
+            raise DigitalOceanError(
+                f"log file could not be read ({type(exc).__name__})",
+                app=app,
+                deployment=deployment,
+                retryable=True,
+            ) from None
+        return data.decode("utf-8", "replace")
+
+    # --- rollback -------------------------------------------------------------------------------
+
+    def validate_rollback(self, app_id: str, deployment_id: str) -> dict[str, Any]:
+        """Whether rolling back to ``deployment_id`` is possible, and why not."""
+        return dict(
+            self._read(
+                "validate rollback",
+                lambda: self._client.apps.validate_rollback(app_id, {"deployment_id": deployment_id}),
+                app=app_id,
+                deployment=deployment_id,
+            )
+        )
+
+    def rollback(self, app_id: str, deployment_id: str) -> dict[str, Any]:
+        """Roll back to ``deployment_id`` (App Platform pins the app). Never retried."""
+        body = self._call(
+            "create rollback",
+            lambda: self._client.apps.create_rollback(app_id, {"deployment_id": deployment_id}),
+            app=app_id,
+            deployment=deployment_id,
+            write=True,
+        )
+        return dict(body["deployment"])
+
+    def commit_rollback(self, app_id: str) -> None:
+        """Keep the rollback and unpin the app."""
+        self._call(
+            "commit rollback", lambda: self._client.apps.commit_rollback(app_id), app=app_id, write=True
+        )
+
+    def revert_rollback(self, app_id: str) -> dict[str, Any]:
+        """Undo the rollback (a new deployment of the previous state) and unpin."""
+        body = self._call(
+            "revert rollback", lambda: self._client.apps.revert_rollback(app_id), app=app_id, write=True
+        )
+        return dict(body["deployment"])
+
+
+def _retry_after(headers: Mapping[str, str]) -> float | None:
+    """Seconds to wait from ``Retry-After`` or ``ratelimit-reset`` (an epoch time)."""
+    lowered = {k.lower(): v for k, v in headers.items()}
+    value = lowered.get("retry-after")
+    if value:
+        try:
+            return float(value)
+        except ValueError:
+            return None
+    reset = lowered.get("ratelimit-reset")
+    if reset and lowered.get("ratelimit-remaining") == "0":
+        try:
+            return max(0.0, float(reset) - time.time())
+        except ValueError:
+            return None
+    return None

@@ -1,0 +1,323 @@
+"""The only module that talks to the GitHub API (PyGithub), pinned to API version 2022-11-28.
+
+PyGithub is imported only when a client is built. Its own retries are off (``retry=None``): reads
+are retried here on transport errors, 429 and 5xx and on rate-limit answers, honouring
+``Retry-After`` and ``x-ratelimit-reset``; writes are not retried. Write throttling (GitHub's
+advice against secondary rate limits) stays on unless the caller turns it off (tests do).
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from typing import Any, Final, TypeVar
+
+from terp_actions.backoff import RetryPolicy, retrying
+from terp_actions.errors import GitHubError
+from terp_actions.redact import Redactor
+
+API_VERSION: Final = "2022-11-28"
+DEFAULT_API_URL: Final = "https://api.github.com"
+T = TypeVar("T")
+
+
+@dataclass(frozen=True)
+class PullInfo:
+    """What we use of a pull request."""
+
+    number: int
+    title: str
+    state: str
+    head: str
+    base: str
+    url: str
+    merge_commit_sha: str | None
+
+
+@dataclass(frozen=True)
+class CommentInfo:
+    """An issue comment: its id, body and author login."""
+
+    id: int
+    body: str
+    author: str
+
+
+@dataclass(frozen=True)
+class DeploymentInfo:
+    """A GitHub Deployment."""
+
+    id: int
+    sha: str
+    ref: str
+    environment: str
+    payload: Any
+
+
+@dataclass(frozen=True)
+class StatusInfo:
+    """A deployment status."""
+
+    id: int
+    state: str
+    description: str
+    environment_url: str
+    log_url: str
+
+
+class GitHubApi:
+    """GitHub operations on one repository, raising only our errors."""
+
+    def __init__(
+        self,
+        token: str,
+        repository: str,
+        api_url: str = DEFAULT_API_URL,
+        *,
+        timeout: float = 30.0,
+        throttle: bool = True,
+        policy: RetryPolicy | None = None,
+        sleep: Callable[[float], None] = time.sleep,
+    ) -> None:
+        from github import Auth, Github  # noqa: PLC0415 - 200+ ms to import: only where GitHub is called
+
+        if repository.count("/") != 1 or not all(repository.split("/")):
+            raise GitHubError(f"repository {repository!r} must be owner/name")
+        self._github = Github(
+            base_url=api_url.rstrip("/"),
+            auth=Auth.Token(token),
+            timeout=int(timeout),
+            retry=None,
+            lazy=True,
+            api_version=API_VERSION,
+            seconds_between_requests=0.0 if not throttle else 0.25,
+            seconds_between_writes=0.0 if not throttle else 1.0,
+        )
+        self.repository = repository
+        self._repo = self._github.get_repo(repository)
+        self._api = f"{api_url.rstrip('/')}/repos/{repository}"
+        self._policy = policy or RetryPolicy()
+        self._sleep = sleep
+        self._redact = Redactor([token])
+
+    # --- plumbing ---------------------------------------------------------------------------
+
+    def _call(self, what: str, fn: Callable[[], T], *, write: bool = False) -> T:
+        from github import GithubException  # noqa: PLC0415
+        from requests.exceptions import RequestException  # noqa: PLC0415
+
+        try:
+            return fn()
+        except GithubException as exc:
+            status = exc.status
+            headers = {k.lower(): v for k, v in (exc.headers or {}).items()}
+            message = exc.data.get("message") if isinstance(exc.data, Mapping) else None
+            limited = status in (403, 429) and (
+                headers.get("x-ratelimit-remaining") == "0" or "retry-after" in headers
+            )
+            retryable = not write and (status == 429 or status >= 500 or limited)
+            raise GitHubError(
+                self._redact(f"{what}: {status} {message or 'error'}")[:300],
+                status=status,
+                retryable=retryable,
+                retry_after=_github_retry_after(headers),
+            ) from None
+        except RequestException as exc:
+            raise GitHubError(f"{what}: no answer ({type(exc).__name__})", retryable=not write) from None
+
+    def _read(self, what: str, fn: Callable[[], T]) -> T:
+        return retrying(lambda: self._call(what, fn), self._policy, sleep=self._sleep)
+
+    def _raw(self, verb: str, path: str, body: Mapping[str, Any] | None = None) -> Any:
+        """A request PyGithub has no method for (or would send to a lazy, wrong URL)."""
+        requester = self._github.requester
+        _, data = requester.requestJsonAndCheck(
+            verb, f"{self._api}{path}", input=dict(body) if body else None
+        )
+        return data
+
+    # --- pull requests and comments ------------------------------------------------------------
+
+    def pulls_for_commit(self, sha: str) -> list[PullInfo]:
+        """Pull requests associated with a commit (merged through it, or whose head it is)."""
+        return self._read(
+            "list pull requests of commit", lambda: [_pull(p) for p in self._repo.get_commit(sha).get_pulls()]
+        )
+
+    def open_pulls(self, *, head: str, base: str) -> list[PullInfo]:
+        """Open pull requests from ``head`` (a branch) into ``base``."""
+        owner = self.repository.split("/")[0]
+        return self._read(
+            "list pull requests",
+            lambda: [_pull(p) for p in self._repo.get_pulls(state="open", head=f"{owner}:{head}", base=base)],
+        )
+
+    def get_pull(self, number: int) -> PullInfo:
+        """One pull request."""
+        return self._read("get pull request", lambda: _pull(self._repo.get_pull(number)))
+
+    def create_pull(self, *, title: str, head: str, base: str, body: str) -> PullInfo:
+        """Open a pull request."""
+        return self._call(
+            "create pull request",
+            lambda: _pull(self._repo.create_pull(title=title, head=head, base=base, body=body)),
+            write=True,
+        )
+
+    def update_pull(self, number: int, *, title: str, body: str) -> PullInfo:
+        """Change a pull request's title and body."""
+        data = self._call(
+            "update pull request",
+            lambda: self._raw("PATCH", f"/pulls/{number}", {"title": title, "body": body}),
+            write=True,
+        )
+        return _pull_from_json(data)
+
+    def comments(self, number: int) -> list[CommentInfo]:
+        """Every comment on issue or pull request ``number`` (all pages)."""
+        return self._read(
+            "list comments",
+            lambda: [
+                CommentInfo(c.id, c.body, c.user.login) for c in self._repo.get_issue(number).get_comments()
+            ],
+        )
+
+    def create_comment(self, number: int, body: str) -> CommentInfo:
+        """Post a comment. A lost answer is not retried here: the caller looks first."""
+        c = self._call(
+            "create comment", lambda: self._repo.get_issue(number).create_comment(body), write=True
+        )
+        return CommentInfo(c.id, c.body, c.user.login)
+
+    def update_comment(self, comment_id: int, body: str) -> CommentInfo:
+        """Edit a comment in place (repeating the same edit is harmless)."""
+        data = self._read(
+            "update comment", lambda: self._raw("PATCH", f"/issues/comments/{comment_id}", {"body": body})
+        )
+        return CommentInfo(int(data["id"]), data.get("body") or "", data["user"]["login"])
+
+    # --- deployments -------------------------------------------------------------------------------
+
+    def create_deployment(
+        self,
+        *,
+        ref: str,
+        environment: str,
+        description: str,
+        payload: Mapping[str, Any] | None = None,
+        production: bool = False,
+    ) -> DeploymentInfo:
+        """A Deployment for ``ref`` in ``environment`` (no auto-merge, no required contexts)."""
+        d = self._call(
+            "create deployment",
+            lambda: self._repo.create_deployment(
+                ref=ref,
+                environment=environment,
+                description=description[:140],
+                auto_merge=False,
+                required_contexts=[],
+                payload=dict(payload or {}),
+                production_environment=production,
+                transient_environment=False,
+            ),
+            write=True,
+        )
+        return DeploymentInfo(d.id, d.sha, d.ref, d.environment, d.payload)
+
+    def create_status(
+        self,
+        deployment_id: int,
+        state: str,
+        *,
+        description: str = "",
+        log_url: str = "",
+        environment_url: str = "",
+        auto_inactive: bool = True,
+    ) -> StatusInfo:
+        """Add a status (``in_progress``, ``success``, ``failure``, ``inactive`` …) to a deployment."""
+        body = {"state": state, "description": description[:140], "auto_inactive": auto_inactive}
+        if log_url:
+            body["log_url"] = log_url
+        if environment_url:
+            body["environment_url"] = environment_url
+        data = self._call(
+            "create deployment status",
+            lambda: self._raw("POST", f"/deployments/{deployment_id}/statuses", body),
+            write=True,
+        )
+        return _status(data)
+
+    def deployments(self, environment: str, *, sha: str | None = None) -> list[DeploymentInfo]:
+        """Deployments of ``environment`` (newest first), optionally only those of ``sha``."""
+        kwargs: dict[str, Any] = {"environment": environment}
+        if sha:
+            kwargs["sha"] = sha
+        return self._read(
+            "list deployments",
+            lambda: [
+                DeploymentInfo(d.id, d.sha, d.ref, d.environment, d.payload)
+                for d in self._repo.get_deployments(**kwargs)
+            ],
+        )
+
+    def statuses(self, deployment_id: int) -> list[StatusInfo]:
+        """A deployment's statuses, newest first."""
+        return self._read(
+            "list deployment statuses",
+            lambda: [
+                _status(s) for s in self._raw("GET", f"/deployments/{deployment_id}/statuses?per_page=100")
+            ],
+        )
+
+    # --- refs ----------------------------------------------------------------------------------------
+
+    def branch_sha(self, branch: str) -> str:
+        """The commit a branch points at."""
+        return str(
+            self._read("get branch", lambda: self._raw("GET", f"/git/ref/heads/{branch}")["object"]["sha"])
+        )
+
+    def compare(self, base: str, head: str) -> dict[str, Any]:
+        """GitHub's comparison of two commits: status, ahead_by, behind_by, files (≤ 300)."""
+        return dict(self._read("compare", lambda: self._raw("GET", f"/compare/{base}...{head}")))
+
+
+def _pull(p: Any) -> PullInfo:
+    return PullInfo(p.number, p.title, p.state, p.head.ref, p.base.ref, p.html_url, p.merge_commit_sha)
+
+
+def _pull_from_json(data: Mapping[str, Any]) -> PullInfo:
+    return PullInfo(
+        int(data["number"]),
+        data["title"],
+        data["state"],
+        data["head"]["ref"],
+        data["base"]["ref"],
+        data["html_url"],
+        data.get("merge_commit_sha"),
+    )
+
+
+def _status(data: Mapping[str, Any]) -> StatusInfo:
+    return StatusInfo(
+        int(data["id"]),
+        data["state"],
+        data.get("description") or "",
+        data.get("environment_url") or "",
+        data.get("log_url") or data.get("target_url") or "",
+    )
+
+
+def _github_retry_after(headers: Mapping[str, str]) -> float | None:
+    if "retry-after" in headers:
+        try:
+            return float(headers["retry-after"])
+        except ValueError:
+            return None
+    if headers.get("x-ratelimit-remaining") == "0" and "x-ratelimit-reset" in headers:
+        try:
+            return max(0.0, float(headers["x-ratelimit-reset"]) - time.time())
+        except ValueError:
+            return None
+    return None

@@ -1,0 +1,279 @@
+"""The App Platform stand-in driven through the real pydo client (digitalocean.py)."""
+
+from __future__ import annotations
+
+import subprocess
+import threading
+from pathlib import Path
+
+import httpx
+import pytest
+
+from terp_actions.backoff import RetryPolicy
+from terp_actions.digitalocean import AppPlatform, is_loopback
+from terp_actions.errors import AppNotFound, DigitalOceanError, RequestLost
+from terp_actions.sandbox.contract import DIGITALOCEAN_CONTRACT, load_contract
+from terp_actions.sandbox.fake_appplatform import AppPlatformStandIn, Failure, ManualClock
+from terp_actions.sandbox.http import Fault
+
+from .conftest import CONTRACTS, needs_contracts
+
+TOKEN = "dop_v1_sandbox"
+
+
+class Sleeps(list[float]):
+    """Records requested sleeps instead of sleeping."""
+
+    def __call__(self, seconds: float) -> None:
+        self.append(seconds)
+
+
+@pytest.fixture
+def sleeps() -> Sleeps:
+    return Sleeps()
+
+
+@pytest.fixture
+def client(do_stand_in: AppPlatformStandIn, sleeps: Sleeps) -> AppPlatform:
+    """A real pydo-backed client pointed at the stand-in, sleeping nowhere."""
+    return AppPlatform(
+        TOKEN, do_stand_in.url, timeout=5, sleep=sleeps, policy=RetryPolicy(attempts=3, deadline=60)
+    )
+
+
+def test_phases_progress_on_the_injected_clock(
+    do_stand_in: AppPlatformStandIn, client: AppPlatform, clock: ManualClock, origin: Path
+) -> None:
+    """A deployment moves PENDING_BUILD → BUILDING → PENDING_DEPLOY → DEPLOYING → ACTIVE as time passes."""
+    app = do_stand_in.add_app("terp-staging", "staging", repo=origin)
+    dep = client.create_deployment(app.id, force_build=True)
+    seen = [dep["phase"]]
+    for step in (6, 60, 5, 30):
+        clock.advance(step)
+        seen.append(client.get_deployment(app.id, dep["id"])["phase"])
+    assert seen == ["PENDING_BUILD", "BUILDING", "PENDING_DEPLOY", "DEPLOYING", "ACTIVE"]
+    final = client.get_deployment(app.id, dep["id"])
+    assert [s["status"] for s in final["progress"]["steps"]] == ["SUCCESS", "SUCCESS"]
+    assert client.get_app(app.id)["active_deployment"]["id"] == dep["id"]
+
+
+def test_deployment_builds_the_branch_tip(
+    do_stand_in: AppPlatformStandIn, client: AppPlatform, origin: Path
+) -> None:
+    """Each deployment records the tip of the app's branch in the real repository."""
+    tip = subprocess.run(
+        ["git", "rev-parse", "staging"], cwd=origin, capture_output=True, text=True, check=True
+    ).stdout.strip()
+    app = do_stand_in.add_app("terp-staging", "staging", repo=origin)
+    assert client.create_deployment(app.id)["services"][0]["source_commit_hash"] == tip
+
+
+def test_newer_deployment_supersedes(
+    do_stand_in: AppPlatformStandIn, client: AppPlatform, clock: ManualClock
+) -> None:
+    """A deployment in progress is superseded by a newer one; an active one once the newer goes live."""
+    app = do_stand_in.add_app("terp-staging", "staging")
+    first = client.create_deployment(app.id)
+    clock.advance(200)
+    second = client.create_deployment(app.id)
+    clock.advance(10)
+    third = client.create_deployment(app.id)
+    assert client.get_deployment(app.id, second["id"])["phase"] == "SUPERSEDED"
+    body = client.get_app(app.id)
+    assert body["active_deployment"]["id"] == first["id"]
+    assert body["in_progress_deployment"]["id"] == third["id"]
+    clock.advance(200)
+    assert client.get_deployment(app.id, first["id"])["phase"] == "SUPERSEDED"
+    assert [d["id"] for d in client.list_deployments(app.id)] == [third["id"], second["id"], first["id"]]
+
+
+def test_failed_deployment_serves_its_build_log(
+    do_stand_in: AppPlatformStandIn, client: AppPlatform, clock: ManualClock
+) -> None:
+    """A planned failure ends in ERROR and the build log says why; log URLs never leak into errors."""
+    app = do_stand_in.add_app("terp-staging", "staging")
+    do_stand_in.fail_next_deployment(
+        app, Failure("BUILDING", 20, "Step 3/9: npm ci\nnpm ERR! code ETIMEDOUT\n")
+    )
+    dep = client.create_deployment(app.id)
+    clock.advance(30)
+    failed = client.get_deployment(app.id, dep["id"])
+    assert failed["phase"] == "ERROR"
+    assert [s["status"] for s in failed["progress"]["steps"]] == ["ERROR", "PENDING"]
+    assert "npm ERR! code ETIMEDOUT" in client.logs(app.id, dep["id"], "BUILD")
+    assert "Migrations applied" not in client.logs(app.id, dep["id"], "BUILD")
+
+
+def test_log_files_need_their_token(do_stand_in: AppPlatformStandIn, client: AppPlatform) -> None:
+    """A log file URL without its unguessable token is refused."""
+    app = do_stand_in.add_app("terp-staging", "staging")
+    dep = client.create_deployment(app.id)
+    url = f"{do_stand_in.url}/_logs/{dep['id']}/BUILD?token=guess"
+    assert httpx.get(url).status_code == 403
+
+
+def test_rollback_pins_and_commit_unpins(
+    do_stand_in: AppPlatformStandIn, client: AppPlatform, clock: ManualClock
+) -> None:
+    """Rollback validates, pins the app (new deployments refused), and commit or revert unpins it."""
+    app = do_stand_in.add_app("terp", "production")
+    good = client.create_deployment(app.id)
+    clock.advance(200)
+    client.create_deployment(app.id)
+    clock.advance(200)
+    assert client.validate_rollback(app.id, good["id"])["valid"] is True
+    rolled = client.rollback(app.id, good["id"])
+    assert rolled["cause"] == "rollback"
+    assert client.get_app(app.id)["pinned_deployment"]["id"] == rolled["id"]
+    with pytest.raises(DigitalOceanError, match="pinned"):
+        client.create_deployment(app.id)
+    client.commit_rollback(app.id)
+    assert "pinned_deployment" not in client.get_app(app.id)
+    client.rollback(app.id, good["id"])
+    reverted = client.revert_rollback(app.id)
+    assert reverted["cause"] == "rollback reverted" and "pinned_deployment" not in client.get_app(app.id)
+
+
+def test_not_found_bodies_become_our_errors(do_stand_in: AppPlatformStandIn, client: AppPlatform) -> None:
+    """An unknown app is a configuration error (exit 2); an unknown deployment names itself."""
+    app = do_stand_in.add_app("terp-staging", "staging")
+    with pytest.raises(AppNotFound) as caught:
+        client.get_app("no-such-app")
+    assert caught.value.exit_code == 2
+    with pytest.raises(DigitalOceanError, match="deployment 0000"):
+        client.get_deployment(app.id, "0000")
+    assert client.get_app("terp-staging")["id"] == app.id
+
+
+def test_wrong_token_is_refused(do_stand_in: AppPlatformStandIn, sleeps: Sleeps) -> None:
+    """A token the API does not know gives 401, reported without the token."""
+    do_stand_in.add_app("terp-staging", "staging")
+    bad = AppPlatform("dop_v1_" + "f" * 64, do_stand_in.url, sleep=sleeps)
+    with pytest.raises(DigitalOceanError) as caught:
+        bad.list_apps()
+    assert caught.value.status == 401 and "f" * 64 not in str(caught.value)
+
+
+def test_plain_http_is_only_for_loopback() -> None:
+    """A non-loopback http endpoint is refused before any request."""
+    assert (
+        is_loopback("http://127.0.0.1:8080")
+        and is_loopback("http://localhost:1")
+        and not is_loopback("http://10.0.0.1")
+    )
+    with pytest.raises(DigitalOceanError, match="must be https"):
+        AppPlatform(TOKEN, "http://api.example.com")
+
+
+def test_rate_limit_headers_are_sent(do_stand_in: AppPlatformStandIn) -> None:
+    """Every API answer carries ratelimit-limit/remaining/reset as the real API does."""
+    first = httpx.get(f"{do_stand_in.url}/v2/apps", headers={"Authorization": f"Bearer {TOKEN}"})
+    second = httpx.get(f"{do_stand_in.url}/v2/apps", headers={"Authorization": f"Bearer {TOKEN}"})
+    assert first.headers["ratelimit-limit"] == "5000"
+    assert int(second.headers["ratelimit-remaining"]) == int(first.headers["ratelimit-remaining"]) - 1
+    assert httpx.get(f"{do_stand_in.url}/v2/apps").status_code == 401
+    # The contract requires a bearer token: the stand-in noted the bare request as a violation.
+    assert len(do_stand_in.violations) == (1 if CONTRACTS else 0)
+    do_stand_in.violations.clear()
+
+
+def test_429_is_retried_after_the_time_it_asks(
+    do_stand_in: AppPlatformStandIn, client: AppPlatform, sleeps: Sleeps
+) -> None:
+    """A 429 with Retry-After is waited out (as asked) and retried; the read then succeeds."""
+    app = do_stand_in.add_app("terp-staging", "staging")
+    do_stand_in.inject(Fault("apps_get", "status", frozenset({1}), 429, retry_after=7))
+    assert client.get_app(app.id)["id"] == app.id
+    assert sleeps == [7.0]
+
+
+def test_5xx_reads_are_retried_with_bounded_backoff(
+    do_stand_in: AppPlatformStandIn, client: AppPlatform, sleeps: Sleeps
+) -> None:
+    """Reads retry on 5xx a bounded number of times, then fail with the status."""
+    app = do_stand_in.add_app("terp-staging", "staging")
+    do_stand_in.inject(Fault("apps_list_deployments", "status", frozenset({1, 2, 3}), 503))
+    with pytest.raises(DigitalOceanError) as caught:
+        client.list_deployments(app.id)
+    assert caught.value.status == 503 and len(sleeps) == 2
+    assert client.list_deployments(app.id) == []
+
+
+def test_a_create_whose_answer_is_lost_is_not_repeated(
+    do_stand_in: AppPlatformStandIn, client: AppPlatform
+) -> None:
+    """A processed create answered 502 raises RequestLost once; the deployment exists, only one."""
+    app = do_stand_in.add_app("terp-staging", "staging")
+    do_stand_in.inject(Fault("apps_create_deployment", "after", frozenset({1}), 502))
+    with pytest.raises(RequestLost):
+        client.create_deployment(app.id)
+    assert do_stand_in.calls["apps_create_deployment"] == 1
+    assert len(client.list_deployments(app.id)) == 1
+
+
+def test_truncated_json_is_an_error_then_retried(
+    do_stand_in: AppPlatformStandIn, client: AppPlatform
+) -> None:
+    """A cut-off JSON answer to a read is treated as a transient failure and retried."""
+    app = do_stand_in.add_app("terp-staging", "staging")
+    do_stand_in.inject(Fault("apps_get", "truncate", frozenset({1})))
+    assert client.get_app(app.id)["id"] == app.id
+    assert do_stand_in.calls["apps_get"] == 2
+
+
+def test_slow_answer_past_the_timeout_is_lost_for_a_write(
+    do_stand_in: AppPlatformStandIn, sleeps: Sleeps
+) -> None:
+    """A write answered after the client's read timeout raises RequestLost (it may have happened)."""
+    app = do_stand_in.add_app("terp-staging", "staging")
+    slow_client = AppPlatform(TOKEN, do_stand_in.url, timeout=1, sleep=sleeps)
+    do_stand_in.inject(Fault("apps_create_deployment", "slow", frozenset({1}), delay=1.5))
+    with pytest.raises(RequestLost):
+        slow_client.create_deployment(app.id)
+
+
+def test_two_clients_at_once(do_stand_in: AppPlatformStandIn, client: AppPlatform) -> None:
+    """Concurrent clients on two apps each see their own deployments."""
+    apps = [do_stand_in.add_app(f"app-{i}", "staging") for i in range(2)]
+    errors: list[BaseException] = []
+
+    def work(app_id: str) -> None:
+        try:
+            for _ in range(5):
+                client.create_deployment(app_id)
+                client.list_deployments(app_id)
+        except BaseException as exc:  # noqa: BLE001 - surfaced by the assertion below
+            errors.append(exc)
+
+    threads = [threading.Thread(target=work, args=(a.id,)) for a in apps]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert errors == []
+    assert [len(a.deployments) for a in apps] == [5, 5]
+
+
+@needs_contracts
+def test_a_malformed_request_is_caught_by_the_contract(do_stand_in: AppPlatformStandIn) -> None:
+    """A request the contract does not allow is recorded as a violation (and fails the test)."""
+    app = do_stand_in.add_app("terp-staging", "staging")
+    httpx.post(
+        f"{do_stand_in.url}/v2/apps/{app.id}/deployments",
+        json={"force_build": "yes"},
+        headers={"Authorization": f"Bearer {TOKEN}"},
+    )
+    httpx.get(f"{do_stand_in.url}/v2/apps/{app.id}/secrets", headers={"Authorization": f"Bearer {TOKEN}"})
+    found = list(do_stand_in.violations)
+    do_stand_in.violations.clear()
+    assert any("request apps_create_deployment" in v and "force_build" in v for v in found), found
+    assert any("no such operation" in v for v in found), found
+
+
+@needs_contracts
+def test_the_stand_in_serves_exactly_the_contract_operations(do_stand_in: AppPlatformStandIn) -> None:
+    """Every operation of the App Platform contract has a route, and no route is outside it."""
+    assert CONTRACTS is not None
+    contract = load_contract(CONTRACTS / DIGITALOCEAN_CONTRACT)
+    routed = {r.operation for r in do_stand_in.routes if r.in_contract}
+    assert routed == set(contract.operations)

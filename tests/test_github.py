@@ -1,0 +1,169 @@
+"""The GitHub stand-in driven through the real PyGithub client (github.py)."""
+
+from __future__ import annotations
+
+import subprocess
+from pathlib import Path
+
+import httpx
+import pytest
+
+from terp_actions.backoff import RetryPolicy
+from terp_actions.errors import GitHubError
+from terp_actions.github import GitHubApi
+from terp_actions.sandbox.contract import GITHUB_CONTRACT, load_contract
+from terp_actions.sandbox.fake_github import GitHubStandIn, primary_rate_limit, secondary_rate_limit
+from terp_actions.sandbox.http import Fault
+
+from .conftest import CONTRACTS, needs_contracts
+
+
+class Sleeps(list[float]):
+    def __call__(self, seconds: float) -> None:
+        self.append(seconds)
+
+
+@pytest.fixture
+def sleeps() -> Sleeps:
+    return Sleeps()
+
+
+@pytest.fixture
+def api(gh_stand_in: GitHubStandIn, sleeps: Sleeps) -> GitHubApi:
+    """The bot's client (the workflow token), no throttling, no real sleeps."""
+    return GitHubApi(
+        "ghs_sandbox",
+        "terp/terp",
+        gh_stand_in.url,
+        throttle=False,
+        sleep=sleeps,
+        policy=RetryPolicy(attempts=3, deadline=600),
+    )
+
+
+def rev(origin: Path, name: str) -> str:
+    return subprocess.run(
+        ["git", "rev-parse", name], cwd=origin, capture_output=True, text=True, check=True
+    ).stdout.strip()
+
+
+def test_pull_requests_round_trip(gh_stand_in: GitHubStandIn, api: GitHubApi) -> None:
+    """Create, find, read and update a pull request; a second identical one is refused."""
+    created = api.create_pull(title="Sync main into staging", head="feature", base="staging", body="conflict")
+    assert created.url.startswith(gh_stand_in.url)
+    assert [p.number for p in api.open_pulls(head="feature", base="staging")] == [created.number]
+    assert api.get_pull(created.number).title == "Sync main into staging"
+    assert api.update_pull(created.number, title="Sync (2 files)", body="b").title == "Sync (2 files)"
+    with pytest.raises(GitHubError) as caught:
+        api.create_pull(title="again", head="feature", base="staging", body="")
+    assert caught.value.status == 422
+
+
+def test_comments_paginate_and_are_authored_by_the_token_user(
+    gh_stand_in: GitHubStandIn, api: GitHubApi
+) -> None:
+    """All pages of comments are read; comments carry the token's user; edits happen in place."""
+    pr = api.create_pull(title="T", head="feature", base="main", body="")
+    people = GitHubApi("ghp_person", "terp/terp", gh_stand_in.url, throttle=False)
+    for i in range(33):
+        people.create_comment(pr.number, f"comment {i}")
+    mine = api.create_comment(pr.number, "<!-- terp-actions -->\nstatus")
+    listed = api.comments(pr.number)
+    assert len(listed) == 34 and listed[-1] == mine and mine.author == "github-actions[bot]"
+    updated = api.update_comment(mine.id, "<!-- terp-actions -->\nnew")
+    assert updated.body.endswith("new") and updated.id == mine.id
+    assert [c.id for c in api.comments(pr.number)] == [c.id for c in listed]
+
+
+def test_deployments_and_statuses(gh_stand_in: GitHubStandIn, api: GitHubApi, origin: Path) -> None:
+    """Deployments keep log_url/environment_url; a new success marks the previous one inactive."""
+    first = api.create_deployment(
+        ref="staging", environment="staging", description="deploy", payload={"run": 1}
+    )
+    api.create_status(
+        first.id, "success", log_url="https://ci/run/1", environment_url="https://staging.example"
+    )
+    second = api.create_deployment(ref="main", environment="staging", description="deploy")
+    api.create_status(second.id, "in_progress", log_url="https://ci/run/2")
+    api.create_status(
+        second.id, "success", log_url="https://ci/run/2", environment_url="https://staging.example"
+    )
+    assert first.sha == rev(origin, "staging") and first.payload == {"run": 1}
+    assert [d.id for d in api.deployments("staging")] == [second.id, first.id]
+    assert [d.id for d in api.deployments("staging", sha=first.sha)] == [
+        second.id,
+        first.id,
+    ]  # main == staging here
+    assert [s.state for s in api.statuses(first.id)] == ["inactive", "success"]
+    latest = api.statuses(second.id)[0]
+    assert (latest.state, latest.log_url, latest.environment_url) == (
+        "success",
+        "https://ci/run/2",
+        "https://staging.example",
+    )
+
+
+def test_refs_compare_and_commit_pulls(gh_stand_in: GitHubStandIn, api: GitHubApi, origin: Path) -> None:
+    """Branch tips come from the real repository; compare and commit→PR lookups agree with git."""
+    assert api.branch_sha("main") == rev(origin, "main")
+    comparison = api.compare("main", "feature")
+    assert (comparison["status"], comparison["ahead_by"], [f["filename"] for f in comparison["files"]]) == (
+        "ahead",
+        1,
+        ["feature.py"],
+    )
+    gh_stand_in.add_pull("Feature", "feature", "main", merged_sha=rev(origin, "feature"), number=7)
+    assert [p.number for p in api.pulls_for_commit(rev(origin, "feature"))] == [7]
+
+
+def test_api_version_is_pinned_and_enforced(gh_stand_in: GitHubStandIn, api: GitHubApi) -> None:
+    """Our client sends 2022-11-28; another version is refused like GitHub does."""
+    api.branch_sha("main")
+    other = httpx.get(
+        f"{gh_stand_in.url}/repos/terp/terp",
+        headers={"Authorization": "token ghs_sandbox", "X-GitHub-Api-Version": "2099-01-01"},
+    )
+    assert other.status_code == 400 and "not supported" in other.json()["message"]
+    assert (
+        httpx.get(f"{gh_stand_in.url}/repos/terp/terp", headers={"Authorization": "token nope"}).status_code
+        == 401
+    )
+    gh_stand_in.violations.clear()  # the two hand-made requests above break the contract on purpose
+
+
+def test_primary_rate_limit_is_waited_out_on_reads(
+    gh_stand_in: GitHubStandIn, api: GitHubApi, sleeps: Sleeps
+) -> None:
+    """A 403 with x-ratelimit-remaining 0 on a read waits until the reset, then succeeds."""
+    gh_stand_in.inject(primary_rate_limit("git/get-ref", frozenset({1})))
+    assert api.branch_sha("main")
+    assert len(sleeps) == 1 and 0 < sleeps[0] <= 61
+
+
+def test_secondary_rate_limit_on_a_write_is_not_repeated(
+    gh_stand_in: GitHubStandIn, api: GitHubApi, sleeps: Sleeps
+) -> None:
+    """A write hitting the secondary limit fails once, with Retry-After kept for the caller."""
+    pr = api.create_pull(title="T", head="feature", base="main", body="")
+    gh_stand_in.inject(secondary_rate_limit("issues/create-comment", 42, frozenset({1})))
+    with pytest.raises(GitHubError) as caught:
+        api.create_comment(pr.number, "hello")
+    assert (caught.value.status, caught.value.retry_after, sleeps) == (403, 42.0, [])
+    assert api.comments(pr.number) == []
+
+
+def test_server_errors_on_reads_are_retried(
+    gh_stand_in: GitHubStandIn, api: GitHubApi, sleeps: Sleeps
+) -> None:
+    """A 502 on a read is retried with backoff."""
+    gh_stand_in.inject(Fault("repos/compare-commits", "status", frozenset({1}), 502))
+    assert api.compare("main", "feature")["ahead_by"] == 1
+    assert len(sleeps) == 1
+
+
+@needs_contracts
+def test_the_stand_in_serves_exactly_the_contract_operations(gh_stand_in: GitHubStandIn) -> None:
+    """Every operation of the GitHub contract has a route, and no route is outside it."""
+    assert CONTRACTS is not None
+    contract = load_contract(CONTRACTS / GITHUB_CONTRACT)
+    assert {r.operation for r in gh_stand_in.routes if r.in_contract} == set(contract.operations)
