@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import re
 import subprocess
 import sys
@@ -36,13 +37,17 @@ def steps_of(path: Path) -> list[dict[str, Any]]:
     return [step for job in data["jobs"].values() for step in job.get("steps", [])]
 
 
+TOKEN_INPUTS = {"github-token": "GITHUB_TOKEN", "digitalocean-token": "DIGITALOCEAN_TOKEN"}
+
+
 def env_name(input_name: str) -> str:
-    return "TERP_" + input_name.upper().replace("-", "_")
+    """The variable an input reaches the CLI as: tokens keep their usual names, the rest TERP_*."""
+    return TOKEN_INPUTS.get(input_name) or "TERP_" + input_name.upper().replace("-", "_")
 
 
 def test_there_are_actions_and_workflows() -> None:
     """The checks below have something to check."""
-    assert {p.parent.name for p in ACTIONS} >= {"setup", "plan"}
+    assert {p.parent.name for p in ACTIONS} >= {"setup", "plan", "sync"}
     assert WORKFLOWS
 
 
@@ -77,6 +82,8 @@ def test_action_inputs_are_documented_and_passed_on(path: Path) -> None:
         assert re.fullmatch(r"[a-z][a-z0-9-]*", name), name
         assert spec.get("description"), name
         assert isinstance(spec.get("default", ""), str), name
+        if name.endswith("token"):
+            assert "${{" not in spec.get("default", "") or spec["default"] == "${{ github.token }}", name
         assert f"inputs.{name} " in text.replace("}}", " }}"), f"input {name} is never used"
     last_env = steps[-1].get("env", {})
     for name in action.get("inputs", {}):
@@ -180,3 +187,35 @@ def test_plan_action_step_runs_the_cli_with_its_inputs(terp_history: DemoRepo, t
     written = set(re.findall(r"^([a-z-]+)<<ghadelimiter_", text, re.M))
     assert declared <= written
     assert re.search(r"^deploy<<(\S+)\nfalse\n\1$", text, re.M)
+
+
+def test_sync_action_step_runs_the_cli_with_its_inputs(tmp_path: Path) -> None:
+    """The sync action's last step, with default inputs and dry-run 'true', decides without pushing."""
+    action = load(ROOT / "actions" / "sync" / "action.yml")
+    step = action["runs"]["steps"][-1]
+    origin = tmp_path / "origin.git"
+    work = tmp_path / "work"
+    subprocess.run(["git", "init", "-q", "--bare", "-b", "main", str(origin)], check=True)
+    subprocess.run(["git", "clone", "-q", str(origin), str(work)], check=True, capture_output=True)
+    subprocess.run(["git", "commit", "-q", "--allow-empty", "-m", "init"], cwd=work, check=True)
+    subprocess.run(["git", "push", "-q", "origin", "HEAD:main", "HEAD:staging"], cwd=work, check=True)
+    subprocess.run(["git", "commit", "-q", "--allow-empty", "-m", "Feature (#5)"], cwd=work, check=True)
+    subprocess.run(["git", "push", "-q", "origin", "HEAD:main"], cwd=work, check=True)
+    inputs = {name: spec.get("default", "") for name, spec in action["inputs"].items()}
+    inputs.update({"repo": str(work), "dry-run": "true", "github-token": ""})
+    values = {"steps.install.outputs.python": sys.executable} | {f"inputs.{k}": v for k, v in inputs.items()}
+    env = {key: _EXPR.sub(lambda m: values[m[1]], value) for key, value in step["env"].items()}
+    output = tmp_path / "output"
+    base_env = {k: v for k, v in os.environ.items() if k.startswith("GIT_") or k in ("HOME", "PATH")}
+    proc = subprocess.run(
+        ["bash", "-c", step["run"]],
+        env={**base_env, "GITHUB_ACTIONS": "true", "GITHUB_OUTPUT": str(output), **env},
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert proc.returncode == 0, proc.stderr
+    text = output.read_text()
+    assert set(action["outputs"]) <= set(re.findall(r"^([a-z-]+)<<ghadelimiter_", text, re.M))
+    assert re.search(r"^status<<(\S+)\nfast-forward\n\1$", text, re.M)
+    assert re.search(r"^pushed<<(\S+)\nfalse\n\1$", text, re.M)

@@ -266,6 +266,131 @@ def plan_cmd(
             ctx.say(line)
 
 
+@cli.command("sync", short_help="Bring main into staging: never forced, conflicts become a PR.")
+@common
+@click.option(
+    "--repo",
+    type=click.Path(file_okay=False, path_type=Path),
+    default=".",
+    envvar="TERP_REPO",
+    show_default=True,
+    help="The git repository (a clone of the remote).",
+)
+@click.option("--from", "source", envvar="TERP_FROM", help="Branch to bring in [default: branches.main].")
+@click.option("--to", "target", envvar="TERP_TO", help="Branch to move [default: branches.staging].")
+@click.option(
+    "--remote", envvar="TERP_REMOTE", default="origin", show_default=True, help="Remote to fetch and push."
+)
+@click.option(
+    "--dry-run", is_flag=True, envvar="TERP_DRY_RUN", help="Show the decision and the push; change nothing."
+)
+def sync_cmd(
+    config_path: Path | None,
+    as_json: bool,
+    repo: Path,
+    source: str | None,
+    target: str | None,
+    remote: str,
+    dry_run: bool,
+) -> None:
+    """Merge FROM into TO on the remote and push: up-to-date, fast-forward, merge or conflict.
+
+    The push is plain (never forced) and only ever fast-forwards TO, so commits that exist only
+    on TO are kept. A conflict pushes nothing, names the files and opens (or updates) one
+    FROM → TO pull request when GITHUB_TOKEN and GITHUB_REPOSITORY are set; it exits 1.
+    """
+    import json
+
+    from terp_actions import git as gitmod
+    from terp_actions.errors import SyncConflict
+    from terp_actions.report import render_sync_summary, render_sync_text
+    from terp_actions.sync import SyncStatus, open_conflict_pr, run_sync
+
+    ctx = Context(dict(os.environ), as_json)
+    config = _load_config(config_path, repo)
+    source = source or config.branches.main
+    target = target or config.branches.staging
+    git = gitmod.open_repo(repo)
+    token = ctx.environ.get("GITHUB_TOKEN", "")
+    try:
+        url = gitmod.remote_url(git, remote)
+    except TerpError:
+        url = ""
+    auth = gitmod.auth_env(
+        url, token, ctx.environ.get("GITHUB_SERVER_URL", "https://github.com"), ctx.environ
+    )
+    for value in auth.values():
+        if value.startswith("AUTHORIZATION: basic "):  # the token, encoded: hidden like the token
+            encoded = value.removeprefix("AUTHORIZATION: basic ")
+            ctx.redact.add(encoded)
+            ctx.runner.mask(encoded)
+    git = gitmod.Git(git.repo, auth)
+    conflict_pr = None
+    repository = ctx.environ.get("GITHUB_REPOSITORY", "")
+    if token and repository:
+
+        def conflict_pr(files: Any, main_tip: str, staging_tip: str) -> tuple[int | None, str]:
+            from terp_actions.github import GitHubApi
+
+            try:
+                api = GitHubApi(
+                    token, repository, ctx.environ.get("GITHUB_API_URL", "https://api.github.com")
+                )
+                return open_conflict_pr(
+                    api, files, source=source, target=target, main_tip=main_tip, staging_tip=staging_tip
+                )
+            except TerpError as exc:
+                ctx.runner.annotate(
+                    "warning",
+                    f"the conflict pull request could not be opened: {ctx.redact(str(exc))}",
+                    title="Sync pull request",
+                )
+                return None, "the pull request could not be opened (see the warning)"
+
+    result = run_sync(
+        git, remote=remote, source=source, target=target, dry_run=dry_run, conflict_pr=conflict_pr
+    )
+    ctx.runner.set_outputs(
+        {
+            "status": str(result.status),
+            "before": result.before,
+            "after": result.after,
+            "merged-commits": str(result.merged_commits),
+            "pull-requests": json.dumps(list(result.pull_requests)),
+            "conflict-files": json.dumps(list(result.conflict_files)),
+            "sync-pr": str(result.sync_pr or ""),
+            "pushed": "true" if result.pushed else "false",
+        }
+    )
+    ctx.runner.add_summary(render_sync_summary(result))
+    if as_json:
+        ctx.emit_json(
+            {
+                "status": str(result.status),
+                "before": result.before,
+                "after": result.after,
+                "merged_commits": result.merged_commits,
+                "pull_requests": list(result.pull_requests),
+                "conflict_files": list(result.conflict_files),
+                "sync_pr": result.sync_pr,
+                "pushed": result.pushed,
+                "dry_run": result.dry_run,
+                "push": result.push,
+                "subjects": list(result.subjects),
+            }
+        )
+    else:
+        with ctx.runner.untrusted():
+            for line in render_sync_text(result):
+                ctx.say(line)
+    if result.status is SyncStatus.CONFLICT:
+        files = ", ".join(result.conflict_files[:10]) + (" …" if len(result.conflict_files) > 10 else "")
+        raise SyncConflict(
+            f"{source} cannot be merged into {target} automatically: {files}; {result.pr_note}",
+            result.conflict_files,
+        )
+
+
 @cli.command("demo", short_help="Run the flow on a throwaway repository.")
 @click.option(
     "--keep",

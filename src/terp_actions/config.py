@@ -420,6 +420,11 @@ def _nonempty_str(value: object) -> str | None:
     return value.strip() if isinstance(value, str) and value.strip() else None
 
 
+def is_branch_name(name: str) -> bool:
+    """True for a plain branch name: letters, digits, ``.``, ``_``, ``/``, ``-``, valid for git."""
+    return bool(_BRANCH.fullmatch(name))
+
+
 def _branch(value: object) -> str | None:
     return value if isinstance(value, str) and _BRANCH.fullmatch(value) else None
 

@@ -142,3 +142,19 @@ class GitHubError(ServiceError):
     """The GitHub API answered with an error."""
 
     title = "GitHub request failed"
+
+
+class SyncConflict(TerpError):
+    """main cannot be merged into staging without a person: the files are named."""
+
+    title = "Sync conflict"
+
+    def __init__(self, message: str, files: Sequence[str], *, hint: str = "") -> None:
+        super().__init__(message, hint=hint)
+        self.files = tuple(files)
+
+
+class PushRejected(TerpError):
+    """The remote refused our push (protected branch, or it kept moving); nothing was lost."""
+
+    title = "Push rejected"

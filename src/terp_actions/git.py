@@ -229,6 +229,115 @@ def count_first_parent(git: Git, base: str, head: str) -> int:
     return int(git.text(["rev-list", "--count", "--first-parent", f"{base}..{head}", "--"]))
 
 
+def is_dirty(git: Git) -> bool:
+    """True when tracked files have uncommitted changes."""
+    return bool(git.run(["status", "--porcelain", "--untracked-files=no"]).stdout.strip())
+
+
+def remote_url(git: Git, remote: str) -> str:
+    """The fetch URL of ``remote`` (raises GitError when there is no such remote)."""
+    return git.text(["remote", "get-url", "--", remote])
+
+
+def fetch_branches(git: Git, remote: str, branches: Sequence[str]) -> None:
+    """Update ``refs/remotes/<remote>/<branch>`` for each branch, through the remote's configured
+    fetch refspec (so no forcing refspec ever appears on our command line)."""
+    git.run(["fetch", "--quiet", "--no-tags", "--no-write-fetch-head", "--", remote, *branches])
+
+
+def remote_has_branch(git: Git, remote: str, branch: str) -> bool:
+    """True when ``remote`` has ``branch`` (asks the remote)."""
+    args = ["ls-remote", "--exit-code", "--heads", "--", remote, f"refs/heads/{branch}"]
+    proc = git.run(args, check=False)
+    if proc.returncode in (0, 2):
+        return proc.returncode == 0
+    raise _error(["ls-remote", remote], proc.returncode, proc.stderr)
+
+
+def count_commits(git: Git, base: str, head: str) -> int:
+    """Number of commits in ``base..head`` (all parents)."""
+    return int(git.text(["rev-list", "--count", f"{base}..{head}", "--"]))
+
+
+def merge_tree(git: Git, ours: str, theirs: str) -> tuple[str | None, list[str]]:
+    """Merge two commits without a work tree: (tree, []) or (None, conflicting files)."""
+    args = ["merge-tree", "--write-tree", "--name-only", "-z", "--no-messages", ours, theirs]
+    proc = git.run(args, check=False)
+    if proc.returncode not in (0, 1):
+        raise _error(["merge-tree", ours, theirs], proc.returncode, proc.stderr)
+    parts = proc.stdout.split(b"\0")
+    if proc.returncode == 0:
+        return parts[0].decode().strip(), []
+    files = []
+    for raw in parts[1:]:
+        if not raw:
+            break
+        files.append(decode_path(raw))
+    return None, sorted(set(files))
+
+
+def commit_tree(
+    git: Git, tree: str, parents: Sequence[str], message: str, identity: Mapping[str, str]
+) -> str:
+    """Create a commit object (no ref moves); ``identity`` sets author and committer."""
+    args = ["commit-tree", tree]
+    for parent in parents:
+        args += ["-p", parent]
+    return Git(git.repo, {**git.env, **identity}).text([*args, "-m", message])
+
+
+@dataclass(frozen=True)
+class PushOutcome:
+    """What the remote said about one ref we pushed."""
+
+    ok: bool
+    moved: bool  # rejected because the remote branch moved (fetch first / non-fast-forward)
+    reason: str
+
+
+def push_commit(git: Git, remote: str, sha: str, branch: str) -> PushOutcome:
+    """Push ``sha`` to ``branch`` on ``remote`` with a plain push: the remote refuses it unless it
+    fast-forwards what the branch holds now, so nothing there can be lost. Never forced."""
+    ref = f"refs/heads/{branch}"
+    proc = git.run(["push", "--porcelain", "--quiet", "--", remote, f"{sha}:{ref}"], check=False)
+    if proc.returncode == 0:
+        return PushOutcome(True, False, "")
+    redact = Redactor()
+    out = redact(proc.stdout.decode("utf-8", "replace"))
+    err = redact(proc.stderr.decode("utf-8", "replace")).strip()
+    # Porcelain: "<flag>\t<from>:<to>\t<summary> (<reason>)"; "!" is a rejection.
+    line = next((ln for ln in out.splitlines() if ln.startswith("!") and ref in ln), "")
+    summary = line.split("\t")[-1] if line else ""
+    # Moved under us: refused as not a fast-forward of the new tip, or (a push racing ours while
+    # it was being sent) the server's compare-and-swap of the ref failed.
+    signs = ("fetch first", "non-fast-forward", "failed to update ref", "cannot lock ref", "but expected",
+             "incorrect old value")  # fmt: skip
+    moved = any(k in summary for k in signs)
+    reason = summary or (err.splitlines()[-1] if err else "push refused")
+    return PushOutcome(False, moved, reason[:300])
+
+
+def auth_env(
+    url: str, token: str, server_url: str = "https://github.com", environ: Mapping[str, str] | None = None
+) -> dict[str, str]:
+    """Environment that makes git send ``token`` to ``server_url`` (never written to disk or argv).
+
+    Git reads ``GIT_CONFIG_COUNT``/``GIT_CONFIG_KEY_n``/``GIT_CONFIG_VALUE_n`` as configuration, so
+    the header lives only in the environment of the git processes that need it.
+    """
+    if not token or not url.startswith(server_url.rstrip("/") + "/"):
+        return {}
+    import base64  # noqa: PLC0415
+
+    basic = base64.b64encode(f"x-access-token:{token}".encode()).decode()
+    index = int((environ or os.environ).get("GIT_CONFIG_COUNT", "0") or 0)  # keep settings already given
+    return {
+        "GIT_CONFIG_COUNT": str(index + 1),
+        f"GIT_CONFIG_KEY_{index}": f"http.{server_url.rstrip('/')}/.extraheader",
+        f"GIT_CONFIG_VALUE_{index}": f"AUTHORIZATION: basic {basic}",
+    }
+
+
 def subjects(git: Git, base: str | None, head: str) -> Iterator[str]:
     """Subjects of every commit in ``base..head`` (all parents, not only the first)."""
     args = [

@@ -7,6 +7,7 @@ from typing import Final
 
 from terp_actions.paths import display_path
 from terp_actions.plan import Plan
+from terp_actions.sync import SyncResult
 
 MAX_ROWS: Final = 50
 _MENTION: Final = re.compile(r"@(?=[A-Za-z0-9-])")
@@ -68,3 +69,53 @@ def render_plan_text(plan: Plan, *, rows: int = MAX_ROWS) -> list[str]:
         lines.append("  pull requests: " + ", ".join(f"#{n}" for n in plan.pull_requests))
     lines.append(("DEPLOY  " if plan.deploy else "SKIP    ") + plan.reason)
     return lines
+
+
+def render_sync_text(result: SyncResult) -> list[str]:
+    """The terminal rendering of a sync: one verdict line, then what came over."""
+    s, t = result.source, result.target
+    n = len(result.conflict_files)
+    verdicts = {
+        "up-to-date": f"{t} already contains {s} ({result.before[:12]}): nothing to do",
+        "fast-forward": f"{t} fast-forwarded to {s}: {result.before[:12]} → {result.after[:12]}",
+        "merge": f"merged {s} into {t}: {result.before[:12]} → {result.after[:12]}",
+        "conflict": f"{s} conflicts with {t} in {n} files, nothing pushed; {result.pr_note}",
+    }
+    verdict = verdicts[str(result.status)]
+    if result.dry_run and result.status in ("fast-forward", "merge"):
+        verdict = f"dry run: would {result.push}"
+    lines = [f"sync {str(result.status).upper()}  {verdict}"]
+    if result.status != "up-to-date":
+        lines.append(
+            f"  {result.merged_commits} commits from {s}"
+            + (
+                "; pull requests " + ", ".join(f"#{n}" for n in result.pull_requests)
+                if result.pull_requests
+                else ""
+            )
+        )
+        lines += [f"    {subject}" for subject in result.subjects[:20]]
+        if len(result.subjects) > 20:
+            lines.append(f"    … {len(result.subjects) - 20} more")
+    lines += [f"  conflict: {display_path(f)}" for f in result.conflict_files]
+    return lines
+
+
+def render_sync_summary(result: SyncResult) -> str:
+    """The job-summary Markdown of a sync."""
+    lines = ["### terp-actions sync", "", f"**{result.status}** — `{result.source}` → `{result.target}`"]
+    if result.status != "up-to-date":
+        lines.append(
+            f"\n{result.merged_commits} commits; staging `{result.before[:12]}` → `{result.after[:12]}`"
+            + (" (dry run)" if result.dry_run else "")
+        )
+    if result.pull_requests:
+        lines.append("Pull requests: " + ", ".join(f"#{n}" for n in result.pull_requests))
+    if result.conflict_files:
+        lines += [
+            "",
+            "Conflicting files:",
+            *[f"- `{escape_markdown(display_path(f))}`" for f in result.conflict_files[:100]],
+        ]
+        lines.append(f"\n{escape_markdown(result.pr_note)}")
+    return "\n".join(lines) + "\n"
