@@ -10,13 +10,18 @@ from pathlib import Path
 from terp_actions.config import Config
 from terp_actions.errors import BadInput
 from terp_actions.plan import build_plan
-from terp_actions.report import render_plan_text
-from terp_actions.sandbox.history import DemoRepo, build_terp_history
+from terp_actions.report import render_plan_text, render_sync_text
+from terp_actions.sandbox.history import (
+    TERP_BATCHES,
+    TERP_PULLS,
+    HistoryBuilder,
+    merge_terp_pull,
+    start_terp_history,
+)
+from terp_actions.sync import run_sync
 
 Say = Callable[[str], None]
 
-# Three syncs of main into staging, each bringing the pull requests merged since the last one.
-_BATCHES = ((101, 102, 103), (104, 105), (106,))
 # Paths whose fate people most often get wrong under GitHub's pattern rules.
 _TRICKY = ("README.md", "app/README.md", "docs/setup.md", ".vscode/settings.json", "app/routes.py")
 
@@ -27,21 +32,20 @@ def run_demo(say: Say, keep: Path | None = None) -> None:
         raise BadInput(f"--keep {keep}: the folder is not empty; give a new or empty folder")
     root = keep or Path(tempfile.mkdtemp(prefix="terp-demo-"))
     try:
-        repo = build_terp_history(root)
-        _narrate(say, repo)
+        builder = start_terp_history(root)
+        _narrate(say, builder)
     finally:
         if keep is None:
             shutil.rmtree(root, ignore_errors=True)
     if keep is not None:
-        say(f"\nThe repository is kept in {repo.work} (origin: {repo.origin}).")
+        say(f"\nThe repository is kept in {builder.work} (origin: {builder.origin}).")
 
 
-def _narrate(say: Say, repo: DemoRepo) -> None:
+def _narrate(say: Say, b: HistoryBuilder) -> None:
     config = Config()
     rules = config.rules()
-    git = repo.git()
-    say("terp-actions demo: the deploy decision on a throwaway TERP-like repository")
-    say(f"  repository: {repo.work}")
+    say("terp-actions demo: merges to main, synced into staging, and the deploy decision for each sync")
+    say(f"  repository: {b.work} (origin: {b.origin})")
     say("  ignore rules (the defaults): " + ", ".join(config.ignore))
     say("")
     say("How the rules read a few paths (terp-actions check-ignore PATH...):")
@@ -51,18 +55,24 @@ def _narrate(say: Say, repo: DemoRepo) -> None:
         say(f"  {path:<24} {why}")
     say("  (GitHub's '*.md' would only match README.md at the root; '**.md' matches app/README.md too.)")
 
-    by_number = {pr.number: pr for pr in repo.pulls}
-    staging = git.text(["rev-parse", "origin/staging"])
-    for index, batch in enumerate(_BATCHES, start=1):
-        head = by_number[batch[-1]].merge_commit
-        titles = ", ".join(f"#{n} {by_number[n].title}" for n in batch)
+    for index, batch in enumerate(TERP_BATCHES, start=1):
+        for number in batch:
+            merge_terp_pull(b, number)
+        b.push("main")
         say("")
-        say(f"Sync {index}: main brings {titles}")
-        plan = build_plan(git, rules, staging, head)
+        say("Merged into main: " + ", ".join(f"#{n} {TERP_PULLS[n][0]}" for n in batch))
+        if index == 2:  # someone hotfixes staging directly: the next sync must merge, and keep it
+            b.git.run(["fetch", "--quiet", "origin"])
+            b.git.run(["checkout", "--quiet", "-B", "staging", "origin/staging"])
+            b.commit("Hotfix: raise the invoice PDF timeout", {"app/invoices/pdf.py": "TIMEOUT = 30\n"})
+            b.push("staging")
+            b.git.run(["checkout", "--quiet", "main"])
+            say("Meanwhile a hotfix was pushed straight to staging.")
+        result = run_sync(b.git, remote="origin", source="main", target="staging")
+        for line in render_sync_text(result):
+            say("  " + line)
+        plan = build_plan(b.git, rules, result.before, result.after)
         for line in render_plan_text(plan):
             say("  " + line)
-        # The sync itself (issue: sync main into staging) is a fast-forward here.
-        git.run(["push", "--quiet", "origin", f"{head}:refs/heads/staging"])
-        staging = head
     say("")
-    say("Next: terp-actions plan --repo DIR --base origin/staging runs the same decision on your repository.")
+    say("Next: terp-actions sync --dry-run and terp-actions plan --base origin/staging on your repository.")

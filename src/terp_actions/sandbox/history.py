@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 from terp_actions.git import Git
 
@@ -138,44 +139,57 @@ APP_FILES = {
 }
 
 
-def build_terp_history(root: Path) -> DemoRepo:
-    """A TERP-like repository: code, docs-only and mixed pull requests merged into main.
+# The pull requests of the TERP-like history: number → (title, files, how it is merged).
+TERP_PULLS: dict[int, tuple[str, dict[str, str | None], dict[str, Any]]] = {
+    101: ("Add invoice PDF export", {"app/invoices/pdf.py": "def render(): ...\n"}, {"squash": True}),
+    102: ("Document the invoice API", {"docs/api/invoices.md": "# Invoices\n"}, {}),
+    103: (
+        "Fix rounding in tax totals",
+        {"app/models/invoice.py": "TAX = 0.20\nROUND = 2\n", "CHANGELOG.md": "- rounding\n"},
+        {},
+    ),
+    104: (
+        "Tighten CI and editor settings",
+        {".github/workflows/ci.yml": "on: [push]\n", ".vscode/settings.json": '{"x": 1}\n'},
+        {"squash": True},
+    ),
+    105: (
+        "Agent prompts and roadmap",
+        {
+            "agent-prompts/deploy.md": "Deploy carefully.\n",
+            "product-management/roadmap.md": "Q3\n",
+            "dashboard.html": "<html></html>\n",
+            "app/README.md": "# app\n",
+        },
+        {},
+    ),
+    106: ("Split reports", {}, {"renames": {"app/reports.py": "app/reporting/monthly.py"}}),
+}
+# Three syncs of main into staging, each bringing the pull requests merged since the last one.
+TERP_BATCHES: tuple[tuple[int, ...], ...] = ((101, 102, 103), (104, 105), (106,))
 
-    ``staging`` is pushed at the first commit; main then gains six pull requests in three
-    batches that a sync would bring over one after the other.
-    """
+
+def start_terp_history(root: Path) -> HistoryBuilder:
+    """The initial import, pushed as main and staging."""
     b = HistoryBuilder(root)
     b.commit("Initial import of TERP", APP_FILES)
     b.push("main", "main:staging")
-    pulls = [
-        b.merge_pull(
-            101, "Add invoice PDF export", {"app/invoices/pdf.py": "def render(): ...\n"}, squash=True
-        ),
-        b.merge_pull(102, "Document the invoice API", {"docs/api/invoices.md": "# Invoices\n"}),
-        b.merge_pull(
-            103,
-            "Fix rounding in tax totals",
-            {"app/models/invoice.py": "TAX = 0.20\nROUND = 2\n", "CHANGELOG.md": "- rounding\n"},
-        ),
-        b.merge_pull(
-            104,
-            "Tighten CI and editor settings",
-            {".github/workflows/ci.yml": "on: [push]\n", ".vscode/settings.json": '{"x": 1}\n'},
-            squash=True,
-        ),
-        b.merge_pull(
-            105,
-            "Agent prompts and roadmap",
-            {
-                "agent-prompts/deploy.md": "Deploy carefully.\n",
-                "product-management/roadmap.md": "Q3\n",
-                "dashboard.html": "<html></html>\n",
-                "app/README.md": "# app\n",
-            },
-        ),
-    ]
-    pulls.append(
-        b.merge_pull(106, "Split reports", {}, renames={"app/reports.py": "app/reporting/monthly.py"})
-    )
+    return b
+
+
+def merge_terp_pull(builder: HistoryBuilder, number: int) -> PullRequest:
+    """Merge one of TERP_PULLS into main (not pushed)."""
+    title, files, how = TERP_PULLS[number]
+    return builder.merge_pull(number, title, files, **how)
+
+
+def build_terp_history(root: Path) -> DemoRepo:
+    """A TERP-like repository: code, docs-only and mixed pull requests merged into main.
+
+    ``staging`` is pushed at the first commit; main then gains the six pull requests of
+    TERP_PULLS, which a sync would bring over in the three TERP_BATCHES.
+    """
+    b = start_terp_history(root)
+    pulls = [merge_terp_pull(b, n) for n in TERP_PULLS]
     b.push("main")
     return b.repo(pulls)
