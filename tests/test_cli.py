@@ -255,6 +255,8 @@ def test_demo_shows_deploy_and_skip_decisions() -> None:
     assert result.exit_code == 0, result.stderr
     assert "DEPLOY  deploy: 2 of 4 changed files are not ignored" in result.stdout
     assert "SKIP    no deploy needed (all 6 files match ignore rules" in result.stdout
+    assert "sync FAST-FORWARD  staging fast-forwarded to main" in result.stdout
+    assert result.stdout.count("sync MERGE  merged main into staging") == 2
 
 
 def test_demo_keep_refuses_a_non_empty_folder(tmp_path: Path) -> None:
