@@ -41,6 +41,7 @@ class Context:
         self.as_json = as_json
         self.redact = Redactor.from_environ(environ)
         self.runner = Runner.from_environ(environ, sys.stdout, sys.stderr)
+        self.runner.redact = self.redact
 
     def say(self, text: str = "") -> None:
         """One line (or block) of human output, redacted."""
@@ -391,6 +392,317 @@ def sync_cmd(
         )
 
 
+def _environment(config: Any, env: str) -> Any:
+    environment = config.environments.get(env)
+    if environment is None:
+        known = ", ".join(sorted(config.environments)) or "none"
+        raise BadInput(
+            f"{config.source}: environment {env!r} is not configured (environments: {known}); "
+            f"add environments.{env}.app and .url"
+        )
+    return environment
+
+
+def _do_client(ctx: Context) -> Any:
+    """The App Platform client: the token from DIGITALOCEAN_TOKEN, checked before any request."""
+    from terp_actions.digitalocean import DEFAULT_ENDPOINT, AppPlatform
+
+    token = ctx.environ.get("DIGITALOCEAN_TOKEN", "").strip()
+    if not token:
+        raise BadInput("DIGITALOCEAN_TOKEN is not set (or empty): App Platform cannot be reached without it")
+    ctx.redact.add(token)
+    return AppPlatform(token, ctx.environ.get("TERP_DO_ENDPOINT") or DEFAULT_ENDPOINT)
+
+
+def _branch_for(config: Any, env: str) -> str:
+    """The branch an environment deploys: branches.staging / branches.production, else its name."""
+    branches: dict[str, str] = {"staging": config.branches.staging, "production": config.branches.production}
+    return branches.get(env, env)
+
+
+def env_option(func: F) -> F:
+    """``--env`` (``TERP_ENV``): the environment of the configuration to act on."""
+    return click.option(
+        "--env", "env", envvar="TERP_ENV", required=True, help="Environment (staging, production, …)."
+    )(func)
+
+
+@cli.command(
+    "deploy", short_help="Deploy an environment on App Platform: adopt or create, follow, auto-heal."
+)
+@common
+@env_option
+@click.option(
+    "--repo",
+    type=click.Path(file_okay=False, path_type=Path),
+    default=".",
+    envvar="TERP_REPO",
+    show_default=True,
+    help="The git repository (to resolve and compare commits).",
+)
+@click.option(
+    "--sha", envvar="TERP_SHA", help="Commit that must go live [default: the environment branch tip]."
+)
+@click.option(
+    "--remote", envvar="TERP_REMOTE", default="origin", show_default=True, help="Remote of the branches."
+)
+@click.option("--force-build", is_flag=True, envvar="TERP_FORCE_BUILD", help="Build without the build cache.")
+@click.option("--timeout", envvar="TERP_TIMEOUT", help="Total deadline, e.g. 30m [default: deploy.timeout].")
+@click.option("--dry-run", is_flag=True, envvar="TERP_DRY_RUN", help="Show whether it would adopt or create.")
+def deploy_cmd(
+    config_path: Path | None,
+    as_json: bool,
+    env: str,
+    repo: Path,
+    sha: str | None,
+    remote: str,
+    force_build: bool,
+    timeout: str | None,
+    dry_run: bool,
+) -> None:
+    """Make sure the environment runs a deployment that contains SHA, and follow it until live.
+
+    Adopts a deployment in progress (or live) whose commit contains SHA, waits for one in
+    progress for an older commit, creates one otherwise; follows it phase by phase under a total
+    deadline; on a failure reads the logs, fingerprints the error and retries transient failures
+    (at most deploy.attempts in all, stopping at once when an error repeats).
+    """
+    from terp_actions import git as gitmod
+    from terp_actions.config import parse_duration
+    from terp_actions.deploy import Deployer, DeploymentFailed, choose_deployment
+
+    ctx = Context(dict(os.environ), as_json)
+    config = _load_config(config_path, repo)
+    environment = _environment(config, env)
+    deadline = config.deploy.timeout
+    if timeout is not None:
+        parsed = parse_duration(timeout)
+        if parsed is None:
+            raise BadInput(f"--timeout {timeout!r}: expected a duration like 30m or 1800s")
+        deadline = parsed
+    git = gitmod.open_repo(repo)
+    wanted = sha or f"{remote}/{_branch_for(config, env)}"
+    head = gitmod.resolve_commit(git, wanted, what="--sha")
+    if head is None:
+        raise BadInput(f"{wanted!r} does not name a commit in {repo} (fetch it first)")
+    client = _do_client(ctx)
+    app = client.get_app(environment.app)
+    unknown: set[str] = set()
+
+    def contains(commit: str) -> bool:
+        if not commit:
+            return False
+        if commit == head:
+            return True
+        if gitmod.resolve_commit(git, commit) is None:
+            if commit not in unknown:
+                unknown.add(commit)
+                ctx.runner.annotate(
+                    "warning",
+                    f"deployment commit {commit[:12]} is not in this clone; not adopted",
+                    title="Unknown commit",
+                )
+            return False
+        return gitmod.is_ancestor(git, head, commit)
+
+    outputs = {
+        "deployment-id": "",
+        "phase": "",
+        "commit": "",
+        "attempts": "0",
+        "fingerprint": "",
+        "url": str(app.get("live_url") or environment.url),
+        "adopted": "false",
+    }
+    if dry_run:
+        choice = choose_deployment(client.list_deployments(app["id"]), contains)
+        outputs.update({"deployment-id": choice.deployment, "adopted": str(choice.action == "adopt").lower()})
+        ctx.runner.set_outputs(outputs)
+        ctx.say(f"dry run: would {choice.action} ({choice.reason}) for {head[:12]} on {env}")
+        return
+    deployer = Deployer(
+        client,
+        app["id"],
+        contains=contains,
+        say=ctx.say,
+        timeout=deadline,
+        max_attempts=config.deploy.attempts,
+    )
+    try:
+        with ctx.runner.group(f"Deploy {env} ({environment.app}) to {head[:12]}"):
+            result = deployer.run(force_build=force_build)
+    except DeploymentFailed as exc:
+        outputs.update({"deployment-id": exc.deployment, "phase": exc.phase, "fingerprint": exc.fingerprint})
+        ctx.runner.set_outputs(outputs)
+        ctx.runner.add_summary(f"### terp-actions deploy\n\n**{env}: failed** — {ctx.redact(str(exc))}\n")
+        raise
+    outputs.update(
+        {
+            "deployment-id": result.deployment,
+            "phase": result.phase,
+            "commit": result.commit,
+            "attempts": str(len(result.attempts)),
+            "fingerprint": result.fingerprint,
+            "adopted": str(result.adopted).lower(),
+        }
+    )
+    ctx.runner.set_outputs(outputs)
+    ctx.runner.add_summary(
+        f"### terp-actions deploy\n\n**{env}: live** — deployment `{result.deployment}` "
+        f"(commit `{result.commit[:12]}`, {len(result.attempts)} attempt(s), "
+        f"{'adopted' if result.adopted else 'created'})\n"
+    )
+    if as_json:
+        ctx.emit_json({k.replace("-", "_"): v for k, v in outputs.items()} | {"requests": result.requests})
+    else:
+        ctx.say(f"LIVE  {env}: deployment {result.deployment} is ACTIVE with {result.commit[:12]}")
+
+
+@cli.command("status", short_help="Which deployment carries a commit, its phase and progress.")
+@common
+@env_option
+@click.option(
+    "--repo",
+    type=click.Path(file_okay=False, path_type=Path),
+    default=".",
+    envvar="TERP_REPO",
+    show_default=True,
+    help="The git repository (to compare commits).",
+)
+@click.option("--sha", envvar="TERP_SHA", help="Commit to look for [default: none, just the app's state].")
+def status_cmd(config_path: Path | None, as_json: bool, env: str, repo: Path, sha: str | None) -> None:
+    """Show the app's active and in-progress deployments, its rollback pin, and which deployment
+    carries SHA (its phase, progress and timings)."""
+    from terp_actions import git as gitmod
+    from terp_actions.deploy import commit_of, progress_line
+
+    ctx = Context(dict(os.environ), as_json)
+    config = _load_config(config_path, repo)
+    environment = _environment(config, env)
+    client = _do_client(ctx)
+    app = client.get_app(environment.app)
+    deployments = client.list_deployments(app["id"])
+    carrying = None
+    if sha:
+        git = gitmod.open_repo(repo)
+        head = gitmod.resolve_commit(git, sha, what="--sha") or sha
+
+        def contains(commit: str) -> bool:
+            return bool(commit) and (
+                commit == head
+                or (gitmod.resolve_commit(git, commit) is not None and gitmod.is_ancestor(git, head, commit))
+            )
+
+        carrying = next((d for d in deployments if contains(commit_of(d))), None)
+
+    def brief(dep: Any) -> dict[str, Any] | None:
+        if not dep:
+            return None
+        return {
+            "id": dep.get("id"),
+            "phase": dep.get("phase"),
+            "commit": commit_of(dep),
+            "cause": dep.get("cause"),
+            "created_at": dep.get("created_at"),
+            "updated_at": dep.get("updated_at"),
+            "progress": progress_line(dep),
+        }
+
+    data = {
+        "app": app.get("id"),
+        "name": (app.get("spec") or {}).get("name"),
+        "url": app.get("live_url"),
+        "active": brief(app.get("active_deployment")),
+        "in_progress": brief(app.get("in_progress_deployment")),
+        "pinned": brief(app.get("pinned_deployment")),
+        "sha": sha,
+        "carrying": brief(carrying),
+    }
+    if as_json:
+        ctx.emit_json(data)
+        return
+    ctx.say(f"{env}: app {data['name']} ({data['app']})" + (f" at {data['url']}" if data["url"] else ""))
+    for label in ("active", "in_progress", "pinned"):
+        dep = data[label]
+        if dep:
+            ctx.say(
+                f"  {label.replace('_', ' '):<12} {dep['id']}  {dep['phase']:<14} {str(dep['commit'])[:12]}  "
+                f"{dep['progress']}"
+            )
+    if data["pinned"]:
+        ctx.say("  the app is pinned by a rollback: commit or revert it before deploying")
+    if sha:
+        found = data["carrying"]
+        ctx.say(
+            f"  {sha[:12]}: "
+            + (
+                f"in deployment {found['id']} ({found['phase']}, created {found['created_at']})"
+                if found
+                else "in no recent deployment"
+            )
+        )
+
+
+@cli.command("logs", short_help="Build, deploy or run logs of an environment (redacted).")
+@common
+@env_option
+@click.option(
+    "--type",
+    "kind",
+    type=click.Choice(["build", "deploy", "run"]),
+    required=True,
+    envvar="TERP_TYPE",
+    help="Which logs.",
+)
+@click.option(
+    "--deployment", envvar="TERP_DEPLOYMENT", help="Deployment id [default: the active deployment]."
+)
+@click.option(
+    "--tail",
+    type=click.IntRange(min=1),
+    default=200,
+    show_default=True,
+    envvar="TERP_TAIL",
+    help="Show the last N lines.",
+)
+@click.option(
+    "--grep", envvar="TERP_GREP", help="Keep only lines containing this text (plain text, not a regex)."
+)
+@click.option("--repo", type=click.Path(file_okay=False, path_type=Path), default=".", envvar="TERP_REPO",
+              show_default=True, help="Repository whose configuration to read.")  # fmt: skip
+def logs_cmd(
+    config_path: Path | None,
+    as_json: bool,
+    env: str,
+    kind: str,
+    deployment: str | None,
+    tail: int,
+    grep: str | None,
+    repo: Path,
+) -> None:
+    """Print an environment's logs, redacted, newest lines last. Log-file URLs are never shown."""
+    ctx = Context(dict(os.environ), as_json)
+    config = _load_config(config_path, repo)
+    environment = _environment(config, env)
+    client = _do_client(ctx)
+    app = client.get_app(environment.app)
+    text = client.logs(app["id"], deployment, kind.upper())
+    lines = [line for line in text.splitlines() if grep is None or grep in line][-tail:]
+    if as_json:
+        ctx.emit_json(
+            {
+                "app": app["id"],
+                "deployment": deployment,
+                "type": kind,
+                "lines": [ctx.redact(x) for x in lines],
+            }
+        )
+        return
+    with ctx.runner.untrusted():
+        for line in lines:
+            ctx.say(line)
+
+
 @cli.command("demo", short_help="Run the flow on a throwaway repository.")
 @click.option(
     "--keep",
@@ -422,10 +734,13 @@ def sandbox_group() -> None:
     type=click.Path(dir_okay=False, path_type=Path),
     help="Also write the URLs and tokens (JSON) to this file, once everything listens.",
 )
-@click.option("--contracts", type=click.Path(exists=True, file_okay=False, path_type=Path),
-              envvar="TERP_CONTRACTS_DIR",
-              help="Folder of the OpenAPI contracts to check traffic against "
-                   "[default: shared/contracts beside the checkout, when present].")  # fmt: skip
+@click.option(
+    "--contracts",
+    type=click.Path(exists=True, file_okay=False, path_type=Path),
+    envvar="TERP_CONTRACTS_DIR",
+    help="Folder of the OpenAPI contracts to check traffic against "
+    "[default: shared/contracts beside the checkout, when present].",
+)
 def sandbox_serve(scenario: Path | None, urls_file: Path | None, contracts: Path | None) -> None:
     """Start the three stand-ins and run until interrupted (Ctrl-C).
 

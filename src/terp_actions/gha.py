@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import os
 import sys
-from collections.abc import Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -58,6 +58,8 @@ class Runner:
     summary_file: Path | None = None
     out: TextIO = field(default_factory=lambda: sys.stdout)
     err: TextIO = field(default_factory=lambda: sys.stderr)
+    # Applied to everything written: outputs, summary, annotations (cli.py passes its Redactor).
+    redact: Callable[[str], str] = field(default=lambda text: text)
 
     @classmethod
     def from_environ(cls, environ: Mapping[str, str], out: TextIO, err: TextIO) -> Runner:
@@ -76,16 +78,17 @@ class Runner:
         """Append step outputs to ``$GITHUB_OUTPUT`` (nothing when it is not set)."""
         if self.output_file is not None:
             with self.output_file.open("a", encoding="utf-8", errors="surrogateescape") as fh:
-                fh.write(render_outputs(outputs))
+                fh.write(render_outputs({k: self.redact(v) for k, v in outputs.items()}))
 
     def add_summary(self, markdown: str) -> None:
         """Append Markdown to the job summary (nothing when it is not set)."""
         if self.summary_file is not None:
             with self.summary_file.open("a", encoding="utf-8", errors="surrogateescape") as fh:
-                fh.write(markdown.rstrip("\n") + "\n")
+                fh.write(self.redact(markdown).rstrip("\n") + "\n")
 
     def annotate(self, level: Level, message: str, *, title: str = "") -> None:
         """One annotation in Actions; one ``level: message`` line on stderr elsewhere."""
+        message, title = self.redact(message), self.redact(title)
         if self.in_actions:
             print(render_annotation(level, message, title=title), file=self.err)
         else:

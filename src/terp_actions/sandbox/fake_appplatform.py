@@ -161,6 +161,9 @@ class AppPlatformStandIn(StandIn):
         r("GET", "/v2/apps/{app_id}/alerts", "apps_list_alerts", self._alerts)
         r("GET", "/_logs/{deployment_id}/{log_type}", "log_file", self._log_file, in_contract=False)
 
+    def now(self) -> float:
+        return self.clock()
+
     # --- setup -------------------------------------------------------------------------------
 
     def add_app(self, name: str, branch: str, repo: Path | None = None, **kwargs: Any) -> App:
@@ -478,8 +481,11 @@ class AppPlatformStandIn(StandIn):
             return dep.logs[kind]
         phase, _ = self.phase(app, dep)
         stamp = _iso(dep.created)
-        if dep.failure is not None and dep.failure.log_type == kind and phase == "ERROR":
-            return dep.failure.log
+        if dep.failure is not None and phase == "ERROR":
+            if dep.failure.log_type == kind:
+                return dep.failure.log
+            if kind == "DEPLOY" and dep.failure.phase in ("PENDING_BUILD", "BUILDING"):
+                return ""  # the build failed: nothing was deployed
         if kind == "BUILD":
             return f"{stamp} web building commit {dep.commit[:12]}\n{stamp} web build complete\n"
         if kind == "DEPLOY":

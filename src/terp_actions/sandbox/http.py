@@ -120,6 +120,7 @@ class StandIn:
         self.faults: list[Fault] = []
         self.calls: Counter[str] = Counter()
         self.violations: list[str] = []
+        self.history: list[tuple[str, float]] = []  # (operation, the stand-in's clock) per request
         self.contract: Contract | None = None
         self._server: ThreadingHTTPServer | None = None
         self._thread: threading.Thread | None = None
@@ -193,6 +194,10 @@ class StandIn:
 
     # --- hooks for subclasses ------------------------------------------------------------------
 
+    def now(self) -> float:
+        """The stand-in's clock (wall time unless a subclass injects one)."""
+        return time.time()
+
     def authenticate(self, request: Request) -> Response | None:
         """Return an error response when the request is not authorised (default: all are)."""
         return None
@@ -220,6 +225,7 @@ class StandIn:
         with self.lock:
             self.calls[route.operation] += 1
             call = self.calls[route.operation]
+            self.history.append((route.operation, self.now()))
         if route.in_contract and self.contract is not None:
             for problem in self.contract.check_request(request):
                 self.violations.append(f"request {route.operation}: {problem}")

@@ -1,0 +1,398 @@
+"""Deploying: failure analysis and auto-heal (pure), and the loop against the App Platform stand-in."""
+
+from __future__ import annotations
+
+import itertools
+import json
+import subprocess
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner
+from hypothesis import given
+from hypothesis import strategies as st
+
+from terp_actions.cli import cli
+from terp_actions.deploy import (
+    Attempt,
+    Deployer,
+    DeploymentFailed,
+    Diagnosis,
+    choose_deployment,
+    decide_heal,
+    diagnose,
+    error_line,
+    fingerprint,
+    poll_interval,
+)
+from terp_actions.digitalocean import AppPlatform
+from terp_actions.sandbox.fake_appplatform import AppPlatformStandIn, Failure, ManualClock
+from terp_actions.sandbox.http import Fault
+
+TOKEN = "dop_v1_sandbox"
+
+
+# --- pure core --------------------------------------------------------------------------------
+
+
+@given(
+    st.datetimes().map(lambda d: d.isoformat()),
+    st.integers(min_value=0, max_value=10**9),
+    st.text(alphabet="0123456789abcdef", min_size=12, max_size=40),
+    st.floats(min_value=0, max_value=999, allow_nan=False).map(lambda f: f"{f:.1f}s"),
+)
+def test_fingerprints_ignore_volatile_parts(stamp: str, number: int, hexid: str, duration: str) -> None:
+    """Two failures that differ only in times, numbers, ids and durations share a fingerprint."""
+    line = f"{stamp} web npm ERR! fetch failed after {duration} for layer {hexid} attempt {number}"
+    reference = "2020-01-01T00:00:00 web npm ERR! fetch failed after 1.0s for layer abcdef123456 attempt 7"
+    assert fingerprint(line) == fingerprint(reference)
+
+
+def test_fingerprints_differ_for_different_errors() -> None:
+    """Different error messages keep different fingerprints."""
+    assert fingerprint("error: cannot find module 'x'") != fingerprint("error: out of memory")
+
+
+def test_error_line_is_the_first_error() -> None:
+    """The first error-looking line is chosen, not the last."""
+    log = "step 1\nnpm WARN deprecated\nnpm ERR! code ETIMEDOUT\nError: later\n"
+    assert error_line(log) == "npm ERR! code ETIMEDOUT"
+
+
+@pytest.mark.parametrize(
+    ("log", "kind", "force"),
+    [
+        pytest.param("npm ERR! code ETIMEDOUT registry.npmjs.org", "transient", False, id="registry-timeout"),
+        pytest.param("error pulling image: TLS handshake timeout", "transient", False, id="tls-timeout"),
+        pytest.param("container OOMKilled (exit code 137)", "transient", False, id="oom"),
+        pytest.param("ERROR: failed to compute cache key: not found", "transient", True, id="stale-cache"),
+        pytest.param("SyntaxError: invalid syntax (app.py, line 3)", "deterministic", False, id="syntax"),
+        pytest.param(
+            "error TS2322: Type 'string' is not assignable", "deterministic", False, id="typescript"
+        ),
+        pytest.param(
+            "Error: environment variable DATABASE_URL is missing", "deterministic", False, id="missing-env"
+        ),
+        pytest.param("something odd failed", "unknown", False, id="unknown"),
+    ],
+)
+def test_failures_are_classified(log: str, kind: str, force: bool) -> None:
+    """Log patterns map to transient (retry, maybe forcing a clean build) or deterministic (stop)."""
+    found = diagnose(log)
+    assert (found.kind, found.force_build) == (kind, force)
+
+
+def _fail(fp: str, kind: str = "transient", force: bool = False) -> Attempt:
+    return Attempt("d", "ERROR", Diagnosis(fp, fp, kind, force, "x"))  # type: ignore[arg-type]
+
+
+@pytest.mark.parametrize(
+    ("history", "attempts_used", "ok"),
+    [
+        pytest.param(["E1", "E1"], 2, False, id="repeat-stops"),
+        pytest.param(["E1", "E2", "E3"], 3, False, id="three-attempts"),
+        pytest.param(["E1", "ok"], 2, True, id="heals"),
+        pytest.param(["D"], 1, False, id="deterministic-stops"),
+    ],
+)
+def test_auto_heal_rule_table(history: list[str], attempts_used: int, ok: bool) -> None:
+    """Attempts stop exactly where the auto-heal rules say."""
+    attempts: list[Attempt] = []
+    for outcome in history:
+        attempt = (
+            Attempt("d", "ACTIVE")
+            if outcome == "ok"
+            else _fail(outcome, "deterministic" if outcome == "D" else "transient")
+        )
+        attempts.append(attempt)
+        decision = decide_heal(attempts, 3)
+        if not decision.retry:
+            break
+    assert len(attempts) == attempts_used and attempts[-1].ok == ok
+
+
+def test_stale_cache_asks_for_a_forced_build() -> None:
+    """A failure blamed on the build cache is retried with force_build."""
+    assert decide_heal([_fail("cache", force=True)]).force_build
+
+
+def test_choose_deployment() -> None:
+    """Adopt a deployment carrying our commit; wait for an older one in progress; else create."""
+    ours = {"id": "new", "phase": "BUILDING", "services": [{"source_commit_hash": "H"}]}
+    older = {"id": "old", "phase": "DEPLOYING", "services": [{"source_commit_hash": "G"}]}
+    live = {"id": "live", "phase": "ACTIVE", "services": [{"source_commit_hash": "H"}]}
+
+    def contains(commit: str) -> bool:
+        return commit == "H"
+
+    assert choose_deployment([ours, older], contains).action == "adopt"
+    assert choose_deployment([older, live], contains).deployment == "old"
+    assert choose_deployment([live], contains).action == "adopt"
+    assert choose_deployment([{"id": "x", "phase": "ERROR", "services": []}], contains).action == "create"
+
+
+def test_polling_slows_down_to_one_request_per_six_seconds() -> None:
+    """Fast at first, never more often than every 2 s, and every 6 s after the first minute."""
+    assert poll_interval(0) == 2 and poll_interval(30) == 3 and poll_interval(61) == 6
+
+
+# --- the loop against the stand-in ------------------------------------------------------------------
+
+
+class World:
+    """The stand-in with an injected clock, a client whose sleeps advance that clock, an app."""
+
+    def __init__(self, stand_in: AppPlatformStandIn, clock: ManualClock, origin: Path) -> None:
+        self.stand_in = stand_in
+        self.clock = clock
+        self.app = stand_in.add_app("terp-staging", "staging", repo=origin)
+        self.client = AppPlatform(TOKEN, stand_in.url, sleep=clock.advance)
+        self.head = subprocess.run(
+            ["git", "rev-parse", "staging"], cwd=origin, capture_output=True, text=True, check=True
+        ).stdout.strip()
+        self.lines: list[str] = []
+
+    def deployer(self, **kwargs: object) -> Deployer:
+        return Deployer(
+            self.client,
+            self.app.id,
+            contains=lambda c: c == self.head,
+            say=self.lines.append,
+            clock=self.clock,
+            sleep=self.clock.advance,
+            **kwargs,
+        )  # type: ignore[arg-type]
+
+
+@pytest.fixture
+def world(do_stand_in: AppPlatformStandIn, clock: ManualClock, origin: Path) -> World:
+    return World(do_stand_in, clock, origin)
+
+
+def test_create_and_follow_every_phase(world: World) -> None:
+    """With nothing to adopt, one deployment is created and followed phase by phase to ACTIVE."""
+    result = world.deployer().run()
+    assert (result.phase, result.adopted, len(result.attempts), result.commit) == (
+        "ACTIVE",
+        False,
+        1,
+        world.head,
+    )
+    phases = [line.split()[1] for line in world.lines if line.startswith("  +")]
+    assert phases == ["PENDING_BUILD", "BUILDING", "PENDING_DEPLOY", "DEPLOYING", "ACTIVE"]
+    assert world.stand_in.calls["apps_create_deployment"] == 1
+
+
+def test_adopts_a_deployment_already_building_our_commit(world: World) -> None:
+    """A deployment in progress for our commit (deploy on push) is adopted, not duplicated."""
+    world.stand_in.deploy(world.app)
+    result = world.deployer().run()
+    assert result.adopted and world.stand_in.calls["apps_create_deployment"] == 0
+    assert len(world.app.deployments) == 1
+
+
+def test_waits_for_an_older_deployment_then_creates(world: World) -> None:
+    """One in progress for an older commit is waited for; then ours is created."""
+    world.stand_in.deploy(world.app).commit = "0" * 40
+    result = world.deployer().run()
+    assert any(line.startswith("waiting:") for line in world.lines)
+    assert result.phase == "ACTIVE" and len(world.app.deployments) == 2
+
+
+def test_lost_create_answer_adopts_instead_of_creating_twice(world: World) -> None:
+    """A create processed but answered 502 is found by listing; exactly one deployment exists."""
+    world.stand_in.inject(Fault("apps_create_deployment", "after", frozenset({1}), 502))
+    result = world.deployer().run()
+    assert result.phase == "ACTIVE" and len(world.app.deployments) == 1
+    assert world.stand_in.calls["apps_create_deployment"] == 1
+
+
+def test_superseded_deployment_is_followed_to_the_newer_one(world: World) -> None:
+    """When a newer deployment of our commit supersedes ours, the newer one is followed."""
+    real_advance = world.clock.advance
+    state = {"done": False}
+
+    def advance(seconds: float) -> None:
+        real_advance(seconds)
+        if not state["done"] and world.clock.now - world.app.created > 20:
+            state["done"] = True
+            world.stand_in.deploy(world.app)  # someone else starts a deploy of the same branch
+
+    d = Deployer(
+        world.client,
+        world.app.id,
+        contains=lambda c: c == world.head,
+        say=world.lines.append,
+        clock=world.clock,
+        sleep=advance,
+    )
+    result = d.run()
+    assert any(line.startswith("superseded:") for line in world.lines)
+    assert result.phase == "ACTIVE" and result.deployment == world.app.deployments[0].id
+
+
+def test_deadline_stops_the_wait(world: World) -> None:
+    """A deployment still running at the deadline fails the deploy (exit 1) saying so."""
+    with pytest.raises(DeploymentFailed, match="at the deadline") as caught:
+        world.deployer(timeout=30).run()
+    assert caught.value.exit_code == 1
+
+
+def test_auto_heal_retries_a_transient_failure(world: World) -> None:
+    """A transient failure is retried and the second attempt goes live."""
+    world.stand_in.fail_next_deployment(
+        world.app, Failure("BUILDING", 5, "npm ERR! code ETIMEDOUT 10.0.0.1:443")
+    )
+    result = world.deployer().run()
+    assert [a.phase for a in result.attempts] == ["ERROR", "ACTIVE"]
+    assert any(line.startswith("auto-heal:") for line in world.lines)
+
+
+def test_auto_heal_stops_when_the_same_error_repeats(world: World) -> None:
+    """[E1, E1]: two attempts, then a failure naming the fingerprint."""
+    for at in ("12:00:01", "12:03:09"):
+        world.stand_in.fail_next_deployment(
+            world.app, Failure("BUILDING", 5, f"{at} npm ERR! code ETIMEDOUT")
+        )
+    with pytest.raises(DeploymentFailed, match="the same error repeated") as caught:
+        world.deployer().run()
+    assert len(world.app.deployments) == 2 and "<time>" in caught.value.fingerprint
+
+
+def test_auto_heal_uses_at_most_three_attempts(world: World) -> None:
+    """[E1, E2, E3]: three attempts in all."""
+    for log in (
+        "error: registry timeout",
+        "error: connection reset by peer",
+        "ERROR: 503 Service Unavailable",
+    ):
+        world.stand_in.fail_next_deployment(world.app, Failure("BUILDING", 5, log))
+    with pytest.raises(DeploymentFailed, match="3 attempts used"):
+        world.deployer().run()
+    assert len(world.app.deployments) == 3
+
+
+def test_deterministic_failure_is_not_retried(world: World) -> None:
+    """A compile error stops after one attempt."""
+    world.stand_in.fail_next_deployment(world.app, Failure("BUILDING", 5, "SyntaxError: invalid syntax"))
+    with pytest.raises(DeploymentFailed, match="deterministic"):
+        world.deployer().run()
+    assert len(world.app.deployments) == 1
+
+
+def test_stale_cache_failure_retries_with_a_forced_build(world: World) -> None:
+    """The retry after a cache failure asks App Platform for a clean build."""
+    world.stand_in.fail_next_deployment(
+        world.app, Failure("BUILDING", 5, "ERROR: failed to compute cache key")
+    )
+    world.deployer().run()
+    assert [d.force_build for d in world.app.deployments] == [True, False]
+
+
+def test_requests_stay_sparse_on_a_five_minute_deploy(world: World) -> None:
+    """A 5-minute deploy polls at most once per 5 simulated seconds after the first minute."""
+    world.app.timings = {"PENDING_BUILD": 30, "BUILDING": 180, "PENDING_DEPLOY": 30, "DEPLOYING": 60}
+    start = world.clock.now
+    world.deployer().run()
+    polls = [t - start for op, t in world.stand_in.history if op == "apps_get_deployment"]
+    after_first_minute = [t for t in polls if t > 60]
+    assert polls[-1] >= 300 and len(after_first_minute) <= (polls[-1] - 60) / 5
+    assert all(later - earlier <= 6 for earlier, later in itertools.pairwise(polls))
+
+
+def cli_env(stand_in: AppPlatformStandIn, repo: Path, **extra: str) -> dict[str, str]:
+    return {"DIGITALOCEAN_TOKEN": TOKEN, "TERP_DO_ENDPOINT": stand_in.url, "TERP_REPO": str(repo), **extra}
+
+
+@pytest.fixture
+def configured(tmp_path: Path, origin: Path) -> Path:
+    """A clone of origin whose configuration names the staging app."""
+    clone = tmp_path / "clone"
+    subprocess.run(["git", "clone", "-q", str(origin), str(clone)], check=True)
+    (clone / ".github").mkdir()
+    (clone / ".github" / "terp-actions.yml").write_text(
+        "environments:\n  staging: {app: terp-staging, url: 'https://staging.terp.example'}\n"
+    )
+    return clone
+
+
+def test_cli_deploy_writes_outputs(
+    do_stand_in: AppPlatformStandIn, origin: Path, configured: Path, tmp_path: Path
+) -> None:
+    """`deploy --env staging` goes live and sets every output."""
+    app = do_stand_in.add_app("terp-staging", "staging", repo=origin, timings={})
+    out = tmp_path / "out"
+    result = CliRunner().invoke(
+        cli,
+        ["deploy", "--env", "staging"],
+        env=cli_env(do_stand_in, configured, GITHUB_ACTIONS="true", GITHUB_OUTPUT=str(out)),
+    )
+    assert result.exit_code == 0, result.stderr
+    text = out.read_text()
+    for name in ("deployment-id", "phase", "commit", "attempts", "fingerprint", "url", "adopted"):
+        assert f"{name}<<" in text
+    assert app.deployments[0].id in text and "ACTIVE" in text
+
+
+def test_cli_deploy_failure_never_leaks_secrets(
+    do_stand_in: AppPlatformStandIn, origin: Path, configured: Path, tmp_path: Path
+) -> None:
+    """A failed deploy exits 1; a canary token and DATABASE_URL password in the log stay hidden."""
+    canary = "dop_v1_" + "c" * 64
+    app = do_stand_in.add_app("terp-staging", "staging", repo=origin, timings={})
+    do_stand_in.tokens.add(canary)
+    log = "Error: environment variable SECRET_KEY is missing; "
+    log += f"DATABASE_URL=postgres://terp:CanaryPass99@db/t {canary}"
+    do_stand_in.fail_next_deployment(app, Failure("BUILDING", 0, log))
+    out, summary = tmp_path / "out", tmp_path / "summary"
+    env = cli_env(
+        do_stand_in,
+        configured,
+        GITHUB_ACTIONS="true",
+        GITHUB_OUTPUT=str(out),
+        GITHUB_STEP_SUMMARY=str(summary),
+    )
+    env["DIGITALOCEAN_TOKEN"] = canary
+    result = CliRunner().invoke(cli, ["deploy", "--env", "staging"], env=env)
+    assert result.exit_code == 1
+    everything = result.stdout + result.stderr + out.read_text() + summary.read_text()
+    assert "Deployment failed" in result.stderr
+    assert canary not in everything and "CanaryPass99" not in everything
+
+
+@pytest.mark.parametrize(
+    ("env", "message"),
+    [
+        pytest.param({"DIGITALOCEAN_TOKEN": ""}, "DIGITALOCEAN_TOKEN is not set", id="no-token"),
+        pytest.param({"TERP_ENV": "qa"}, "environment 'qa' is not configured", id="unknown-env"),
+    ],
+)
+def test_cli_deploy_bad_input_exits_2_before_any_request(
+    do_stand_in: AppPlatformStandIn, configured: Path, env: dict[str, str], message: str
+) -> None:
+    """No token or an unknown environment: exit 2, and the API was not called."""
+    args = ["deploy"] + ([] if "TERP_ENV" in env else ["--env", "staging"])
+    result = CliRunner().invoke(cli, args, env=cli_env(do_stand_in, configured, **env))
+    assert result.exit_code == 2 and message in result.stderr
+    assert sum(do_stand_in.calls.values()) == 0
+
+
+def test_cli_status_and_logs(do_stand_in: AppPlatformStandIn, origin: Path, configured: Path) -> None:
+    """`status` names the deployment carrying a commit; `logs` prints the build log."""
+    app = do_stand_in.add_app("terp-staging", "staging", repo=origin, timings={})
+    do_stand_in.deploy(app)
+    head = subprocess.run(
+        ["git", "rev-parse", "origin/staging"], cwd=configured, capture_output=True, text=True, check=True
+    ).stdout.strip()
+    status = CliRunner().invoke(
+        cli, ["status", "--env", "staging", "--sha", head, "--json"], env=cli_env(do_stand_in, configured)
+    )
+    assert status.exit_code == 0, status.stderr
+    data = json.loads(status.stdout)
+    assert data["carrying"]["id"] == app.deployments[0].id and data["active"]["phase"] == "ACTIVE"
+    logs = CliRunner().invoke(
+        cli,
+        ["logs", "--env", "staging", "--type", "build", "--grep", "building"],
+        env=cli_env(do_stand_in, configured),
+    )
+    assert logs.exit_code == 0 and "building commit" in logs.stdout and "token=" not in logs.stdout
