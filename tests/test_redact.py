@@ -46,3 +46,36 @@ def test_from_environ_takes_secret_named_variables_only() -> None:
     )
     assert redact.secrets == {"gh-token-value", "pw-value"}
     assert is_secret_name("digitalocean_token") and not is_secret_name("GITHUB_REPOSITORY")
+
+
+@pytest.mark.parametrize(
+    ("url", "password"),
+    [
+        pytest.param("mysql://user:pass@host/db", "pass", id="plain"),
+        pytest.param("mysql://user:p@ss:w@rd@db.example:3306/terp", "p@ss:w@rd", id="at-and-colon"),
+        pytest.param(
+            "postgres://doadmin:Xy9%40z@db-postgresql-nyc1.b.db.ondigitalocean.com:25060/defaultdb",
+            "Xy9%40z",
+            id="encoded",
+        ),
+    ],
+)
+def test_url_passwords_are_hidden_whole(url: str, password: str) -> None:
+    """Passwords in URLs vanish entirely, even when they contain '@' or ':'; the host stays."""
+    out = Redactor()(f"connecting to {url} now")
+    assert password not in out and ":***@" in out and out.endswith(" now")
+    host = url.rsplit("@", 1)[1].split("/", maxsplit=1)[0]
+    assert host in out
+
+
+def test_overlapping_secrets_leave_no_part_behind() -> None:
+    """Two secrets that overlap in the text are masked as one span: no tail of either survives."""
+    redact = Redactor(["abcd1234", "1234wxyz"])
+    assert redact("x abcd1234wxyz y") == "x *** y"
+
+
+def test_masking_is_rechecked_until_nothing_changes() -> None:
+    """Masking one part cannot leave a secret-shaped remainder: the result is stable."""
+    redact = Redactor(["token-value-1"])
+    once = redact("DATABASE_URL=postgres://u:token-value-1@db/x and token-value-1")
+    assert redact(once) == once and "token-value-1" not in once

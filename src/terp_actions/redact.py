@@ -19,7 +19,9 @@ _SECRET_SUFFIXES: Final = ("_TOKEN", "_SECRET", "_PASSWORD", "_API_KEY", "_PRIVA
 # redacting a large output (a plan's JSON) usually costs a few substring scans.
 _SHAPES: Final = (
     # user:password@ in any URL; the user name stays, it helps to see which account it was.
-    (("://",), re.compile(r"(?<=://)(?P<user>[^/\s:@]*):[^@\s/]+@"), r"\g<user>:***@"),
+    # The password runs to the *last* "@" of the authority, so passwords holding "@" or ":" are
+    # hidden whole (mysql://u:p@ss:w@rd@db/x).
+    (("://",), re.compile(r"(?<=://)(?P<user>[^/\s:@]*):\S*@(?=[^\s@/]+(?:[/\s?#]|$))"), r"\g<user>:***@"),
     # GitHub tokens (classic and fine-grained) and DigitalOcean tokens.
     (
         ("ghp_", "gho_", "ghu_", "ghs_", "ghr_", "github_pat_"),
@@ -40,6 +42,14 @@ _SHAPES: Final = (
 )
 _CASELESS_HINTS: Final = ("authorization", "database_url", "token", "secret", "password")
 _MIN_SECRET_LENGTH: Final = 4  # shorter values would blank out ordinary words
+
+
+def _spans(text: str, needle: str) -> list[tuple[int, int]]:
+    found, start = [], text.find(needle)
+    while start != -1:
+        found.append((start, start + len(needle)))
+        start = text.find(needle, start + 1)
+    return found
 
 
 def is_secret_name(name: str) -> bool:
@@ -67,15 +77,42 @@ class Redactor:
             if len(part.strip()) >= _MIN_SECRET_LENGTH:
                 self._secrets.add(part.strip())
 
+    def _mask_known(self, text: str) -> str:
+        """Mask every occurrence of every known secret; overlapping ones are masked as one span, so
+        no part of any secret survives (replacing one at a time could cut another in half)."""
+        spans = sorted(span for secret in self._secrets if secret in text for span in _spans(text, secret))
+        if not spans:
+            return text
+        merged = [list(spans[0])]
+        for start, end in spans[1:]:
+            if start <= merged[-1][1]:
+                merged[-1][1] = max(merged[-1][1], end)
+            else:
+                merged.append([start, end])
+        out, last = [], 0
+        for start, end in merged:
+            out += [text[last:start], MASK]
+            last = end
+        out.append(text[last:])
+        return "".join(out)
+
     @property
     def secrets(self) -> frozenset[str]:
         """The literal values this redactor hides."""
         return frozenset(self._secrets)
 
     def __call__(self, text: str) -> str:
-        # Longest first, so a secret that contains another is hidden whole.
-        for secret in sorted(self._secrets, key=len, reverse=True):
-            text = text.replace(secret, MASK)
+        # Replacing can join text around a mask into something secret-shaped again (or reveal a
+        # secret that contained another): repeat until nothing changes, a few passes at most.
+        for _ in range(4):
+            redacted = self._once(text)
+            if redacted == text:
+                break
+            text = redacted
+        return text
+
+    def _once(self, text: str) -> str:
+        text = self._mask_known(text)
         lowered = text.lower()
         maybe_named = any(hint in lowered for hint in _CASELESS_HINTS)
         for literals, pattern, replacement in _SHAPES:
