@@ -21,7 +21,10 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 
 from terp_actions.config import DEFAULT_IGNORE
+from terp_actions.deploy import Deployer, poll_interval
+from terp_actions.digitalocean import AppPlatform
 from terp_actions.paths import IgnoreRules
+from terp_actions.sandbox.fake_appplatform import AppPlatformStandIn, ManualClock
 
 ENV = {
     **os.environ,
@@ -133,9 +136,7 @@ def bench_plan(commits: int, files: int, runs: int) -> list[tuple[str, float, fl
             # the files the range's diff touches (bounded by the tree) and its PR numbers; with
             # --json also with every commit listed.
             whole, quarter = plan_peak_rss_mib(repo, root, keep), plan_peak_rss_mib(repo, half, keep)
-            print(
-                f"peak RSS of {label}: all {commits} commits {whole:.1f} MiB, last half {quarter:.1f} MiB"
-            )
+            print(f"peak RSS of {label}: all {commits} commits {whole:.1f} MiB, last half {quarter:.1f} MiB")
             results.append((f"memory of {label}, whole range / half", whole / quarter, None))
     return results
 
@@ -187,12 +188,45 @@ def bench_matching() -> list[tuple[str, float, float | None]]:
     return results
 
 
+def bench_deploy_requests() -> list[tuple[str, float, float | None]]:
+    """API requests of a deploy that takes 5 simulated minutes, on the stand-in's injected clock."""
+    clock = ManualClock()
+    timings = {"PENDING_BUILD": 30.0, "BUILDING": 180.0, "PENDING_DEPLOY": 30.0, "DEPLOYING": 60.0}
+    with AppPlatformStandIn(clock=clock).running() as stand_in:
+        app = stand_in.add_app("bench", "main", timings=timings)  # type: ignore[attr-defined]
+        client = AppPlatform("dop_v1_sandbox", stand_in.url, sleep=clock.advance)
+        start = clock.now
+        Deployer(
+            client, app.id, contains=lambda _c: True, say=lambda _l: None, clock=clock, sleep=clock.advance
+        ).run()
+        history = [(op, t - start) for op, t in stand_in.history]
+    polls = [t for op, t in history if op == "apps_get_deployment"]
+    late = [t for t in polls if t > 60]
+    changes, at = [], 0.0
+    for length in timings.values():
+        at += length
+        changes.append(at)
+    lag = max(min(t for t in polls if t >= change) - change for change in changes)
+    print(f"deploy of {int(at)} simulated s: {len(history)} API requests ({len(polls)} polls); "
+          f"{len(late)} polls after the first minute ({len(late) / (polls[-1] - 60) * 5:.2f} per 5 s); "
+          f"phase changes seen at most {lag:.1f} s late (poll interval {poll_interval(at)} s)")  # fmt: skip
+    return [
+        ("deploy polls per 5 simulated s after the first minute", len(late) / (polls[-1] - 60) * 5, 1.0),
+        ("deploy: phase-change lag / poll interval", lag / poll_interval(at), 1.0),
+    ]
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--quick", action="store_true", help="2,000 commits instead of 20,000")
     args = parser.parse_args()
     commits, files = (2_000, 5_000) if args.quick else (20_000, 50_000)
-    results = bench_plan(commits, files, runs=5) + bench_startup(runs=7) + bench_matching()
+    results = (
+        bench_plan(commits, files, runs=5)
+        + bench_startup(runs=7)
+        + bench_matching()
+        + bench_deploy_requests()
+    )
     print("\nratio                                                        measured  target")
     missed = 0
     for name, ratio, target in results:

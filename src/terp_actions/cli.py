@@ -411,6 +411,7 @@ def _do_client(ctx: Context) -> Any:
     if not token:
         raise BadInput("DIGITALOCEAN_TOKEN is not set (or empty): App Platform cannot be reached without it")
     ctx.redact.add(token)
+    ctx.runner.mask(token)  # in Actions the runner hides it from the log, whatever step prints it
     return AppPlatform(token, ctx.environ.get("TERP_DO_ENDPOINT") or DEFAULT_ENDPOINT)
 
 
