@@ -188,3 +188,19 @@ def test_load_reads_a_file_from_disk(tmp_path: Path) -> None:
 def test_durations(value: object, seconds: float | None) -> None:
     """Durations accept seconds or h/m/s strings and refuse the rest."""
     assert parse_duration(value) == seconds
+
+
+def test_heal_rules_are_read_and_checked() -> None:
+    """deploy.rules adds auto-heal rules; a bad regex or kind is named by index."""
+    config = parse("deploy: {rules: [{pattern: 'quota exceeded', kind: deterministic}, "
+                   "{pattern: 'cache', kind: transient, force_build: true}]}")  # fmt: skip
+    assert [(r.pattern, r.kind, r.force_build) for r in config.deploy.rules] == [
+        ("quota exceeded", "deterministic", False),
+        ("cache", "transient", True),
+    ]
+    found = problems(
+        "deploy: {rules: [{pattern: '(', kind: transient}, {pattern: x, kind: maybe}, {kind: transient}]}"
+    )
+    assert any("deploy.rules[0].pattern: expected a valid regular expression" in p for p in found)
+    assert any("deploy.rules[1].kind: expected transient or deterministic" in p for p in found)
+    assert any("deploy.rules[2]: needs a pattern and a kind" in p for p in found)

@@ -396,3 +396,18 @@ def test_cli_status_and_logs(do_stand_in: AppPlatformStandIn, origin: Path, conf
         env=cli_env(do_stand_in, configured),
     )
     assert logs.exit_code == 0 and "building commit" in logs.stdout and "token=" not in logs.stdout
+
+
+def test_configured_heal_rule_overrides_the_defaults(
+    do_stand_in: AppPlatformStandIn, origin: Path, configured: Path
+) -> None:
+    """A team's own rule marks a failure deterministic: one attempt, exit 1, no retry."""
+    (configured / ".github" / "terp-actions.yml").write_text(
+        "environments:\n  staging: {app: terp-staging, url: 'https://staging.terp.example'}\n"
+        "deploy: {rules: [{pattern: 'quota exceeded', kind: deterministic}]}\n"
+    )
+    app = do_stand_in.add_app("terp-staging", "staging", repo=origin, timings={})
+    do_stand_in.fail_next_deployment(app, Failure("BUILDING", 0, "error: quota exceeded for builds"))
+    result = CliRunner().invoke(cli, ["deploy", "--env", "staging"], env=cli_env(do_stand_in, configured))
+    assert result.exit_code == 1 and "deterministic failure (configured rule)" in result.stderr
+    assert len(app.deployments) == 1

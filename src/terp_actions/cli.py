@@ -410,8 +410,9 @@ def _do_client(ctx: Context) -> Any:
     token = ctx.environ.get("DIGITALOCEAN_TOKEN", "").strip()
     if not token:
         raise BadInput("DIGITALOCEAN_TOKEN is not set (or empty): App Platform cannot be reached without it")
+    # Redacted from all our output. Not echoed in an ::add-mask:: command: a token from a secret is
+    # masked by the runner already, and the command would put it on stdout for anyone capturing it.
     ctx.redact.add(token)
-    ctx.runner.mask(token)  # in Actions the runner hides it from the log, whatever step prints it
     return AppPlatform(token, ctx.environ.get("TERP_DO_ENDPOINT") or DEFAULT_ENDPOINT)
 
 
@@ -419,6 +420,28 @@ def _branch_for(config: Any, env: str) -> str:
     """The branch an environment deploys: branches.staging / branches.production, else its name."""
     branches: dict[str, str] = {"staging": config.branches.staging, "production": config.branches.production}
     return branches.get(env, env)
+
+
+def _commit_checker(ctx: Context, git: Any, head: str) -> Callable[[str], bool]:
+    """``contains(commit)``: does a deployment's commit contain ``head``? (Unknown commits: no.)"""
+    from terp_actions import git as gitmod
+
+    unknown: set[str] = set()
+
+    def contains(commit: str) -> bool:
+        if not commit:
+            return False
+        if commit == head:
+            return True
+        if gitmod.resolve_commit(git, commit) is None:
+            if commit not in unknown:
+                unknown.add(commit)
+                message = f"deployment commit {commit[:12]} is not in this clone; not adopted"
+                ctx.runner.annotate("warning", message, title="Unknown commit")
+            return False
+        return gitmod.is_ancestor(git, head, commit)
+
+    return contains
 
 
 def env_option(func: F) -> F:
@@ -470,7 +493,7 @@ def deploy_cmd(
     """
     from terp_actions import git as gitmod
     from terp_actions.config import parse_duration
-    from terp_actions.deploy import Deployer, DeploymentFailed, choose_deployment
+    from terp_actions.deploy import DEFAULT_RULES, Deployer, DeploymentFailed, HealRule, choose_deployment
 
     ctx = Context(dict(os.environ), as_json)
     config = _load_config(config_path, repo)
@@ -488,23 +511,7 @@ def deploy_cmd(
         raise BadInput(f"{wanted!r} does not name a commit in {repo} (fetch it first)")
     client = _do_client(ctx)
     app = client.get_app(environment.app)
-    unknown: set[str] = set()
-
-    def contains(commit: str) -> bool:
-        if not commit:
-            return False
-        if commit == head:
-            return True
-        if gitmod.resolve_commit(git, commit) is None:
-            if commit not in unknown:
-                unknown.add(commit)
-                ctx.runner.annotate(
-                    "warning",
-                    f"deployment commit {commit[:12]} is not in this clone; not adopted",
-                    title="Unknown commit",
-                )
-            return False
-        return gitmod.is_ancestor(git, head, commit)
+    contains = _commit_checker(ctx, git, head)
 
     outputs = {
         "deployment-id": "",
@@ -521,6 +528,10 @@ def deploy_cmd(
         ctx.runner.set_outputs(outputs)
         ctx.say(f"dry run: would {choice.action} ({choice.reason}) for {head[:12]} on {env}")
         return
+    # Configured rules come first: a team's own knowledge of its failures overrides the defaults.
+    configured = tuple(
+        HealRule(r.pattern, r.kind, r.force_build, "configured rule") for r in config.deploy.rules
+    )
     deployer = Deployer(
         client,
         app["id"],
@@ -528,6 +539,7 @@ def deploy_cmd(
         say=ctx.say,
         timeout=deadline,
         max_attempts=config.deploy.attempts,
+        rules=configured + DEFAULT_RULES,
     )
     try:
         with ctx.runner.group(f"Deploy {env} ({environment.app}) to {head[:12]}"):

@@ -104,11 +104,22 @@ class VerifySettings:
 
 
 @dataclass(frozen=True)
+class HealRuleSetting:
+    """A configured auto-heal rule: a regex over the failure's logs and what it means."""
+
+    pattern: str
+    kind: str  # "transient" or "deterministic"
+    force_build: bool = False
+
+
+@dataclass(frozen=True)
 class DeploySettings:
-    """The total deadline of one deploy and the attempts auto-heal may use."""
+    """The total deadline of one deploy, the attempts auto-heal may use, and extra heal rules
+    (checked before the built-in ones)."""
 
     timeout: float = 1800.0
     attempts: int = 3
+    rules: tuple[HealRuleSetting, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -389,8 +400,30 @@ class _Reader:
             fail=self.get(sec, name, "fail", d.fail, convert=_regex, expected="a valid regular expression"),
         )
 
+    def heal_rules(self, data: object) -> tuple[HealRuleSetting, ...]:
+        if data is None:
+            return ()
+        if not isinstance(data, list):
+            self.problem("deploy.rules", f"expected a list of rules, got {_kind(data)}")
+            return ()
+        rules = []
+        for index, item in enumerate(data):
+            name = f"deploy.rules[{index}]"
+            sec = self.section(item, name, {"pattern", "kind", "force_build"})
+            if "pattern" not in sec or "kind" not in sec:
+                self.problem(name, "needs a pattern and a kind (transient or deterministic)")
+                continue
+            pattern = self.get(
+                sec, name, "pattern", "", convert=_regex, expected="a valid regular expression"
+            )
+            kind = self.get(sec, name, "kind", "", convert=_heal_kind, expected="transient or deterministic")
+            force = self.get(sec, name, "force_build", False, convert=_bool, expected="true or false")
+            if pattern and kind:
+                rules.append(HealRuleSetting(pattern, kind, force))
+        return tuple(rules)
+
     def deploy(self, data: object) -> DeploySettings:
-        sec = self.section(data, "deploy", {"timeout", "attempts"})
+        sec = self.section(data, "deploy", {"timeout", "attempts", "rules"})
         d = DeploySettings()
         return DeploySettings(
             timeout=self.get(
@@ -399,6 +432,7 @@ class _Reader:
             attempts=self.get(
                 sec, "deploy", "attempts", d.attempts, convert=_attempts, expected="an integer from 1 to 10"
             ),
+            rules=self.heal_rules(sec.get("rules")),
         )
 
 
@@ -454,6 +488,14 @@ def _expect(value: object) -> dict[str, str | int | float | bool] | None:
     ):
         return None
     return dict(value)
+
+
+def _heal_kind(value: object) -> str | None:
+    return value if value in ("transient", "deterministic") else None
+
+
+def _bool(value: object) -> bool | None:
+    return value if isinstance(value, bool) else None
 
 
 def _positive_int(value: object) -> int | None:
