@@ -168,3 +168,16 @@ def gh_stand_in(origin: Path) -> Iterator[GitHubStandIn]:
         _attach_contract(stand_in, GITHUB_CONTRACT)
         yield stand_in
     assert stand_in.violations == [], "\n".join(stand_in.violations)
+
+
+class Sleeps(list[float]):
+    """Records the waits a client asks for instead of sleeping."""
+
+    def __call__(self, seconds: float) -> None:
+        self.append(seconds)
+
+
+@pytest.fixture
+def sleeps() -> Sleeps:
+    """A sleep that records and returns at once."""
+    return Sleeps()

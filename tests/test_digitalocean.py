@@ -16,21 +16,9 @@ from terp_actions.sandbox.contract import DIGITALOCEAN_CONTRACT, load_contract
 from terp_actions.sandbox.fake_appplatform import AppPlatformStandIn, Failure, ManualClock
 from terp_actions.sandbox.http import Fault
 
-from .conftest import CONTRACTS, needs_contracts
+from .conftest import CONTRACTS, Sleeps, needs_contracts
 
 TOKEN = "dop_v1_sandbox"
-
-
-class Sleeps(list[float]):
-    """Records requested sleeps instead of sleeping."""
-
-    def __call__(self, seconds: float) -> None:
-        self.append(seconds)
-
-
-@pytest.fixture
-def sleeps() -> Sleeps:
-    return Sleeps()
 
 
 @pytest.fixture

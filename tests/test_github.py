@@ -15,17 +15,7 @@ from terp_actions.sandbox.contract import GITHUB_CONTRACT, load_contract
 from terp_actions.sandbox.fake_github import GitHubStandIn, primary_rate_limit, secondary_rate_limit
 from terp_actions.sandbox.http import Fault
 
-from .conftest import CONTRACTS, needs_contracts
-
-
-class Sleeps(list[float]):
-    def __call__(self, seconds: float) -> None:
-        self.append(seconds)
-
-
-@pytest.fixture
-def sleeps() -> Sleeps:
-    return Sleeps()
+from .conftest import CONTRACTS, Sleeps, needs_contracts
 
 
 @pytest.fixture

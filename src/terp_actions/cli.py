@@ -96,6 +96,18 @@ def common(func: F) -> F:
     )(func)
 
 
+def repo_option(help_text: str) -> Callable[[F], F]:
+    """``--repo DIR`` (``TERP_REPO``, default ``.``), described for the command using it."""
+    return click.option(
+        "--repo",
+        type=click.Path(file_okay=False, path_type=Path),
+        default=".",
+        envvar="TERP_REPO",
+        show_default=True,
+        help=help_text,
+    )
+
+
 def ignore_option(func: F) -> F:
     """``--ignore`` (repeatable; ``TERP_IGNORE`` one per line): replaces the configured rules."""
     return click.option(
@@ -139,14 +151,7 @@ def cli() -> None:
 @cli.command("check-ignore", short_help="Show which ignore rule decides each path.")
 @common
 @ignore_option
-@click.option(
-    "--repo",
-    type=click.Path(file_okay=False, path_type=Path),
-    default=".",
-    envvar="TERP_REPO",
-    show_default=True,
-    help="Repository whose configuration to read.",
-)
+@repo_option("Repository whose configuration to read.")
 @click.option("--stdin", "from_stdin", is_flag=True, help="Read paths from stdin, one per line.")
 @click.argument("paths", nargs=-1)
 def check_ignore(
@@ -197,14 +202,7 @@ def check_ignore(
 @cli.command("plan", short_help="Decide whether a range of commits needs a deploy.")
 @common
 @ignore_option
-@click.option(
-    "--repo",
-    type=click.Path(file_okay=False, path_type=Path),
-    default=".",
-    envvar="TERP_REPO",
-    show_default=True,
-    help="The git repository.",
-)
+@repo_option("The git repository.")
 @click.option("--base", envvar="TERP_BASE", help="Base commit [default: the remote staging branch].")
 @click.option("--head", envvar="TERP_HEAD", default="HEAD", show_default=True, help="Head commit.")
 @click.option(
@@ -269,14 +267,7 @@ def plan_cmd(
 
 @cli.command("sync", short_help="Bring main into staging: never forced, conflicts become a PR.")
 @common
-@click.option(
-    "--repo",
-    type=click.Path(file_okay=False, path_type=Path),
-    default=".",
-    envvar="TERP_REPO",
-    show_default=True,
-    help="The git repository (a clone of the remote).",
-)
+@repo_option("The git repository (a clone of the remote).")
 @click.option("--from", "source", envvar="TERP_FROM", help="Branch to bring in [default: branches.main].")
 @click.option("--to", "target", envvar="TERP_TO", help="Branch to move [default: branches.staging].")
 @click.option(
@@ -456,14 +447,7 @@ def env_option(func: F) -> F:
 )
 @common
 @env_option
-@click.option(
-    "--repo",
-    type=click.Path(file_okay=False, path_type=Path),
-    default=".",
-    envvar="TERP_REPO",
-    show_default=True,
-    help="The git repository (to resolve and compare commits).",
-)
+@repo_option("The git repository (to resolve and compare commits).")
 @click.option(
     "--sha", envvar="TERP_SHA", help="Commit that must go live [default: the environment branch tip]."
 )
@@ -574,14 +558,7 @@ def deploy_cmd(
 @cli.command("status", short_help="Which deployment carries a commit, its phase and progress.")
 @common
 @env_option
-@click.option(
-    "--repo",
-    type=click.Path(file_okay=False, path_type=Path),
-    default=".",
-    envvar="TERP_REPO",
-    show_default=True,
-    help="The git repository (to compare commits).",
-)
+@repo_option("The git repository (to compare commits).")
 @click.option("--sha", envvar="TERP_SHA", help="Commit to look for [default: none, just the app's state].")
 def status_cmd(config_path: Path | None, as_json: bool, env: str, repo: Path, sha: str | None) -> None:
     """Show the app's active and in-progress deployments, its rollback pin, and which deployment
@@ -681,8 +658,7 @@ def status_cmd(config_path: Path | None, as_json: bool, env: str, repo: Path, sh
 @click.option(
     "--grep", envvar="TERP_GREP", help="Keep only lines containing this text (plain text, not a regex)."
 )
-@click.option("--repo", type=click.Path(file_okay=False, path_type=Path), default=".", envvar="TERP_REPO",
-              show_default=True, help="Repository whose configuration to read.")  # fmt: skip
+@repo_option("Repository whose configuration to read.")
 def logs_cmd(
     config_path: Path | None,
     as_json: bool,
