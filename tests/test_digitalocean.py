@@ -246,7 +246,7 @@ def test_two_clients_at_once(do_stand_in: AppPlatformStandIn, client: AppPlatfor
 def test_a_malformed_request_is_caught_by_the_contract(do_stand_in: AppPlatformStandIn) -> None:
     """A request the contract does not allow is recorded as a violation (and fails the test)."""
     app = do_stand_in.add_app("terp-staging", "staging")
-    httpx.post(
+    malformed = httpx.post(
         f"{do_stand_in.url}/v2/apps/{app.id}/deployments",
         json={"force_build": "yes"},
         headers={"Authorization": f"Bearer {TOKEN}"},
@@ -256,6 +256,7 @@ def test_a_malformed_request_is_caught_by_the_contract(do_stand_in: AppPlatformS
     do_stand_in.violations.clear()
     assert any("request apps_create_deployment" in v and "force_build" in v for v in found), found
     assert any("no such operation" in v for v in found), found
+    assert malformed.status_code == 400 and app.deployments == []
 
 
 @needs_contracts

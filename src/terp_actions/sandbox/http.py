@@ -226,13 +226,18 @@ class StandIn:
             self.calls[route.operation] += 1
             call = self.calls[route.operation]
             self.history.append((route.operation, self.now()))
+        problems: list[str] = []
         if route.in_contract and self.contract is not None:
-            for problem in self.contract.check_request(request):
-                self.violations.append(f"request {route.operation}: {problem}")
+            problems = list(self.contract.check_request(request))
+            self.violations += [f"request {route.operation}: {p}" for p in problems]
         fault = self._fault_for(route.operation, call)
         denied = self.authenticate(request) if route.in_contract else None
         if denied is not None:
             response = denied
+        elif problems:  # the real service refuses a malformed request; so does the stand-in
+            response = Response(
+                400, self.error_body(400, "request does not match the API: " + problems[0][:300])
+            )
         elif fault is not None and fault.kind == "status":
             response = self._fault_response(fault)
         else:
