@@ -90,6 +90,17 @@ def median_time(func: Callable[[], object], runs: int) -> float:
     return statistics.median(times)
 
 
+def interleaved_medians(funcs: list[Callable[[], object]], runs: int) -> list[float]:
+    """Median seconds of each function, measured round-robin."""
+    times: list[list[float]] = [[] for _ in funcs]
+    for _ in range(runs):
+        for index, func in enumerate(funcs):
+            start = time.perf_counter()
+            func()
+            times[index].append(time.perf_counter() - start)
+    return [statistics.median(t) for t in times]
+
+
 def run_quiet(cmd: list[str], cwd: Path | None = None) -> None:
     subprocess.run(cmd, cwd=cwd, env=ENV, stdout=subprocess.DEVNULL, check=True)
 
@@ -124,9 +135,15 @@ def bench_plan(commits: int, files: int, runs: int) -> list[tuple[str, float, fl
                               capture_output=True, text=True, check=True).stdout.strip()  # fmt: skip
         floor_cmd = ["git", "log", "--name-only", "--no-renames", "--format=%H", f"{root}..HEAD"]
         plan_cmd = [sys.executable, "-m", "terp_actions", "plan", "--repo", str(repo), "--base", root]
-        floor = median_time(lambda: run_quiet(floor_cmd, repo), runs)
-        plan = median_time(lambda: run_quiet(plan_cmd), runs)
-        plan_json = median_time(lambda: run_quiet([*plan_cmd, "--json"]), runs)
+        # Interleaved, so a noisy neighbour slows all three alike; medians of `runs` rounds.
+        floor, plan, plan_json = interleaved_medians(
+            [
+                lambda: run_quiet(floor_cmd, repo),
+                lambda: run_quiet(plan_cmd),
+                lambda: run_quiet([*plan_cmd, "--json"]),
+            ],
+            runs,
+        )
         print(f"git log --name-only (floor): {floor:.3f}s   plan: {plan:.3f}s   --json: {plan_json:.3f}s")
         results.append(("plan / git log --name-only", plan / floor, 1.5))
         results.append(("plan --json / git log --name-only", plan_json / floor, 1.5))
@@ -219,14 +236,16 @@ def bench_deploy_requests() -> list[tuple[str, float, float | None]]:
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--quick", action="store_true", help="2,000 commits instead of 20,000")
+    parser.add_argument("--only", choices=["plan", "startup", "matching", "deploy"], help="run one section")
     args = parser.parse_args()
     commits, files = (2_000, 5_000) if args.quick else (20_000, 50_000)
-    results = (
-        bench_plan(commits, files, runs=5)
-        + bench_startup(runs=7)
-        + bench_matching()
-        + bench_deploy_requests()
-    )
+    sections: dict[str, Callable[[], list[tuple[str, float, float | None]]]] = {
+        "plan": lambda: bench_plan(commits, files, runs=7),
+        "startup": lambda: bench_startup(runs=7),
+        "matching": bench_matching,
+        "deploy": bench_deploy_requests,
+    }
+    results = [row for name, section in sections.items() if args.only in (None, name) for row in section()]
     print("\nratio                                                        measured  target")
     missed = 0
     for name, ratio, target in results:

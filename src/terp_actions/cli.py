@@ -555,6 +555,98 @@ def deploy_cmd(
         ctx.say(f"LIVE  {env}: deployment {result.deployment} is ACTIVE with {result.commit[:12]}")
 
 
+@cli.command("verify", short_help="Check a live deploy: phase, commit, health, latency, logs, migrations.")
+@common
+@env_option
+@repo_option("The git repository (to compare commits).")
+@click.option(
+    "--sha", envvar="TERP_SHA", help="Commit that must be live [default: the environment branch tip]."
+)
+@click.option(
+    "--remote", envvar="TERP_REMOTE", default="origin", show_default=True, help="Remote of the branches."
+)
+def verify_cmd(
+    config_path: Path | None, as_json: bool, env: str, repo: Path, sha: str | None, remote: str
+) -> None:
+    """Run the verification checks against the environment and exit 1 if any fails."""
+    import json
+
+    from terp_actions import git as gitmod
+    from terp_actions.deploy import commit_of
+    from terp_actions.errors import VerificationFailed
+    from terp_actions.verify import check_commit, percentile, run_checks, verdict_to_json
+
+    ctx = Context(dict(os.environ), as_json)
+    config = _load_config(config_path, repo)
+    environment = _environment(config, env)
+    settings = config.verify
+    git = gitmod.open_repo(repo)
+    wanted = sha or f"{remote}/{_branch_for(config, env)}"
+    head = gitmod.resolve_commit(git, wanted, what="--sha")
+    if head is None:
+        raise BadInput(f"{wanted!r} does not name a commit in {repo} (fetch it first)")
+    client = _do_client(ctx)
+    app = client.get_app(environment.app)
+    active = app.get("active_deployment") or {}
+    deployed = commit_of(active)
+    verdict, latencies = run_checks(
+        client,
+        app["id"],
+        active,
+        settings,
+        url=environment.url,
+        commit_check=check_commit(deployed, head, _commit_checker(ctx, git, head)(deployed)),
+        previous_p95=_previous_p95(ctx, env),
+    )
+    p95 = percentile(latencies, 95) if latencies else 0.0
+    ctx.runner.set_outputs(
+        {
+            "verdict": "pass" if verdict.passed else "fail",
+            "checks": json.dumps(verdict_to_json(verdict)),
+            "health-p95-ms": f"{p95:.0f}" if latencies else "",
+        }
+    )
+    rows = "\n".join(f"| {c.status.upper()} | {c.name} | {c.detail} |" for c in verdict.checks)
+    ctx.runner.add_summary(
+        f"### terp-actions verify ({env})\n\n**{'verified' if verdict.passed else 'FAILED'}**"
+        f"\n\n| result | check | detail |\n|---|---|---|\n{rows}\n"
+    )
+    if as_json:
+        ctx.emit_json(
+            {
+                "verdict": "pass" if verdict.passed else "fail",
+                "checks": verdict_to_json(verdict),
+                "health_p95_ms": round(p95) if latencies else None,
+            }
+        )
+    else:
+        with ctx.runner.untrusted():
+            for c in verdict.checks:
+                ctx.say(f"{c.status.upper():<4}  {c.name:<16} {c.detail} ({c.duration:.1f} s)")
+    if not verdict.passed:
+        failed = ", ".join(c.name for c in verdict.checks if c.status == "fail")
+        raise VerificationFailed(f"{env}: {failed} failed")
+
+
+def _previous_p95(ctx: Context, env: str) -> float | None:
+    """The p95 of the last verified deploy, from the GitHub Deployments of ``env`` (when reachable)."""
+    token, repository = ctx.environ.get("GITHUB_TOKEN", ""), ctx.environ.get("GITHUB_REPOSITORY", "")
+    if not (token and repository):
+        return None
+    from terp_actions.github import GitHubApi
+    from terp_actions.verify import previous_p95
+
+    try:
+        api = GitHubApi(token, repository, ctx.environ.get("GITHUB_API_URL", "https://api.github.com"))
+        for deployment in api.deployments(env)[:10]:
+            found = previous_p95(s.description for s in api.statuses(deployment.id) if s.state == "success")
+            if found is not None:
+                return found
+    except TerpError as exc:
+        ctx.runner.annotate("warning", f"previous latency unknown: {exc}", title="Latency baseline")
+    return None
+
+
 @cli.command("status", short_help="Which deployment carries a commit, its phase and progress.")
 @common
 @env_option

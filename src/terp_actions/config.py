@@ -66,6 +66,7 @@ class HealthSettings:
     )
     probes: int = 3
     timeout: float = 300.0
+    interval: float = 2.0
 
 
 @dataclass(frozen=True)
@@ -344,7 +345,7 @@ class _Reader:
 
     def health(self, data: object) -> HealthSettings:
         name = "verify.health"
-        sec = self.section(data, name, {"path", "expect", "probes", "timeout"})
+        sec = self.section(data, name, {"path", "expect", "probes", "timeout", "interval"})
         d = HealthSettings()
         return HealthSettings(
             path=self.get(sec, name, "path", d.path, convert=_url_path, expected="a path starting with '/'"),
@@ -356,6 +357,9 @@ class _Reader:
             ),
             timeout=self.get(
                 sec, name, "timeout", d.timeout, convert=parse_duration, expected="a duration like 300s or 5m"
+            ),
+            interval=self.get(
+                sec, name, "interval", d.interval, convert=parse_duration, expected="a duration like 2s"
             ),
         )
 

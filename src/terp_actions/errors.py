@@ -158,3 +158,9 @@ class PushRejected(TerpError):
     """The remote refused our push (protected branch, or it kept moving); nothing was lost."""
 
     title = "Push rejected"
+
+
+class VerificationFailed(TerpError):
+    """The deploy is live but a verification check failed."""
+
+    title = "Verification failed"

@@ -228,7 +228,13 @@ def build_plan(
     # the commit count are found while the first-parent log streams: git processes run side by
     # side. The diff's paths are bounded by the files in the tree, not by history.
     with ThreadPoolExecutor(max_workers=3) as pool:
-        changed_job = pool.submit(lambda: list(gitmod.changed_paths(git, base, head)))
+        # The diff is sorted in its own thread, with its own copy of the rules (their caches are
+        # not shared between threads), while the main thread parses the log.
+        changed_job = pool.submit(
+            lambda: summarize_changes(
+                gitmod.changed_paths(git, base, head), IgnoreRules(rules.patterns), keep
+            )
+        )
         prs_job = pool.submit(lambda: pull_requests_in(gitmod.subjects(git, base, head)))
         count_job = pool.submit(gitmod.count_first_parent, git, base, head) if keep is not None else None
         failure: GitError | None = None
@@ -240,9 +246,7 @@ def build_plan(
                 if keep is not None and len(commits) >= keep:
                     break
                 commits.append(classify_commit(change, rules))
-            # Sorted after the log, by the same rules: their caches are warm and not shared
-            # between threads.
-            changes = summarize_changes(changed_job.result(), rules, keep)
+            changes = changed_job.result()
             prs = prs_job.result()
             commit_count = count_job.result() if count_job is not None else len(commits)
         except GitError as exc:

@@ -1,0 +1,281 @@
+"""Verifying a deploy: each check's verdict from plain facts (pure), and the probes that gather them.
+
+Checks: the deployment is ACTIVE; it built a commit that contains ours; ``/health`` answers 200
+with the expected JSON for N consecutive probes before a deadline; latency p50/p95 within budget
+and not worse than the previous verified deploy by more than the allowed ratio; the runtime logs
+hold no error lines beyond the allow-list; migrations applied. The verdict passes iff no check fails.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import math
+import re
+import time
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any, Literal
+from urllib.parse import urljoin, urlsplit
+
+Status = Literal["pass", "fail", "skip"]
+
+
+@dataclass(frozen=True)
+class CheckResult:
+    """One check: its name, pass/fail/skip, a line of detail, how long it took."""
+
+    name: str
+    status: Status
+    detail: str
+    duration: float = 0.0
+
+
+@dataclass(frozen=True)
+class Verdict:
+    """All checks, and whether the deploy is verified."""
+
+    checks: tuple[CheckResult, ...]
+
+    @property
+    def passed(self) -> bool:
+        return all(c.status != "fail" for c in self.checks)
+
+
+@dataclass(frozen=True)
+class Probe:
+    """One answer of the health endpoint (or why there was none)."""
+
+    status: int | None
+    body: Any = None
+    latency_ms: float = 0.0
+    error: str = ""
+    redirect: str = ""
+
+
+# --- pure checks -------------------------------------------------------------------------------
+
+
+def check_active(phase: str, deployment: str) -> CheckResult:
+    """The deployment must be ACTIVE."""
+    if phase == "ACTIVE":
+        return CheckResult("deployment active", "pass", f"deployment {deployment} is ACTIVE")
+    return CheckResult(
+        "deployment active", "fail", f"deployment {deployment or '(none)'} is {phase or 'missing'}"
+    )
+
+
+def check_commit(deployed: str, head: str, contains: bool) -> CheckResult:
+    """The live deployment must have built a commit that contains ``head``."""
+    if not head:
+        return CheckResult("deployed commit", "skip", "no commit to compare")
+    if contains:
+        return CheckResult("deployed commit", "pass", f"live commit {deployed[:12]} contains {head[:12]}")
+    return CheckResult(
+        "deployed commit", "fail", f"live commit {deployed[:12] or '(unknown)'} does not contain {head[:12]}"
+    )
+
+
+def probe_ok(probe: Probe, expect: Mapping[str, Any]) -> tuple[bool, str]:
+    """Whether one probe is healthy: 200 and every expected key with its value."""
+    if probe.error:
+        return False, probe.error
+    if probe.redirect:
+        return False, f"redirected to another host ({probe.redirect})"
+    if probe.status != 200:
+        return False, f"answered {probe.status}"
+    if not isinstance(probe.body, Mapping):
+        return False, "the body is not a JSON object"
+    wrong = {k: probe.body.get(k) for k, v in expect.items() if probe.body.get(k) != v}
+    if wrong:
+        return False, "unexpected " + ", ".join(f"{k}={v!r}" for k, v in wrong.items())
+    return True, "healthy"
+
+
+def check_health(probes: Sequence[Probe], expect: Mapping[str, Any], required: int) -> CheckResult:
+    """Pass when the last ``required`` probes in a row were healthy."""
+    streak, last_problem = 0, "no probe was made"
+    for probe in probes:
+        ok, why = probe_ok(probe, expect)
+        streak = streak + 1 if ok else 0
+        if not ok:
+            last_problem = why
+    if streak >= required:
+        return CheckResult("health", "pass", f"{required} healthy answers in a row ({len(probes)} probes)")
+    return CheckResult(
+        "health",
+        "fail",
+        f"{streak}/{required} healthy in a row after {len(probes)} probes; last problem: {last_problem}",
+    )
+
+
+def percentile(values: Sequence[float], q: float) -> float:
+    """The ``q``-th percentile (nearest rank) of ``values``."""
+    if not values:
+        return 0.0
+    ordered = sorted(values)
+    rank = max(1, math.ceil(q / 100 * len(ordered)))
+    return ordered[rank - 1]
+
+
+def check_latency(
+    latencies: Sequence[float], budget_p95: float, previous_p95: float | None, max_regression: float
+) -> CheckResult:
+    """p95 within budget, and not worse than the previous verified deploy by more than the ratio."""
+    if not latencies:
+        return CheckResult("latency", "skip", "no healthy answer to time")
+    p50, p95 = percentile(latencies, 50), percentile(latencies, 95)
+    figures = f"p50 {p50:.0f} ms, p95 {p95:.0f} ms"
+    if p95 > budget_p95:
+        return CheckResult("latency", "fail", f"{figures}: over the p95 budget of {budget_p95:.0f} ms")
+    if previous_p95 and p95 > previous_p95 * max_regression:
+        return CheckResult(
+            "latency",
+            "fail",
+            f"{figures}: {p95 / previous_p95:.2f}x the previous {previous_p95:.0f} ms "
+            f"(allowed {max_regression:.2f}x)",
+        )
+    versus = f" (previous p95 {previous_p95:.0f} ms)" if previous_p95 else ""
+    return CheckResult("latency", "pass", figures + versus)
+
+
+def check_logs(lines: Iterable[str], error: str, allow: Sequence[str], maximum: int) -> CheckResult:
+    """At most ``maximum`` runtime log lines match ``error`` and none of ``allow``."""
+    error_re = re.compile(error)
+    allow_re = [re.compile(a) for a in allow]
+    bad = [
+        ln for ln in lines if error_re.search(ln[:4096]) and not any(a.search(ln[:4096]) for a in allow_re)
+    ]
+    if len(bad) <= maximum:
+        return CheckResult("runtime logs", "pass", f"{len(bad)} error lines (at most {maximum} allowed)")
+    return CheckResult("runtime logs", "fail", f"{len(bad)} error lines, first: {bad[0][:200]}")
+
+
+def check_migrations(deploy_log: str, ok: str, fail: str) -> CheckResult:
+    """The deploy log shows migrations applied and no migration failure."""
+    failed = re.search(fail, deploy_log)
+    if failed:
+        line = deploy_log[deploy_log.rfind("\n", 0, failed.start()) + 1 :].split("\n", 1)[0]
+        return CheckResult("migrations", "fail", f"migration failure in the deploy log: {line[:200]}")
+    if re.search(ok, deploy_log):
+        return CheckResult("migrations", "pass", "migrations applied")
+    return CheckResult("migrations", "fail", "no sign in the deploy log that migrations ran")
+
+
+# --- probing (effects) -----------------------------------------------------------------------------
+
+
+@dataclass
+class Prober:
+    """Probes ``url + path`` until ``required`` healthy answers in a row or the deadline."""
+
+    url: str
+    path: str
+    expect: Mapping[str, Any]
+    required: int = 3
+    deadline: float = 300.0
+    timeout: float = 10.0
+    interval: float = 2.0
+    clock: Callable[[], float] = time.monotonic
+    sleep: Callable[[float], None] = time.sleep
+    probes: list[Probe] = field(default_factory=list)
+
+    def run(self) -> list[Probe]:
+        """All probes made, in order."""
+        import httpx  # noqa: PLC0415 - only the commands that probe pay for httpx
+
+        start, streak = self.clock(), 0
+        target = urljoin(self.url.rstrip("/") + "/", self.path.lstrip("/"))
+        with httpx.Client(timeout=self.timeout, follow_redirects=False) as client:
+            while True:
+                probe = self._one(client, target)
+                self.probes.append(probe)
+                streak = streak + 1 if probe_ok(probe, self.expect)[0] else 0
+                if streak >= self.required or self.clock() - start + self.interval > self.deadline:
+                    return self.probes
+                self.sleep(self.interval)
+
+    def _one(self, client: Any, target: str) -> Probe:
+        import httpx  # noqa: PLC0415
+
+        began = time.perf_counter()
+        try:
+            response = client.get(target)
+            hops = 0
+            while response.is_redirect and hops < 3:
+                location = urljoin(str(response.url), response.headers.get("location", ""))
+                if urlsplit(location).netloc != urlsplit(target).netloc:
+                    return Probe(response.status_code, redirect=urlsplit(location).netloc)
+                response = client.get(location)
+                hops += 1
+            latency = (time.perf_counter() - began) * 1000
+            try:
+                body = response.json()
+            except (ValueError, json.JSONDecodeError):
+                body = None
+            return Probe(response.status_code, body, latency)
+        except httpx.TimeoutException:
+            return Probe(None, error=f"no answer within {self.timeout:.0f} s")
+        except httpx.HTTPError as exc:
+            return Probe(None, error=f"connection failed ({type(exc).__name__})")
+
+
+def healthy_latencies(probes: Sequence[Probe], expect: Mapping[str, Any]) -> list[float]:
+    """Latencies of the healthy probes (the ones a latency budget speaks about)."""
+    return [p.latency_ms for p in probes if probe_ok(p, expect)[0]]
+
+
+def run_checks(
+    client: Any,
+    app_id: str,
+    active: Mapping[str, Any],
+    settings: Any,
+    *,
+    url: str,
+    commit_check: CheckResult,
+    previous_p95: float | None,
+    clock: Callable[[], float] = time.monotonic,
+    sleep: Callable[[float], None] = time.sleep,
+) -> tuple[Verdict, list[float]]:
+    """Every check for the live deployment ``active`` of ``app_id`` (``client``: AppPlatform;
+    ``settings``: the configuration's verify section). Returns the verdict and the latencies."""
+
+    def timed(run: Callable[[], CheckResult]) -> CheckResult:
+        began = clock()
+        return dataclasses.replace(run(), duration=clock() - began)
+
+    h = settings.health
+    checks = [check_active(str(active.get("phase", "")), str(active.get("id", ""))), commit_check]
+    prober = Prober(url, h.path, h.expect, h.probes, h.timeout, interval=h.interval, clock=clock, sleep=sleep)
+    checks.append(timed(lambda: check_health(prober.run(), h.expect, h.probes)))
+    latencies = healthy_latencies(prober.probes, h.expect)
+    checks.append(
+        check_latency(latencies, settings.latency.p95_ms, previous_p95, settings.latency.max_regression)
+    )
+    if active.get("id"):
+        logs, migrations = settings.logs, settings.migrations
+        run_log = client.logs(app_id, active["id"], "RUN")
+        checks.append(timed(lambda: check_logs(run_log.splitlines(), logs.error, logs.allow, logs.max)))
+        deploy_log = client.logs(app_id, active["id"], "DEPLOY")
+        checks.append(timed(lambda: check_migrations(deploy_log, migrations.ok, migrations.fail)))
+    return Verdict(tuple(checks)), latencies
+
+
+_P95_NOTE = re.compile(r"p95=(\d+(?:\.\d+)?)ms")
+
+
+def previous_p95(descriptions: Iterable[str]) -> float | None:
+    """The p95 recorded (``p95=NNNms``) in the newest successful deployment status description."""
+    for text in descriptions:
+        found = _P95_NOTE.search(text or "")
+        if found:
+            return float(found[1])
+    return None
+
+
+def verdict_to_json(verdict: Verdict) -> list[dict[str, Any]]:
+    """The checks as plain JSON objects (name, status, detail, duration)."""
+    return [
+        {"name": c.name, "status": c.status, "detail": c.detail, "duration": round(c.duration, 3)}
+        for c in verdict.checks
+    ]

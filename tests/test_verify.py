@@ -1,0 +1,194 @@
+"""Verification: each check passing and failing on its own, probes against the app stand-in, the CLI."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner
+
+from terp_actions.cli import cli
+from terp_actions.sandbox.fake_app import UNHEALTHY, AppStandIn, HealthAnswer
+from terp_actions.sandbox.fake_appplatform import AppPlatformStandIn, ManualClock
+from terp_actions.verify import (
+    Probe,
+    Prober,
+    Verdict,
+    check_active,
+    check_commit,
+    check_health,
+    check_latency,
+    check_logs,
+    check_migrations,
+    percentile,
+    previous_p95,
+)
+
+EXPECT = {"status": "healthy", "database": "connected"}
+OK = Probe(200, dict(EXPECT), 40.0)
+
+
+def test_active_and_commit_checks() -> None:
+    """ACTIVE passes, anything else fails; the commit check follows containment."""
+    assert check_active("ACTIVE", "d1").status == "pass"
+    assert check_active("DEPLOYING", "d1").status == "fail"
+    assert check_commit("a" * 40, "b" * 40, contains=True).status == "pass"
+    old = check_commit("a" * 40, "b" * 40, contains=False)
+    assert old.status == "fail" and "does not contain" in old.detail
+
+
+@pytest.mark.parametrize(
+    ("probes", "status"),
+    [
+        pytest.param([OK, OK, OK], "pass", id="three-healthy"),
+        pytest.param([Probe(503, {}), OK, OK, OK], "pass", id="recovers"),
+        pytest.param([OK, Probe(503, {}), OK, OK], "fail", id="flapping-breaks-the-streak"),
+        pytest.param(
+            [OK, OK, Probe(200, {"status": "healthy", "database": "disconnected"})], "fail", id="db-down"
+        ),
+        pytest.param([OK, OK, Probe(None, error="no answer within 10 s")], "fail", id="timeout"),
+        pytest.param([OK, OK, Probe(302, redirect="evil.example")], "fail", id="redirect-elsewhere"),
+        pytest.param([OK, OK, Probe(200, "not json")], "fail", id="not-json"),
+    ],
+)
+def test_health_needs_consecutive_healthy_answers(probes: list[Probe], status: str) -> None:
+    """Health passes only on N healthy answers in a row, each 200 with the expected JSON."""
+    assert check_health(probes, EXPECT, 3).status == status
+
+
+def test_latency_budget_and_regression() -> None:
+    """p95 over budget fails; p95 worse than the previous by more than the ratio fails."""
+    assert percentile([10, 20, 30, 40, 100], 95) == 100 and percentile([10, 20, 30], 50) == 20
+    assert check_latency([100, 120, 130], 1500, None, 1.5).status == "pass"
+    assert check_latency([100, 2000], 1500, None, 1.5).status == "fail"
+    regression = check_latency([300, 310, 320], 1500, 100, 1.5)
+    assert regression.status == "fail" and "previous 100 ms" in regression.detail
+    assert check_latency([], 1500, None, 1.5).status == "skip"
+
+
+def test_runtime_log_errors_respect_the_allow_list() -> None:
+    """Error lines fail the check unless an allow-list pattern covers them."""
+    lines = ["GET /health 200", "ERROR: deprecated config key", "Error: db timeout"]
+    assert check_logs(lines, r"(?i)\berror\b", [], 0).status == "fail"
+    assert check_logs(lines, r"(?i)\berror\b", ["deprecated", "db timeout"], 0).status == "pass"
+    assert check_logs(lines, r"(?i)\berror\b", ["deprecated"], 1).status == "pass"
+
+
+def test_migrations_check() -> None:
+    """Applied migrations pass; a failure line or no sign at all fails."""
+    ok, fail = r"(?i)migrations? (applied|up to date)", r"(?i)migration.*(failed|error)"
+    assert check_migrations("Running migrations\nMigrations applied\n", ok, fail).status == "pass"
+    assert check_migrations("Migration 0042 failed: duplicate column\n", ok, fail).status == "fail"
+    assert check_migrations("Deployed web\n", ok, fail).status == "fail"
+
+
+def test_verdict_passes_iff_nothing_fails() -> None:
+    """Skips do not fail a verdict; one failure does."""
+    passing = check_active("ACTIVE", "d")
+    assert Verdict((passing, check_latency([], 1, None, 1.5))).passed
+    assert not Verdict((passing, check_active("ERROR", "d"))).passed
+
+
+def test_previous_p95_is_read_from_status_descriptions() -> None:
+    """The newest success status that recorded p95 gives the baseline."""
+    assert previous_p95(["deployed", "verified: p95=240ms", "verified: p95=100ms"]) == 240.0
+    assert previous_p95(["deployed"]) is None
+
+
+def test_prober_against_a_flapping_app() -> None:
+    """The prober keeps probing until N healthy answers in a row (no real sleeps)."""
+    clock = ManualClock()
+    with AppStandIn.flapping("ok,fail", repeats=2).running() as app:
+        prober = Prober(
+            app.url, "/health", EXPECT, required=3, deadline=120, clock=clock, sleep=clock.advance
+        )
+        probes = prober.run()
+    assert [p.status for p in probes] == [200, 503, 200, 503, 200, 200, 200]
+    assert check_health(probes, EXPECT, 3).status == "pass"
+
+
+def test_prober_stops_at_the_deadline() -> None:
+    """An app that never recovers is probed until the deadline, then the check fails."""
+    clock = ManualClock()
+    with AppStandIn([], steady=UNHEALTHY).running() as app:
+        probes = Prober(
+            app.url, "/health", EXPECT, 3, deadline=10, interval=2, clock=clock, sleep=clock.advance
+        ).run()
+    assert len(probes) == 6 and check_health(probes, EXPECT, 3).status == "fail"  # at 0, 2, … 10 s
+
+
+def test_prober_refuses_redirects_to_another_host() -> None:
+    """A redirect off the app's host counts as a failed probe."""
+    clock = ManualClock()
+    script = [HealthAnswer(302, None, redirect="https://elsewhere.example/health")]
+    with AppStandIn(script).running() as app:
+        probes = Prober(app.url, "/health", EXPECT, 1, clock=clock, sleep=clock.advance).run()
+    assert probes[0].redirect == "elsewhere.example" and probes[1].status == 200
+
+
+@pytest.fixture
+def verify_world(tmp_path: Path, origin: Path, do_stand_in: AppPlatformStandIn) -> tuple[Path, AppStandIn]:
+    """A clone configured for staging, an App Platform app with a live deployment, the app itself."""
+    app_stand_in = AppStandIn().start()
+    clone = tmp_path / "clone"
+    subprocess.run(["git", "clone", "-q", str(origin), str(clone)], check=True)
+    (clone / ".github").mkdir()
+    (clone / ".github" / "terp-actions.yml").write_text(
+        f"environments:\n  staging: {{app: terp-staging, url: '{app_stand_in.url}'}}\n"
+        "verify: {health: {probes: 2, interval: 0.01s, timeout: 5s}}\n"
+    )
+    app = do_stand_in.add_app("terp-staging", "staging", repo=origin, timings={})
+    do_stand_in.deploy(app)
+    return clone, app_stand_in
+
+
+def test_cli_verify_passes_on_a_healthy_deploy(
+    verify_world: tuple[Path, AppStandIn], do_stand_in: AppPlatformStandIn, tmp_path: Path
+) -> None:
+    """Every check passes, outputs carry the verdict, the checks and the p95."""
+    clone, app = verify_world
+    out = tmp_path / "out"
+    env = {
+        "DIGITALOCEAN_TOKEN": "dop_v1_sandbox",
+        "TERP_DO_ENDPOINT": do_stand_in.url,
+        "TERP_REPO": str(clone),
+        "GITHUB_ACTIONS": "true",
+        "GITHUB_OUTPUT": str(out),
+    }
+    try:
+        result = CliRunner().invoke(cli, ["verify", "--env", "staging", "--json"], env=env)
+    finally:
+        app.stop()
+    assert result.exit_code == 0, result.stderr
+    data = json.loads(result.stdout)
+    assert data["verdict"] == "pass"
+    assert [c["name"] for c in data["checks"]] == [
+        "deployment active",
+        "deployed commit",
+        "health",
+        "latency",
+        "runtime logs",
+        "migrations",
+    ]
+    assert "verdict<<" in out.read_text() and "health-p95-ms<<" in out.read_text()
+
+
+def test_cli_verify_fails_when_the_app_is_unhealthy(
+    verify_world: tuple[Path, AppStandIn], do_stand_in: AppPlatformStandIn
+) -> None:
+    """An unhealthy app fails verification with exit 1, naming the failed check."""
+    clone, app = verify_world
+    app.set_script([], steady=UNHEALTHY)
+    env = {
+        "DIGITALOCEAN_TOKEN": "dop_v1_sandbox",
+        "TERP_DO_ENDPOINT": do_stand_in.url,
+        "TERP_REPO": str(clone),
+    }
+    try:
+        result = CliRunner().invoke(cli, ["verify", "--env", "staging"], env=env)
+    finally:
+        app.stop()
+    assert result.exit_code == 1
+    assert "FAIL  health" in result.stdout and "staging: health failed" in result.stderr
