@@ -246,6 +246,8 @@ def test_auto_heal_retries_a_transient_failure(world: World) -> None:
     result = world.deployer().run()
     assert [a.phase for a in result.attempts] == ["ERROR", "ACTIVE"]
     assert any(line.startswith("auto-heal:") for line in world.lines)
+    assert "  | npm ERR! code ETIMEDOUT 10.0.0.1:443" in world.lines
+    assert "  fingerprint: npm ERR! code ETIMEDOUT <n>:<n> (transient: network or registry)" in world.lines
 
 
 def test_auto_heal_stops_when_the_same_error_repeats(world: World) -> None:

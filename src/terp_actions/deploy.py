@@ -141,6 +141,13 @@ def diagnose(logs: str, rules: Sequence[HealRule] = DEFAULT_RULES) -> Diagnosis:
     return Diagnosis(line, fingerprint(line), "unknown", False, "unrecognised")
 
 
+def excerpt(log: str, line: str, *, before: int = 3, after: int = 3) -> list[str]:
+    """The lines around the first occurrence of ``line`` in ``log`` (each cut to 300 characters)."""
+    lines = log.splitlines()
+    at = next((i for i, text in enumerate(lines) if text.strip() == line), len(lines) - 1)
+    return [text[:300] for text in lines[max(0, at - before) : at + after + 1]]
+
+
 @dataclass(frozen=True)
 class Attempt:
     """One deployment we followed: how it ended and, if it failed, why."""
@@ -405,4 +412,9 @@ class Deployer:
                 parts.append(self.client.logs(self.app_id, dep_id, kind))
             except DigitalOceanError as exc:
                 self.say(f"  ({kind.lower()} log unavailable: {exc})")
-        return diagnose("\n".join(parts), self.rules)
+        text = "\n".join(parts)
+        found = diagnose(text, self.rules)
+        for line in excerpt(text, found.line):
+            self.say(f"  | {line}")
+        self.say(f"  fingerprint: {found.fingerprint} ({found.kind}: {found.label})")
+        return found
