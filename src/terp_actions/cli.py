@@ -7,6 +7,7 @@ imported inside the commands that call those APIs, so ``--help`` and ``check-ign
 from __future__ import annotations
 
 import os
+import re
 import sys
 from collections.abc import Callable, Sequence
 from pathlib import Path
@@ -645,6 +646,162 @@ def _previous_p95(ctx: Context, env: str) -> float | None:
     except TerpError as exc:
         ctx.runner.annotate("warning", f"previous latency unknown: {exc}", title="Latency baseline")
     return None
+
+
+class IntList(click.ParamType):  # type: ignore[type-arg]
+    """Pull request numbers: repeatable, and from the environment a JSON array or one per line."""
+
+    name = "number"
+
+    def split_envvar_value(self, rv: str) -> Sequence[str]:
+        import json
+
+        text = rv.strip()
+        if text.startswith("["):
+            try:
+                return [str(n) for n in json.loads(text)]
+            except ValueError:
+                return [text]
+        return [line for line in text.split() if line]
+
+    def convert(self, value: Any, param: Any, ctx: Any) -> int:
+        try:
+            number = int(str(value).lstrip("#"))
+        except ValueError:
+            self.fail(f"{value!r} is not a pull request number", param, ctx)
+        if number <= 0:
+            self.fail(f"{value!r} is not a pull request number", param, ctx)
+        return number
+
+
+@cli.command("report", short_help="Record a stage on each pull request's sticky comment and Deployment.")
+@common
+@click.option(
+    "--stage",
+    type=click.Choice(["merged", "synced", "planned", "deployed", "verified", "promoted"]),
+    required=True,
+    envvar="TERP_STAGE",
+    help="The stage to record.",
+)
+@click.option(
+    "--status",
+    "status",
+    type=click.Choice(["running", "success", "skipped", "failure"]),
+    required=True,
+    envvar="TERP_STATUS",
+    help="How the stage went.",
+)
+@click.option(
+    "--pr",
+    "pulls",
+    multiple=True,
+    type=IntList(),
+    envvar="TERP_PULL_REQUESTS",
+    help="Pull request number (repeatable; TERP_PULL_REQUESTS: a JSON array as sync/plan output it).",
+)
+@click.option("--sha", envvar="TERP_SHA", default="", help="The commit of this stage.")
+@click.option("--detail", envvar="TERP_DETAIL", default="", help="One line shown with the stage.")
+@click.option("--deployment", envvar="TERP_DEPLOYMENT", default="", help="App Platform deployment id.")
+@click.option(
+    "--env", "env", envvar="TERP_ENV", default="", help="Environment whose GitHub Deployment to update."
+)
+@click.option("--environment-url", envvar="TERP_ENVIRONMENT_URL", default="", help="The environment's URL.")
+@click.option(
+    "--p95-ms", envvar="TERP_P95_MS", default="", help="Verified p95 latency, kept as the next baseline."
+)
+@click.option("--dry-run", is_flag=True, envvar="TERP_DRY_RUN", help="Print the comments; post nothing.")
+def report_cmd(
+    config_path: Path | None,
+    as_json: bool,
+    stage: str,
+    status: str,
+    pulls: tuple[int, ...],
+    sha: str,
+    detail: str,
+    deployment: str,
+    env: str,
+    environment_url: str,
+    p95_ms: str,
+    dry_run: bool,
+) -> None:
+    """Record STAGE on the sticky comment of every pull request, and on the environment's GitHub
+    Deployment. A comment that cannot be posted (a fork's token) is a warning, never a failure."""
+    import datetime
+    import json
+
+    from terp_actions.publish import BOT_LOGIN, publish_stage
+    from terp_actions.report import PullState, StageState, render_comment
+
+    ctx = Context(dict(os.environ), as_json)
+    if sha and not re.fullmatch(r"[0-9a-f]{7,64}", sha):
+        raise BadInput(f"--sha {sha!r} must be a commit id (hex)")
+    if deployment and not re.fullmatch(r"[A-Za-z0-9-]{1,64}", deployment):
+        raise BadInput(f"--deployment {deployment!r} is not a deployment id")
+    note = f"p95={p95_ms}ms" if p95_ms else ""
+    now = datetime.datetime.now(datetime.UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+    stage_state = StageState(status, sha, (detail + (f" ({note})" if note else "")).strip(), deployment, now)
+    server = ctx.environ.get("GITHUB_SERVER_URL", "https://github.com").rstrip("/")
+    repository = ctx.environ.get("GITHUB_REPOSITORY", "")
+    repo_url = f"{server}/{repository}" if repository else ""
+    run_id = ctx.environ.get("GITHUB_RUN_ID", "")
+    log_url = f"{repo_url}/actions/runs/{run_id}" if repo_url and run_id else ""
+    token = ctx.environ.get("GITHUB_TOKEN", "")
+    if dry_run or not (token and repository):
+        if not dry_run:
+            ctx.runner.annotate(
+                "warning", "GITHUB_TOKEN or GITHUB_REPOSITORY is not set: nothing posted", title="Report"
+            )
+        for pr in pulls:
+            body = render_comment(PullState(pr).with_stage(stage, stage_state), repo_url=repo_url)
+            ctx.runner.add_summary(body.split("<!-- terp-actions:state")[0])
+            ctx.say(body)
+        ctx.runner.set_outputs({"comments": "[]", "deployment-id": ""})
+        return
+    from terp_actions.github import GitHubApi
+
+    api = GitHubApi(token, repository, ctx.environ.get("GITHUB_API_URL", "https://api.github.com"))
+    published = publish_stage(
+        api,
+        pulls,
+        stage,
+        stage_state,
+        author=ctx.environ.get("TERP_BOT_LOGIN", BOT_LOGIN),
+        repo_url=repo_url,
+        environment=env,
+        environment_url=environment_url,
+        log_url=log_url,
+    )
+    for pr, error in published.failures:
+        ctx.runner.annotate(
+            "warning", f"#{pr}: the status comment could not be posted: {error}", title="Comment"
+        )
+        ctx.runner.add_summary(f"> #{pr}: the status comment could not be posted ({error}).")
+    if published.deployment_error:
+        ctx.runner.annotate(
+            "warning",
+            f"the GitHub Deployment was not updated: {published.deployment_error}",
+            title="Deployment",
+        )
+    for outcome in published.comments:
+        ctx.runner.add_summary(outcome.body.split("<!-- terp-actions:state")[0])
+    comments = [{"pr": c.pr, "action": c.action, "comment": c.comment_id} for c in published.comments]
+    ctx.runner.set_outputs(
+        {"comments": json.dumps(comments), "deployment-id": str(published.deployment or "")}
+    )
+    if as_json:
+        ctx.emit_json(
+            {
+                "comments": comments,
+                "failures": [{"pr": p, "error": e} for p, e in published.failures],
+                "deployment": published.deployment,
+                "deployment_state": published.deployment_state,
+            }
+        )
+        return
+    for c in published.comments:
+        ctx.say(f"#{c.pr}: comment {c.action}")
+    if published.deployment:
+        ctx.say(f"GitHub Deployment {published.deployment}: {published.deployment_state}")
 
 
 @cli.command("status", short_help="Which deployment carries a commit, its phase and progress.")

@@ -1,8 +1,15 @@
-"""Rendering what people read: summaries and (later) PR comments. Pure: text in, text out."""
+"""Rendering what people read: summaries and the pull-request comment with its hidden state.
+
+Pure: text in, text out. Publishing it (GitHub) lives in ``publish.py``."""
 
 from __future__ import annotations
 
+import base64
+import binascii
+import json
 import re
+from collections.abc import Mapping
+from dataclasses import dataclass, field
 from typing import Final
 
 from terp_actions.paths import display_path
@@ -118,4 +125,130 @@ def render_sync_summary(result: SyncResult) -> str:
             *[f"- `{escape_markdown(display_path(f))}`" for f in result.conflict_files[:100]],
         ]
         lines.append(f"\n{escape_markdown(result.pr_note)}")
+    return "\n".join(lines) + "\n"
+
+
+# --- The pull-request comment --------------------------------------------------------------------
+
+STAGES: Final = ("merged", "synced", "planned", "deployed", "verified", "promoted")
+STATUSES: Final = ("pending", "running", "success", "skipped", "failure")
+MARKER: Final = "<!-- terp-actions:status -->"
+STATE_VERSION: Final = 1
+MAX_COMMENT: Final = 65_536
+MAX_DETAIL: Final = 500  # per stage, in the hidden state (the table shows at most 1,000)
+_STATE_RE: Final = re.compile(r"<!-- terp-actions:state v(\d+) ([A-Za-z0-9+/=]{1,60000}) -->")
+_ICONS: Final = {"pending": "⏳", "running": "🔄", "success": "✅", "skipped": "⏭️", "failure": "❌"}
+_SHA: Final = re.compile(r"[0-9a-f]{7,64}")
+_DEPLOYMENT_ID: Final = re.compile(r"[A-Za-z0-9-]{1,64}")
+
+
+@dataclass(frozen=True)
+class StageState:
+    """Where a pull request stands at one stage."""
+
+    status: str
+    sha: str = ""
+    detail: str = ""
+    deployment: str = ""
+    at: str = ""
+
+
+@dataclass(frozen=True)
+class PullState:
+    """A pull request's way through the stages, as carried in its comment."""
+
+    pr: int
+    title: str = ""
+    stages: Mapping[str, StageState] = field(default_factory=dict)
+
+    def with_stage(self, stage: str, state: StageState) -> PullState:
+        """This state with ``stage`` replaced."""
+        return PullState(self.pr, self.title, {**self.stages, stage: state})
+
+
+def encode_state(state: PullState) -> str:
+    """The hidden, versioned state block (base64 JSON: nothing in it can end the HTML comment)."""
+    stages = {
+        name: {
+            "status": st.status,
+            "sha": st.sha,
+            "detail": st.detail[:MAX_DETAIL],
+            "deployment": st.deployment,
+            "at": st.at,
+        }
+        for name, st in state.stages.items()
+    }
+    data = {"pr": state.pr, "title": state.title[:300], "stages": stages}
+    blob = base64.b64encode(json.dumps(data, separators=(",", ":")).encode()).decode()
+    return f"<!-- terp-actions:state v{STATE_VERSION} {blob} -->"
+
+
+def parse_state(body: str, pr: int) -> PullState | None:
+    """The state carried by one of our comments, validated as untrusted input (None if unusable)."""
+    found = _STATE_RE.search(body or "")
+    if found is None or int(found[1]) != STATE_VERSION:
+        return None
+    try:
+        data = json.loads(base64.b64decode(found[2], validate=True))
+    except (ValueError, binascii.Error):
+        return None
+    if not isinstance(data, dict) or data.get("pr") != pr or not isinstance(data.get("stages"), dict):
+        return None
+    stages: dict[str, StageState] = {}
+    for name, raw in data["stages"].items():
+        if name not in STAGES or not isinstance(raw, dict) or raw.get("status") not in STATUSES:
+            return None
+        sha, deployment = str(raw.get("sha", "")), str(raw.get("deployment", ""))
+        if (sha and not _SHA.fullmatch(sha)) or (deployment and not _DEPLOYMENT_ID.fullmatch(deployment)):
+            return None
+        stages[name] = StageState(
+            raw["status"],
+            sha,
+            str(raw.get("detail", ""))[:MAX_DETAIL],
+            deployment,
+            str(raw.get("at", ""))[:40],
+        )
+    title = data.get("title", "")
+    return PullState(pr, title[:300] if isinstance(title, str) else "", stages)
+
+
+def render_comment(state: PullState, *, repo_url: str = "", note: str = "") -> str:
+    """The sticky comment: a stage table, a Mermaid diagram and the hidden state, under 64 KiB."""
+    for detail_limit in (1000, 300, 80, 0):
+        body = _render(state, repo_url, note, detail_limit)
+        if len(body) <= MAX_COMMENT:
+            return body
+    return body[: MAX_COMMENT - 200] + "\n\n(truncated)\n" + encode_state(state)
+
+
+def _render(state: PullState, repo_url: str, note: str, limit: int) -> str:
+    title = f" — {escape_markdown(state.title)}" if state.title else ""
+    lines = [
+        MARKER,
+        f"### terp-actions: #{state.pr}{title}",
+        "",
+        "| stage | status | commit | details |",
+        "|---|---|---|---|",
+    ]
+    for stage in STAGES:
+        current = state.stages.get(stage)
+        if current is None:
+            lines.append(f"| {stage} | {_ICONS['pending']} pending | | |")
+            continue
+        commit = ""
+        if current.sha:
+            short = current.sha[:7]
+            commit = f"[`{short}`]({repo_url}/commit/{current.sha})" if repo_url else f"`{short}`"
+        detail = escape_markdown(current.detail)[:limit] if limit else ""
+        if current.deployment:
+            detail = f"deployment `{current.deployment}`" + (f"; {detail}" if detail else "")
+        lines.append(f"| {stage} | {_ICONS[current.status]} {current.status} | {commit} | {detail} |")
+    nodes = []
+    for stage in STAGES:
+        status = state.stages[stage].status if stage in state.stages else "pending"
+        nodes.append(f'{stage}["{stage} {_ICONS[status]}"]')
+    lines += ["", "```mermaid", "flowchart LR", "  " + " --> ".join(nodes), "```"]
+    if note:
+        lines += ["", escape_markdown(note)]
+    lines += ["", encode_state(state)]
     return "\n".join(lines) + "\n"

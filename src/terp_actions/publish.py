@@ -1,0 +1,154 @@
+"""Publishing the report on GitHub: one sticky comment per pull request, and GitHub Deployments.
+
+The comment is found by our hidden marker *and* our own author, edited in place, and created
+only when missing; a create whose answer was lost is looked for before it is tried again. The
+state carried in a comment is read back only from our own comment, and validated.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Final
+
+from terp_actions.errors import GitHubError
+from terp_actions.report import MARKER, PullState, StageState, parse_state, render_comment
+
+if TYPE_CHECKING:
+    from terp_actions.github import CommentInfo, GitHubApi
+
+BOT_LOGIN: Final = "github-actions[bot]"
+# How a stage's status shows on the environment's GitHub Deployment.
+DEPLOYMENT_STATES: Final = {
+    ("deployed", "running"): "in_progress",
+    ("deployed", "success"): "in_progress",  # live, verification pending
+    ("deployed", "failure"): "failure",
+    ("verified", "running"): "in_progress",
+    ("verified", "success"): "success",
+    ("verified", "failure"): "failure",
+    ("promoted", "running"): "in_progress",
+    ("promoted", "success"): "success",
+    ("promoted", "failure"): "failure",
+}
+
+
+@dataclass(frozen=True)
+class CommentOutcome:
+    """What happened to one pull request's comment."""
+
+    pr: int
+    action: str  # "created", "updated"
+    comment_id: int
+    body: str
+
+
+def find_ours(comments: list[CommentInfo], author: str) -> CommentInfo | None:
+    """Our sticky comment: it carries the marker and we wrote it (a copy by anyone else is ignored)."""
+    return next((c for c in comments if c.author == author and MARKER in c.body), None)
+
+
+def update_pull_comment(
+    github: GitHubApi,
+    pr: int,
+    stage: str,
+    stage_state: StageState,
+    *,
+    title: str = "",
+    author: str = BOT_LOGIN,
+    repo_url: str = "",
+    note: str = "",
+) -> CommentOutcome:
+    """Record ``stage`` on pull request ``pr``'s sticky comment, creating it only when missing."""
+    ours = find_ours(github.comments(pr), author)
+    previous = parse_state(ours.body, pr) if ours else None
+    state = (previous or PullState(pr, title)).with_stage(stage, stage_state)
+    body = render_comment(state, repo_url=repo_url, note=note)
+    if ours is not None:
+        return CommentOutcome(pr, "updated", github.update_comment(ours.id, body).id, body)
+    try:
+        return CommentOutcome(pr, "created", github.create_comment(pr, body).id, body)
+    except GitHubError as exc:
+        if exc.status is not None and exc.status < 500:
+            raise
+        # The answer was lost: the comment may exist. Look before creating a second one.
+        ours = find_ours(github.comments(pr), author)
+        if ours is not None:
+            return CommentOutcome(pr, "updated", github.update_comment(ours.id, body).id, body)
+        return CommentOutcome(pr, "created", github.create_comment(pr, body).id, body)
+
+
+def record_deployment(
+    github: GitHubApi,
+    environment: str,
+    sha: str,
+    state: str,
+    *,
+    description: str,
+    environment_url: str = "",
+    log_url: str = "",
+) -> int:
+    """Set the state of the one GitHub Deployment for ``environment`` and ``sha`` (made if missing)."""
+    existing = github.deployments(environment, sha=sha)
+    if existing:
+        deployment_id = existing[0].id
+    else:
+        deployment_id = github.create_deployment(
+            ref=sha, environment=environment, description=description, production=environment == "production"
+        ).id
+    github.create_status(
+        deployment_id, state, description=description, log_url=log_url, environment_url=environment_url
+    )
+    return deployment_id
+
+
+@dataclass
+class StageReport:
+    """Everything one `report` call published, and what it could not."""
+
+    comments: list[CommentOutcome]
+    failures: list[tuple[int, str]]
+    deployment: int | None = None
+    deployment_state: str = ""
+    deployment_error: str = ""
+
+
+def publish_stage(
+    github: GitHubApi,
+    pulls: tuple[int, ...],
+    stage: str,
+    stage_state: StageState,
+    *,
+    author: str = BOT_LOGIN,
+    repo_url: str = "",
+    environment: str = "",
+    environment_url: str = "",
+    log_url: str = "",
+) -> StageReport:
+    """Record a stage on every pull request's comment and on the environment's Deployment.
+
+    A comment or Deployment that cannot be written is collected as a failure, not raised: the
+    report must never hide the real result of the run.
+    """
+    report = StageReport([], [])
+    for pr in pulls:
+        try:
+            report.comments.append(
+                update_pull_comment(github, pr, stage, stage_state, author=author, repo_url=repo_url)
+            )
+        except GitHubError as exc:
+            report.failures.append((pr, str(exc)))
+    wanted = DEPLOYMENT_STATES.get((stage, stage_state.status))
+    if environment and stage_state.sha and wanted:
+        try:
+            report.deployment = record_deployment(
+                github,
+                environment,
+                stage_state.sha,
+                wanted,
+                description=f"{stage} {stage_state.status}: {stage_state.detail}"[:140],
+                environment_url=environment_url,
+                log_url=log_url,
+            )
+            report.deployment_state = wanted
+        except GitHubError as exc:
+            report.deployment_error = str(exc)
+    return report

@@ -1,0 +1,212 @@
+"""The pull-request comment: rendering, hidden state, and publishing on the GitHub stand-in."""
+
+from __future__ import annotations
+
+import base64
+import json
+import subprocess
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner
+
+from terp_actions.cli import cli
+from terp_actions.github import GitHubApi
+from terp_actions.publish import publish_stage, record_deployment, update_pull_comment
+from terp_actions.report import (
+    MARKER,
+    MAX_COMMENT,
+    PullState,
+    StageState,
+    encode_state,
+    parse_state,
+    render_comment,
+)
+from terp_actions.sandbox.fake_github import GitHubStandIn
+from terp_actions.sandbox.http import Fault
+
+SHA = "a" * 40
+
+
+def test_comment_round_trips_its_state() -> None:
+    """The hidden state read back from a rendered comment equals what was written."""
+    state = PullState(
+        12,
+        "Add export",
+        {"synced": StageState("success", SHA, "merge"), "deployed": StageState("running", SHA, "", "dep-1")},
+    )
+    body = render_comment(state, repo_url="https://github.com/terp/terp")
+    assert body.startswith(MARKER)
+    assert parse_state(body, 12) == state  # details are short: kept whole
+    assert f"[`aaaaaaa`](https://github.com/terp/terp/commit/{SHA})" in body
+    assert "```mermaid" in body and 'synced["synced ✅"]' in body
+
+
+@pytest.mark.parametrize(
+    "data",
+    [
+        pytest.param({"pr": 13, "stages": {}}, id="another-pr"),
+        pytest.param({"pr": 12, "stages": {"hacked": {"status": "success"}}}, id="unknown-stage"),
+        pytest.param({"pr": 12, "stages": {"synced": {"status": "owned"}}}, id="unknown-status"),
+        pytest.param(
+            {"pr": 12, "stages": {"synced": {"status": "success", "sha": "zz; rm -rf"}}}, id="bad-sha"
+        ),
+        pytest.param({"pr": 12, "stages": []}, id="stages-not-a-map"),
+        pytest.param([1, 2], id="not-an-object"),
+    ],
+)
+def test_untrusted_state_is_refused(data: object) -> None:
+    """State that does not validate is ignored as a whole."""
+    blob = base64.b64encode(json.dumps(data).encode()).decode()
+    assert parse_state(f"{MARKER}\n<!-- terp-actions:state v1 {blob} -->", 12) is None
+    assert parse_state("<!-- terp-actions:state v1 not-base64!!! -->", 12) is None
+    assert parse_state(encode_state(PullState(12)).replace(" v1 ", " v9 "), 12) is None
+
+
+def test_untrusted_text_is_made_inert() -> None:
+    """Titles and details cannot mention people, inject HTML, break the table or end the state block."""
+    state = PullState(
+        1, "@octocat <script>x</script> | -->", {"planned": StageState("success", SHA, "@team ::error::x")}
+    )
+    body = render_comment(state)
+    assert "@octocat" not in body and "@team" not in body and "<script>" not in body
+    assert parse_state(body, 1) == state
+
+
+def test_comment_stays_under_the_limit() -> None:
+    """Whatever the details, the comment fits GitHub's 65,536 characters and keeps its state."""
+    huge = "x" * 60_000
+    state = PullState(
+        1, "t", {s: StageState("failure", SHA, huge) for s in ("synced", "planned", "deployed")}
+    )
+    body = render_comment(state)
+    assert len(body) <= MAX_COMMENT and "❌ failure" in body
+    kept = parse_state(body, 1)
+    assert kept is not None and set(kept.stages) == {"synced", "planned", "deployed"}
+
+
+@pytest.fixture
+def gh(origin: Path) -> GitHubStandIn:
+    stand_in = GitHubStandIn(origin, tokens={"ghs_sandbox": "github-actions[bot]", "ghp_person": "mallory"})
+    stand_in.start()
+    stand_in.add_pull("Add export", "feature", "main", number=12)
+    yield stand_in  # type: ignore[misc]
+    stand_in.stop()
+
+
+def api_for(gh: GitHubStandIn, token: str = "ghs_sandbox") -> GitHubApi:
+    return GitHubApi(token, "terp/terp", gh.url, throttle=False, sleep=lambda _s: None)
+
+
+def test_rerun_edits_the_comment_and_never_duplicates(gh: GitHubStandIn) -> None:
+    """Stage after stage, the one comment is edited in place and accumulates the stages."""
+    api = api_for(gh)
+    first = update_pull_comment(api, 12, "synced", StageState("success", SHA))
+    second = update_pull_comment(api, 12, "planned", StageState("success", SHA, "deploy: 2 files"))
+    assert (first.action, second.action, first.comment_id) == ("created", "updated", second.comment_id)
+    assert len(gh.comments) == 1
+    state = parse_state(next(iter(gh.comments.values())).body, 12)
+    assert state is not None and set(state.stages) == {"synced", "planned"}
+
+
+def test_a_forged_state_by_another_author_is_ignored(gh: GitHubStandIn) -> None:
+    """Our marker and a crafted state in someone else's comment: neither edited nor believed."""
+    forged = render_comment(PullState(12, "x", {"verified": StageState("success", SHA, "all good")}))
+    api_for(gh, "ghp_person").create_comment(12, forged)
+    outcome = update_pull_comment(api_for(gh), 12, "synced", StageState("success", SHA))
+    assert outcome.action == "created" and len(gh.comments) == 2
+    state = parse_state(outcome.body, 12)
+    assert state is not None and "verified" not in state.stages
+
+
+def test_a_lost_create_is_looked_for_before_trying_again(gh: GitHubStandIn) -> None:
+    """A create answered 502 after it was processed leads to an edit, not a second comment."""
+    gh.inject(Fault("issues/create-comment", "after", frozenset({1}), 502))
+    outcome = update_pull_comment(api_for(gh), 12, "synced", StageState("success", SHA))
+    assert outcome.action == "updated" and len(gh.comments) == 1
+
+
+def test_a_refused_comment_is_a_failure_to_report_not_an_exception(gh: GitHubStandIn) -> None:
+    """A 403 (a fork's token) is collected; the other pull requests are still commented on."""
+    gh.add_pull("Other", "feature", "main", number=13)
+    gh.inject(Fault("issues/create-comment", "status", frozenset({1}), 403))
+    report = publish_stage(api_for(gh), (12, 13), "synced", StageState("success", SHA))
+    assert [pr for pr, _ in report.failures] == [12] and [c.pr for c in report.comments] == [13]
+
+
+def test_one_deployment_per_environment_and_commit(gh: GitHubStandIn, origin: Path) -> None:
+    """Recording twice for the same commit reuses the Deployment; states accumulate."""
+    sha = subprocess.run(
+        ["git", "rev-parse", "main"], cwd=origin, capture_output=True, text=True, check=True
+    ).stdout.strip()
+    api = api_for(gh)
+    first = record_deployment(
+        api, "staging", sha, "in_progress", description="deployed", log_url="https://ci/run/1"
+    )
+    second = record_deployment(
+        api,
+        "staging",
+        sha,
+        "success",
+        description="verified: p95=120ms",
+        environment_url="https://staging.example",
+    )
+    assert first == second and len(gh.deployments) == 1
+    assert [s.state for s in api.statuses(first)] == ["success", "in_progress"]
+    assert api.statuses(first)[0].description == "verified: p95=120ms"
+
+
+def test_cli_report_posts_comments_and_the_deployment(
+    gh: GitHubStandIn, origin: Path, tmp_path: Path
+) -> None:
+    """`report` takes the PR numbers as sync and plan output them and updates everything."""
+    sha = subprocess.run(
+        ["git", "rev-parse", "main"], cwd=origin, capture_output=True, text=True, check=True
+    ).stdout.strip()
+    out, summary = tmp_path / "out", tmp_path / "summary"
+    env = {
+        "GITHUB_TOKEN": "ghs_sandbox",
+        "GITHUB_REPOSITORY": "terp/terp",
+        "GITHUB_API_URL": gh.url,
+        "GITHUB_RUN_ID": "99",
+        "GITHUB_ACTIONS": "true",
+        "GITHUB_OUTPUT": str(out),
+        "GITHUB_STEP_SUMMARY": str(summary),
+        "TERP_PULL_REQUESTS": "[12]",
+    }
+    args = [
+        "report",
+        "--stage",
+        "verified",
+        "--status",
+        "success",
+        "--sha",
+        sha,
+        "--env",
+        "staging",
+        "--p95-ms",
+        "120",
+    ]
+    result = CliRunner().invoke(cli, args, env=env)
+    assert result.exit_code == 0, result.stderr
+    assert "#12: comment created" in result.stdout
+    assert "comments<<" in out.read_text() and "deployment-id<<" in out.read_text()
+    assert "| verified | ✅ success |" in summary.read_text()
+    [deployment] = gh.deployments.values()
+    assert deployment.statuses[-1]["log_url"] == "https://github.com/terp/terp/actions/runs/99"
+    assert "p95=120ms" in deployment.statuses[-1]["description"]
+
+
+def test_cli_report_without_github_only_warns(tmp_path: Path) -> None:
+    """Without a token it renders, warns and exits 0: reporting never fails the run."""
+    result = CliRunner().invoke(
+        cli, ["report", "--stage", "planned", "--status", "skipped", "--pr", "7"], env={}
+    )
+    assert result.exit_code == 0 and "nothing posted" in result.stderr and MARKER in result.stdout
+
+
+@pytest.mark.parametrize("args", [["--sha", "not-hex"], ["--pr", "abc"], ["--deployment", "a/b"]])
+def test_cli_report_bad_input_exits_2(args: list[str]) -> None:
+    """Malformed commit ids, PR numbers or deployment ids are refused."""
+    result = CliRunner().invoke(cli, ["report", "--stage", "synced", "--status", "success", *args], env={})
+    assert result.exit_code == 2
