@@ -64,7 +64,7 @@ def test_every_uses_is_pinned_to_a_full_sha_with_its_version(path: Path) -> None
     text = path.read_text()
     for step in steps_of(path):
         uses = step.get("uses")
-        if uses is None or uses.startswith("./"):
+        if uses is None or uses.startswith(("./", "$/")):
             continue
         assert _SHA_PIN.match(uses), uses
         assert re.search(re.escape(uses) + r" # v\d+(\.\d+)*\s*$", text, re.M), (
@@ -219,3 +219,21 @@ def test_sync_action_step_runs_the_cli_with_its_inputs(tmp_path: Path) -> None:
     assert set(action["outputs"]) <= set(re.findall(r"^([a-z-]+)<<ghadelimiter_", text, re.M))
     assert re.search(r"^status<<(\S+)\nfast-forward\n\1$", text, re.M)
     assert re.search(r"^pushed<<(\S+)\nfalse\n\1$", text, re.M)
+
+
+def test_staging_workflow_uses_only_actions_that_exist() -> None:
+    """Every self-repository action the staging workflow uses is in this repository."""
+    for step in steps_of(ROOT / ".github" / "workflows" / "staging.yml"):
+        uses = step.get("uses", "")
+        if uses.startswith("$/"):
+            assert (ROOT / uses[2:] / "action.yml").exists(), uses
+
+
+def test_staging_workflow_keeps_the_token_in_the_deploy_job() -> None:
+    """Only the job that deploys sees the DigitalOcean secret; it queues per environment."""
+    workflow = load(ROOT / ".github" / "workflows" / "staging.yml")
+    holders = [name for name, job in workflow["jobs"].items() if "DIGITALOCEAN_TOKEN" in yaml.safe_dump(job)]
+    assert holders == ["deploy"]
+    deploy = workflow["jobs"]["deploy"]
+    assert deploy["environment"] == "staging" and deploy["concurrency"]["cancel-in-progress"] is False
+    assert set(deploy["permissions"]) == {"contents"}
