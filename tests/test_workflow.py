@@ -1,0 +1,238 @@
+"""The staging workflow end to end: its jobs and our actions' shell steps run in order, as a runner
+would run them (inputs through env:, outputs through $GITHUB_OUTPUT), against the stand-ins."""
+
+from __future__ import annotations
+
+import os
+import re
+import subprocess
+import sys
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from terp_actions.report import parse_state
+from terp_actions.sandbox.fake_app import AppStandIn
+from terp_actions.sandbox.fake_appplatform import AppPlatformStandIn
+from terp_actions.sandbox.fake_github import GitHubStandIn
+
+from .conftest import Repo
+
+ROOT = Path(__file__).resolve().parent.parent
+_EXPR = re.compile(r"\$\{\{\s*(.*?)\s*\}\}")
+_NAME = re.compile(r"(?<!['\w])([A-Za-z_][\w-]*(?:\.[\w-]+)+)")
+
+
+def evaluate(expression: str, context: dict[str, Any]) -> Any:
+    """A small reading of GitHub expressions: dotted names, ==, !=, &&, ||, always(), literals."""
+
+    def lookup(name: str) -> Any:
+        node: Any = context
+        for part in name.split("."):
+            node = node.get(part, "") if isinstance(node, dict) else ""
+        return node
+
+    names: list[str] = []
+
+    def hold(match: re.Match[str]) -> str:
+        names.append(match[1])
+        return f"__n[{len(names) - 1}]"
+
+    text = (
+        _NAME.sub(hold, expression).replace("&&", " and ").replace("||", " or ").replace("always()", "True")
+    )
+    values = [lookup(n) for n in names]
+    return eval(text, {"__builtins__": {}}, {"__n": values, "True": True})  # noqa: S307 - test-only, our own workflow
+
+
+def substitute(value: Any, context: dict[str, Any]) -> str:
+    text = str(value)
+    whole = _EXPR.fullmatch(text.strip())
+    if whole:
+        result = evaluate(whole[1], context)
+        return "" if result is None else str(result).lower() if isinstance(result, bool) else str(result)
+    return _EXPR.sub(lambda m: str(evaluate(m[1], context)), text)
+
+
+def read_outputs(path: Path) -> dict[str, str]:
+    outputs: dict[str, str] = {}
+    lines = path.read_text().split("\n") if path.exists() else []
+    i = 0
+    while i < len(lines):
+        if "<<" in lines[i]:
+            name, delimiter = lines[i].split("<<", 1)
+            end = lines.index(delimiter, i + 1)
+            outputs[name] = "\n".join(lines[i + 1 : end])
+            i = end + 1
+        elif "=" in lines[i]:
+            name, _, value = lines[i].partition("=")
+            outputs[name] = value
+            i += 1
+        else:
+            i += 1
+    return outputs
+
+
+class Runner:
+    """Runs the workflow's jobs: checkout steps use a prepared clone; our actions run their CLI step."""
+
+    def __init__(
+        self,
+        tmp: Path,
+        workspace_for: Any,
+        env: dict[str, str],
+        secrets: dict[str, str],
+        inputs: dict[str, str],
+    ) -> None:
+        self.inputs = inputs
+        self.tmp = tmp
+        self.workspace_for = workspace_for
+        self.env = env
+        self.secrets = secrets
+        self.jobs: dict[str, dict[str, Any]] = {}
+        self.log: list[str] = []
+
+    def run(self, workflow: dict[str, Any]) -> None:
+        for name, job in workflow["jobs"].items():  # written in dependency order
+            needs = {
+                n: self.jobs[n]
+                for n in ([job["needs"]] if isinstance(job.get("needs"), str) else job.get("needs", []))
+            }
+            context = {
+                "needs": needs,
+                "inputs": self.inputs,
+                "secrets": self.secrets,
+                "github": {"token": self.env["GITHUB_TOKEN"]},
+            }
+            if "if" in job and not evaluate(job["if"], context):
+                self.jobs[name] = {"result": "skipped", "outputs": {}}
+                self.log.append(f"{name}: skipped")
+                continue
+            steps: dict[str, dict[str, Any]] = {}
+            workspace = self.workspace_for(name)
+            failed = False
+            for index, step in enumerate(job["steps"]):
+                context = {**context, "steps": steps}
+                condition = step.get("if")
+                # Like the runner: a step without `if:` is skipped once a step failed.
+                skip = failed if condition is None else not evaluate(condition, context)
+                if skip:
+                    continue
+                uses = step.get("uses", "")
+                if uses.startswith("actions/checkout@"):
+                    continue
+                outcome, outputs = self.run_action(
+                    uses, step.get("with", {}), context, workspace, f"{name}-{index}"
+                )
+                self.log.append(f"{name}: {step.get('name')} -> {outcome}")
+                steps[step.get("id", f"_{index}")] = {"outcome": outcome, "outputs": outputs}
+                failed = failed or outcome != "success"
+            context = {**context, "steps": steps}
+            outputs = {k: substitute(v, context) for k, v in job.get("outputs", {}).items()}
+            self.jobs[name] = {"result": "failure" if failed else "success", "outputs": outputs}
+
+    def run_action(
+        self, uses: str, given: dict[str, Any], context: dict[str, Any], workspace: Path, key: str
+    ) -> tuple[str, dict[str, str]]:
+        action = yaml.safe_load((ROOT / uses.removeprefix("$/") / "action.yml").read_text())
+        defaults = {"github": context["github"]}
+        inputs = {
+            k: substitute(spec.get("default", ""), defaults) for k, spec in action.get("inputs", {}).items()
+        }
+        inputs.update({k: substitute(v, context) for k, v in given.items()})
+        step = action["runs"]["steps"][-1]
+        action_context = {
+            "inputs": inputs,
+            "steps": {"install": {"outputs": {"python": sys.executable}}},
+            "github": context["github"],
+        }
+        env = {k: substitute(v, action_context) for k, v in step["env"].items()}
+        output = self.tmp / f"{key}.out"
+        proc = subprocess.run(
+            ["bash", "-c", step["run"]],
+            cwd=workspace,
+            capture_output=True,
+            text=True,
+            check=False,
+            env={
+                **self.env,
+                **env,
+                "GITHUB_OUTPUT": str(output),
+                "GITHUB_STEP_SUMMARY": str(self.tmp / "summary.md"),
+            },
+        )
+        self.log.append(proc.stdout + proc.stderr)
+        return ("success" if proc.returncode == 0 else "failure"), read_outputs(output)
+
+
+def test_staging_workflow_syncs_plans_deploys_verifies_and_reports(tmp_path: Path, origin: Path) -> None:
+    """A merged PR runs through every job in order; its one comment ends with every stage green."""
+    # A pull request merged into main on the origin the stand-ins serve.
+    dev = Repo(tmp_path / "dev")
+    subprocess.run(["git", "clone", "-q", str(origin), str(dev.path)], check=True)
+    dev.git("checkout", "-q", "main")
+    merged = dev.commit("Add invoice export (#21)", {"app/export.py": "x = 1\n"})
+    dev.git("push", "-q", "origin", "main")
+
+    with (
+        GitHubStandIn(origin, tokens={"ghs_sandbox": "github-actions[bot]"}).running() as gh,
+        AppPlatformStandIn(tokens={"dop_v1_sandbox"}).running() as do,
+        AppStandIn().running() as app,
+    ):
+        gh.add_pull("Add invoice export", "feature", "main", merged_sha=merged, number=21)
+        do.add_app("terp-staging", "staging", repo=origin, timings={}, url=app.url)
+
+        def workspace_for(job: str) -> Path:
+            clone = tmp_path / f"ws-{job}"
+            subprocess.run(["git", "clone", "-q", str(origin), str(clone)], check=True)
+            (clone / ".github").mkdir(exist_ok=True)
+            (clone / ".github" / "terp-actions.yml").write_text(
+                f"environments:\n  staging: {{app: terp-staging, url: '{app.url}'}}\n"
+                "verify: {health: {probes: 2, interval: 0.01s, timeout: 5s}}\n"
+            )
+            return clone
+
+        env = {k: v for k, v in os.environ.items() if k.startswith("GIT_") or k in ("HOME", "PATH")}
+        env.update(
+            {
+                "GITHUB_ACTIONS": "true",
+                "GITHUB_TOKEN": "ghs_sandbox",
+                "GITHUB_REPOSITORY": "terp/terp",
+                "GITHUB_API_URL": gh.url,
+                "GITHUB_SERVER_URL": "https://github.com",
+                "GITHUB_RUN_ID": "7",
+                "TERP_DO_ENDPOINT": do.url,
+            }
+        )
+        runner = Runner(
+            tmp_path,
+            workspace_for,
+            env,
+            {"DIGITALOCEAN_TOKEN": "dop_v1_sandbox"},
+            {"environment": "staging", "do-endpoint": do.url},
+        )
+        runner.run(yaml.safe_load((ROOT / ".github" / "workflows" / "staging.yml").read_text()))
+
+        results = {name: job["result"] for name, job in runner.jobs.items()}
+        assert results == {"sync": "success", "plan": "success", "deploy": "success", "report": "success"}, (
+            "\n".join(runner.log)
+        )
+        assert runner.jobs["plan"]["outputs"]["deploy"] == "true"
+        [comment] = gh.comments.values()
+        state = parse_state(comment.body, 21)
+        assert state is not None
+        assert {s: st.status for s, st in state.stages.items()} == {
+            "synced": "success",
+            "planned": "success",
+            "deployed": "success",
+            "verified": "success",
+        }
+        [deployment] = gh.deployments.values()
+        assert (
+            deployment.statuses[-1]["state"] == "success" and "p95=" in deployment.statuses[-1]["description"]
+        )
+        assert gh.violations == [] and do.violations == []
+        github_requests = sum(gh.calls.values())
+        assert github_requests <= 15, dict(gh.calls)
+        print(f"GitHub requests: {github_requests} {dict(gh.calls)}\n{comment.body}")  # noqa: T201 - shown with -s
