@@ -257,6 +257,8 @@ def test_demo_shows_deploy_and_skip_decisions() -> None:
     assert "SKIP    no deploy needed (all 6 files match ignore rules" in result.stdout
     assert "sync FAST-FORWARD  staging fast-forwarded to main" in result.stdout
     assert result.stdout.count("sync MERGE  merged main into staging") == 2
+    assert result.stdout.count("PASS  health") == 2  # two runs deploy and verify; the docs-only one skips
+    assert "### terp-actions: #101" in result.stdout and "| planned | ⏭️ skipped |" in result.stdout
 
 
 def test_demo_keep_refuses_a_non_empty_folder(tmp_path: Path) -> None:
