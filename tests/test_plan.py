@@ -44,19 +44,26 @@ def test_pull_request_numbers_from_subjects(subject: str, numbers: tuple[int, ..
 
 
 def test_docs_only_range_needs_no_deploy_and_names_the_rules() -> None:
-    """When every changed file is ignored, no deploy; the reason counts files per rule."""
+    """When every changed file is ignored, no deploy; the reason names the rule that ignored each file."""
     plan = decide(
         "a" * 40, "b" * 40, summarize_changes(["docs/x.md", "docs/y.txt", ".github/workflows/ci.yml"], RULES)
     )
     assert not plan.deploy
     assert plan.reason == (
-        "no deploy needed (all 3 files match ignore rules: **.md (1), docs/** (1), .github/** (1))"
+        "no deploy needed (all 3 files match ignore rules: docs/x.md by **.md, docs/y.txt by docs/**, "
+        ".github/workflows/ci.yml by .github/**)"
     )
     assert plan.ignored_by == {
         "docs/x.md": "**.md",
         "docs/y.txt": "docs/**",
         ".github/workflows/ci.yml": ".github/**",
     }
+
+
+def test_many_ignored_files_are_counted_per_rule() -> None:
+    """Past five files, a skip counts the files per rule instead of naming each."""
+    plan = decide(None, "h" * 40, summarize_changes([f"docs/{i}.txt" for i in range(6)] + ["a.md"], RULES))
+    assert plan.reason == "no deploy needed (all 7 files match ignore rules: docs/** (6), **.md (1))"
 
 
 def test_one_code_file_among_docs_deploys_and_is_named() -> None:

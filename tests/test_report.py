@@ -12,7 +12,7 @@ from click.testing import CliRunner
 
 from terp_actions.cli import cli
 from terp_actions.github import GitHubApi
-from terp_actions.publish import publish_stage, record_deployment, update_pull_comment
+from terp_actions.publish import publish_stage, pulls_for_commit, record_deployment, update_pull_comment
 from terp_actions.report import (
     MARKER,
     MAX_COMMENT,
@@ -210,3 +210,30 @@ def test_cli_report_bad_input_exits_2(args: list[str]) -> None:
     """Malformed commit ids, PR numbers or deployment ids are refused."""
     result = CliRunner().invoke(cli, ["report", "--stage", "synced", "--status", "success", *args], env={})
     assert result.exit_code == 2
+
+
+def test_pull_requests_of_a_commit_are_asked_again_while_github_lags(gh: GitHubStandIn, origin: Path) -> None:
+    """GitHub lists a just-pushed commit's pull requests late: an empty answer is retried briefly."""
+    sha = subprocess.run(
+        ["git", "rev-parse", "feature"], cwd=origin, capture_output=True, text=True, check=True
+    ).stdout.strip()
+    gh.add_pull("Feature", "feature", "main", merged_sha=sha, number=30)
+    gh.add_pull("Into staging", "feature", "staging", merged_sha=sha, number=31)
+    gh.pulls_visible_after = 1
+    waits: list[float] = []
+    assert pulls_for_commit(api_for(gh), sha, sleep=waits.append) == (30,)
+    assert waits == [2.0]
+
+
+def test_cli_report_finds_the_pull_requests_of_the_commit(gh: GitHubStandIn, origin: Path) -> None:
+    """Without PR numbers, `report` comments on the merged PRs GitHub associates with --sha."""
+    sha = subprocess.run(
+        ["git", "rev-parse", "feature"], cwd=origin, capture_output=True, text=True, check=True
+    ).stdout.strip()
+    gh.add_pull("Feature", "feature", "main", merged_sha=sha, number=30)
+    env = {"GITHUB_TOKEN": "ghs_sandbox", "GITHUB_REPOSITORY": "terp/terp", "GITHUB_API_URL": gh.url}
+    result = CliRunner().invoke(
+        cli, ["report", "--stage", "synced", "--status", "success", "--sha", sha], env=env
+    )
+    assert result.exit_code == 0, result.stderr
+    assert "#30: comment created" in result.stdout

@@ -729,7 +729,7 @@ def report_cmd(
     import datetime
     import json
 
-    from terp_actions.publish import BOT_LOGIN, publish_stage
+    from terp_actions.publish import BOT_LOGIN, publish_stage, pulls_for_commit
     from terp_actions.report import PullState, StageState, render_comment
 
     ctx = Context(dict(os.environ), as_json)
@@ -760,6 +760,8 @@ def report_cmd(
     from terp_actions.github import GitHubApi
 
     api = GitHubApi(token, repository, ctx.environ.get("GITHUB_API_URL", "https://api.github.com"))
+    if not pulls and sha:  # no numbers from the commit messages: ask GitHub which PRs carried the commit
+        pulls = pulls_for_commit(api, sha, base=_load_config(config_path, Path()).branches.main)
     published = publish_stage(
         api,
         pulls,

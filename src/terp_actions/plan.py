@@ -14,6 +14,7 @@ from terp_actions.errors import GitError, RefError
 from terp_actions.git import CommitChange, Git
 from terp_actions.paths import IgnoreRules, display_path
 
+_NAMED_FILES: Final = 5  # a skip names each file's rule up to this many files, then counts per rule
 MAX_FILES_PER_COMMIT: Final = 100  # per-commit file lists are for people; the count stays exact
 _PR_SQUASH: Final = re.compile(r"\(#(\d+)\)")
 _PR_MERGE: Final = re.compile(r"^Merge pull request #(\d+)\b")
@@ -179,7 +180,10 @@ def decide(
             f"({shown}{more})"
         )
     else:
-        rules_text = ", ".join(f"{pattern} ({n})" for pattern, n in changes.by_rule)
+        if changes.count <= _NAMED_FILES and changes.complete:  # few files: say which rule ignored each
+            rules_text = ", ".join(f"{display_path(p)} by {rule}" for p, rule in changes.ignored_by.items())
+        else:
+            rules_text = ", ".join(f"{pattern} ({n})" for pattern, n in changes.by_rule)
         reason = f"no deploy needed (all {changes.count} files match ignore rules: {rules_text})"
     commits_t = tuple(commits)
     return Plan(

@@ -7,6 +7,8 @@ state carried in a comment is read back only from our own comment, and validated
 
 from __future__ import annotations
 
+import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Final
 
@@ -152,3 +154,24 @@ def publish_stage(
         except GitHubError as exc:
             report.deployment_error = str(exc)
     return report
+
+
+def pulls_for_commit(
+    github: GitHubApi,
+    sha: str,
+    *,
+    base: str = "main",
+    attempts: int = 3,
+    wait: float = 2.0,
+    sleep: Callable[[float], None] = time.sleep,
+) -> tuple[int, ...]:
+    """Merged pull requests into ``base`` that carry ``sha``, asked of GitHub (which lists a
+    just-pushed commit's pull requests late: a few short retries while the answer is empty)."""
+    for attempt in range(attempts):
+        found = tuple(
+            sorted(p.number for p in github.pulls_for_commit(sha) if p.base == base and p.merge_commit_sha)
+        )
+        if found or attempt == attempts - 1:
+            return found
+        sleep(wait)
+    return ()
