@@ -166,13 +166,12 @@ class Runner:
         return ("success" if proc.returncode == 0 else "failure"), read_outputs(output)
 
 
-def test_staging_workflow_syncs_plans_deploys_verifies_and_reports(tmp_path: Path, origin: Path) -> None:
-    """A merged PR runs through every job in order; its one comment ends with every stage green."""
-    # A pull request merged into main on the origin the stand-ins serve.
+def run_staging(tmp_path: Path, origin: Path, files: dict[str, str], check: Any) -> None:
+    """Merge a PR (#21) changing ``files`` into main, run the workflow, hand everything to ``check``."""
     dev = Repo(tmp_path / "dev")
     subprocess.run(["git", "clone", "-q", str(origin), str(dev.path)], check=True)
     dev.git("checkout", "-q", "main")
-    merged = dev.commit("Add invoice export (#21)", {"app/export.py": "x = 1\n"})
+    merged = dev.commit("Add invoice export (#21)", files)
     dev.git("push", "-q", "origin", "main")
 
     with (
@@ -214,6 +213,13 @@ def test_staging_workflow_syncs_plans_deploys_verifies_and_reports(tmp_path: Pat
         )
         runner.run(yaml.safe_load((ROOT / ".github" / "workflows" / "staging.yml").read_text()))
 
+        check(runner, gh, do)
+
+
+def test_staging_workflow_syncs_plans_deploys_verifies_and_reports(tmp_path: Path, origin: Path) -> None:
+    """A merged PR runs through every job in order; its one comment ends with every stage green."""
+
+    def check(runner: Runner, gh: GitHubStandIn, do: AppPlatformStandIn) -> None:
         results = {name: job["result"] for name, job in runner.jobs.items()}
         assert results == {"sync": "success", "plan": "success", "deploy": "success", "report": "success"}, (
             "\n".join(runner.log)
@@ -236,3 +242,23 @@ def test_staging_workflow_syncs_plans_deploys_verifies_and_reports(tmp_path: Pat
         github_requests = sum(gh.calls.values())
         assert github_requests <= 15, dict(gh.calls)
         print(f"GitHub requests: {github_requests} {dict(gh.calls)}\n{comment.body}")  # noqa: T201 - shown with -s
+
+    run_staging(tmp_path, origin, {"app/export.py": "x = 1\n"}, check)
+
+
+def test_a_docs_only_merge_syncs_and_skips_the_deploy(tmp_path: Path, origin: Path) -> None:
+    """A docs-only PR is synced; the plan skips; deploy and report jobs do not run; nothing deploys."""
+
+    def check(runner: Runner, gh: GitHubStandIn, do: AppPlatformStandIn) -> None:
+        results = {name: job["result"] for name, job in runner.jobs.items()}
+        assert results == {"sync": "success", "plan": "success", "deploy": "skipped", "report": "skipped"}
+        [comment] = gh.comments.values()
+        state = parse_state(comment.body, 21)
+        assert state is not None and state.stages["planned"].status == "skipped"
+        assert (
+            state.stages["planned"].detail
+            == "no deploy needed (the one changed file is ignored: docs/guide.md by **.md)"
+        )
+        assert do.calls["apps_create_deployment"] == 0 and not gh.deployments
+
+    run_staging(tmp_path, origin, {"docs/guide.md": "# Guide\n"}, check)

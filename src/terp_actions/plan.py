@@ -184,7 +184,10 @@ def decide(
             rules_text = ", ".join(f"{display_path(p)} by {rule}" for p, rule in changes.ignored_by.items())
         else:
             rules_text = ", ".join(f"{pattern} ({n})" for pattern, n in changes.by_rule)
-        reason = f"no deploy needed (all {changes.count} files match ignore rules: {rules_text})"
+        if changes.count == 1:
+            reason = f"no deploy needed (the one changed file is ignored: {rules_text})"
+        else:
+            reason = f"no deploy needed (all {changes.count} files match ignore rules: {rules_text})"
     commits_t = tuple(commits)
     return Plan(
         deploy=changes.deployable_count > 0,
