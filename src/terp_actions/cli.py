@@ -806,6 +806,208 @@ def report_cmd(
         ctx.say(f"GitHub Deployment {published.deployment}: {published.deployment_state}")
 
 
+def _verified_on_staging(ctx: Context) -> set[str]:
+    """Commits whose newest staging Deployment status is a success (empty without GitHub access)."""
+    token, repository = ctx.environ.get("GITHUB_TOKEN", ""), ctx.environ.get("GITHUB_REPOSITORY", "")
+    if not (token and repository):
+        return set()
+    from terp_actions.github import GitHubApi
+
+    api = GitHubApi(token, repository, ctx.environ.get("GITHUB_API_URL", "https://api.github.com"))
+    found = set()
+    for deployment in api.deployments("staging")[:30]:
+        statuses = api.statuses(deployment.id)
+        if (
+            statuses
+            and statuses[0].state in ("success", "inactive")
+            and any(s.state == "success" for s in statuses)
+        ):
+            found.add(deployment.sha)
+    return found
+
+
+def _health_check(settings: Any, url: str) -> Callable[[], bool]:
+    from terp_actions.verify import Prober, check_health
+
+    def healthy() -> bool:
+        h = settings.health
+        probes = Prober(url, h.path, h.expect, h.probes, h.timeout, interval=h.interval).run()
+        return check_health(probes, h.expect, h.probes).status == "pass"
+
+    return healthy
+
+
+@cli.command("promote", short_help="Promote a verified staging commit to production; roll back on failure.")
+@common
+@repo_option("The git repository (a clone of the remote).")
+@click.option(
+    "--sha", envvar="TERP_SHA", help="Commit to promote [default: the newest verified staging commit]."
+)
+@click.option("--force", is_flag=True, envvar="TERP_FORCE", help="Promote a commit staging has not verified.")
+@click.option("--reason", envvar="TERP_REASON", default="", help="Why --force (required with it; reported).")
+@click.option(
+    "--remote", envvar="TERP_REMOTE", default="origin", show_default=True, help="Remote of the branches."
+)
+@click.option("--dry-run", is_flag=True, envvar="TERP_DRY_RUN", help="Check the gate; change nothing.")
+def promote_cmd(
+    config_path: Path | None,
+    as_json: bool,
+    repo: Path,
+    sha: str | None,
+    force: bool,
+    reason: str,
+    remote: str,
+    dry_run: bool,
+) -> None:
+    """Fast-forward production to a staging commit that staging verified, deploy and verify it;
+    when that fails, roll the app back to the last good deployment and exit 1."""
+    from terp_actions import git as gitmod
+    from terp_actions.deploy import Deployer, commit_of
+    from terp_actions.promote import run_promotion
+    from terp_actions.verify import check_commit, run_checks
+
+    if force and not reason.strip():
+        raise BadInput("--force needs --reason: the report shows why an unverified commit went out")
+    ctx = Context(dict(os.environ), as_json)
+    config = _load_config(config_path, repo)
+    environment = _environment(config, "production")
+    git = gitmod.open_repo(repo)
+    token = ctx.environ.get("GITHUB_TOKEN", "")
+    url = gitmod.remote_url(git, remote)
+    git = gitmod.Git(
+        git.repo, gitmod.auth_env(url, token, ctx.environ.get("GITHUB_SERVER_URL", "https://github.com"))
+    )
+    platform = _do_client(ctx)
+    app = platform.get_app(environment.app)
+
+    def deployer(sha_: str) -> Any:
+        contains = _commit_checker(ctx, git, sha_)
+        return Deployer(
+            platform,
+            app["id"],
+            contains=contains,
+            say=ctx.say,
+            timeout=config.deploy.timeout,
+            max_attempts=config.deploy.attempts,
+        )
+
+    def deploy(sha_: str) -> Any:
+        with ctx.runner.group(f"Deploy production to {sha_[:12]}"):
+            return deployer(sha_).run()
+
+    def verify(sha_: str) -> tuple[bool, str]:
+        active = platform.get_app(app["id"]).get("active_deployment") or {}
+        contains = _commit_checker(ctx, git, sha_)(commit_of(active))
+        verdict, _ = run_checks(
+            platform,
+            app["id"],
+            active,
+            config.verify,
+            url=environment.url,
+            commit_check=check_commit(commit_of(active), sha_, contains),
+            previous_p95=None,
+        )
+        failed = ", ".join(f"{c.name}: {c.detail}" for c in verdict.checks if c.status == "fail")
+        return verdict.passed, failed
+
+    result = run_promotion(
+        git,
+        platform,
+        app["id"],
+        remote=remote,
+        staging=config.branches.staging,
+        production=config.branches.production,
+        sha_text=sha,
+        verified=_verified_on_staging(ctx),
+        force_reason=reason if force else "",
+        deploy=deploy,
+        verify=verify,
+        healthy=_health_check(config.verify, environment.url),
+        follow=lambda d: deployer("").follow(d),
+        commit_of=commit_of,
+        say=ctx.say,
+        dry_run=dry_run,
+    )
+    ctx.runner.set_outputs(
+        {
+            "sha": result.sha,
+            "previous": result.previous,
+            "pushed": str(result.pushed).lower(),
+            "deployment-id": result.deployment,
+            "verified": str(result.verified).lower(),
+        }
+    )
+    summary = f"### terp-actions promote\n\nproduction: `{result.previous[:12]}` → `{result.sha[:12]}`"
+    ctx.runner.add_summary(summary + "".join(f"\n\n{n}" for n in result.notes))
+    if as_json:
+        ctx.emit_json(
+            {
+                "sha": result.sha,
+                "previous": result.previous,
+                "pushed": result.pushed,
+                "deployment": result.deployment,
+                "verified": result.verified,
+                "notes": result.notes,
+            }
+        )
+    elif not dry_run:
+        ctx.say(f"PROMOTED  production runs {result.sha[:12]} (deployment {result.deployment}), verified")
+
+
+@cli.command("rollback", short_help="Roll an environment back to its previous good deployment.")
+@common
+@env_option
+@repo_option("Repository whose configuration to read.")
+@click.option(
+    "--to", "target", envvar="TERP_TO_DEPLOYMENT", help="Deployment id [default: the previous live one]."
+)
+@click.option("--dry-run", is_flag=True, envvar="TERP_DRY_RUN", help="Validate only; change nothing.")
+def rollback_cmd(
+    config_path: Path | None, as_json: bool, env: str, repo: Path, target: str | None, dry_run: bool
+) -> None:
+    """App Platform's rollback: validate, create (which pins the app), wait, check health, commit."""
+    from terp_actions.deploy import Deployer
+    from terp_actions.promote import RollbackFailed, roll_back
+
+    ctx = Context(dict(os.environ), as_json)
+    config = _load_config(config_path, repo)
+    environment = _environment(config, env)
+    platform = _do_client(ctx)
+    app = platform.get_app(environment.app)
+    active = (app.get("active_deployment") or {}).get("id", "")
+    if not target:
+        for dep in platform.list_deployments(app["id"]):
+            if (
+                dep["id"] != active
+                and dep.get("phase") in ("ACTIVE", "SUPERSEDED")
+                and platform.validate_rollback(app["id"], dep["id"]).get("valid")
+            ):
+                target = dep["id"]
+                break
+    if not target:
+        raise RollbackFailed(f"{env}: no earlier deployment that went live can be rolled back to")
+    if dry_run:
+        valid = platform.validate_rollback(app["id"], target)
+        ctx.say(
+            f"dry run: rollback of {env} to {target}: {'valid' if valid.get('valid') else valid.get('error')}"
+        )
+        return
+    follower = Deployer(
+        platform, app["id"], contains=lambda _c: False, say=ctx.say, timeout=config.deploy.timeout
+    )
+    deployment = roll_back(
+        platform,
+        app["id"],
+        target,
+        follow=follower.follow,
+        healthy=_health_check(config.verify, environment.url),
+        say=ctx.say,
+    )
+    ctx.runner.set_outputs({"deployment-id": deployment, "target": target})
+    if as_json:
+        ctx.emit_json({"deployment": deployment, "target": target})
+
+
 @cli.command("status", short_help="Which deployment carries a commit, its phase and progress.")
 @common
 @env_option

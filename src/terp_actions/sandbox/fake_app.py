@@ -4,7 +4,7 @@ redirect, dropped connection), then settles on a steady answer."""
 from __future__ import annotations
 
 import time
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -32,10 +32,16 @@ class AppStandIn(StandIn):
 
     name = "app-stand-in"
 
-    def __init__(self, script: Iterable[HealthAnswer] = (), steady: HealthAnswer | None = None) -> None:
+    def __init__(
+        self,
+        script: Iterable[HealthAnswer] = (),
+        steady: HealthAnswer | None = None,
+        responder: Callable[[], HealthAnswer] | None = None,
+    ) -> None:
         super().__init__()
         self.script = list(script)
         self.steady = steady or HealthAnswer()
+        self.responder = responder  # when set, decides every answer (e.g. from which build is live)
         self.served = 0
         self.add_route(
             "GET", "/", "root", lambda r: Response(200, b"TERP", content_type="text/html"), in_contract=False
@@ -61,6 +67,8 @@ class AppStandIn(StandIn):
     def _next(self) -> HealthAnswer:
         with self.lock:
             self.served += 1
+            if self.responder is not None:
+                return self.responder()
             return self.script.pop(0) if self.script else self.steady
 
     def dispatch(self, request: Request) -> tuple[Response, Fault | None]:

@@ -1,0 +1,299 @@
+"""Promoting a verified staging commit to production: the gate (pure), the promotion, rollback.
+
+The gate refuses, with every reason as a value: a commit that is not hex or unknown, one not on
+staging, one staging has not verified (unless forced with a reason), one production cannot
+fast-forward to (production has commits of its own), and a production app pinned by an
+unfinished rollback. Production moves only by a plain push that fast-forwards it; a deploy or
+verification failure rolls the app back (validate, create, wait, health check, commit), and the
+branch is left as it is. Every step checks where things stand first, so a rerun converges.
+"""
+
+from __future__ import annotations
+
+import enum
+import re
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from typing import Any, Final
+
+from terp_actions import git as gitmod
+from terp_actions.errors import BadInput, PushRejected, TerpError
+from terp_actions.git import Git
+
+_HEX: Final = re.compile(r"[0-9a-f]{7,64}")
+
+
+class PromotionRefused(TerpError):
+    """The gate said no: nothing was pushed or deployed."""
+
+    title = "Promotion refused"
+
+
+class RollbackFailed(TerpError):
+    """Rolling back did not bring the app back; names both failures."""
+
+    title = "Rollback failed"
+
+
+class Refusal(enum.StrEnum):
+    """Why the gate refuses a promotion."""
+
+    NOT_ON_STAGING = "not-on-staging"
+    NOT_VERIFIED = "not-verified"
+    DIVERGED = "production-diverged"
+    PINNED = "app-pinned"
+
+
+@dataclass(frozen=True)
+class GateFacts:
+    """What the gate decides from (gathered by ``gather_facts``)."""
+
+    sha: str
+    on_staging: bool
+    verified: bool
+    production_tip: str
+    production_only: tuple[str, ...]  # commits on production that ``sha`` does not contain
+    pinned: bool
+    force_reason: str = ""
+
+
+@dataclass(frozen=True)
+class GateDecision:
+    """The gate's answer: refusals (empty when allowed), and whether production already has it."""
+
+    refusals: tuple[tuple[Refusal, str], ...]
+    already_there: bool
+    forced: bool
+
+    @property
+    def allowed(self) -> bool:
+        return not self.refusals
+
+
+def gate(facts: GateFacts) -> GateDecision:
+    """Decide whether ``facts.sha`` may go to production."""
+    refusals: list[tuple[Refusal, str]] = []
+    short = facts.sha[:12]
+    if not facts.on_staging:
+        refusals.append((Refusal.NOT_ON_STAGING, f"{short} is not on staging"))
+    forced = False
+    if not facts.verified:
+        if facts.force_reason:
+            forced = True
+        else:
+            refusals.append(
+                (Refusal.NOT_VERIFIED, f"staging has not verified {short} (--force with --reason overrides)")
+            )
+    if facts.production_only:
+        shown = ", ".join(c[:12] for c in facts.production_only[:5])
+        refusals.append(
+            (
+                Refusal.DIVERGED,
+                f"production has {len(facts.production_only)} commit(s) staging does not "
+                f"({shown}): it cannot fast-forward; merge them into staging first",
+            )
+        )
+    if facts.pinned:
+        refusals.append(
+            (Refusal.PINNED, "the production app is pinned by an unfinished rollback: commit or revert it")
+        )
+    return GateDecision(tuple(refusals), facts.production_tip == facts.sha, forced)
+
+
+# --- facts and the flow (effects) ---------------------------------------------------------------
+
+
+def resolve_sha(git: Git, text: str) -> str:
+    """A full SHA for a hex (possibly short, then unique) commit id; refuses anything else."""
+    if not _HEX.fullmatch(text or ""):
+        raise BadInput(f"sha {text!r} must be a hexadecimal commit id")
+    full = gitmod.resolve_commit(git, text, what="sha")
+    if full is None:
+        raise BadInput(f"sha {text!r} does not name a commit here (fetch staging first)")
+    return full
+
+
+def default_sha(git: Git, staging_ref: str, verified: set[str], *, limit: int = 200) -> str:
+    """The newest staging commit (first parent) that staging verified."""
+    for change in gitmod.first_parent_changes(git, None, staging_ref):
+        if change.sha in verified:
+            return change.sha
+        limit -= 1
+        if limit == 0:
+            break
+    raise PromotionRefused("no staging commit among the newest has a successful staging verification")
+
+
+def gather_facts(
+    git: Git,
+    sha: str,
+    *,
+    staging_ref: str,
+    production_ref: str,
+    verified: set[str],
+    pinned: bool,
+    force_reason: str,
+) -> GateFacts:
+    """Everything the gate needs, from git and what the caller looked up."""
+    production_tip = gitmod.resolve_commit(git, production_ref) or ""
+    production_only: tuple[str, ...] = ()
+    if production_tip and not gitmod.is_ancestor(git, production_tip, sha):
+        production_only = tuple(git.text(["rev-list", f"{sha}..{production_tip}", "--"]).split())
+    return GateFacts(
+        sha=sha,
+        on_staging=gitmod.is_ancestor(git, sha, gitmod.resolve_commit(git, staging_ref) or sha),
+        verified=sha in verified,
+        production_tip=production_tip,
+        production_only=production_only,
+        pinned=pinned,
+        force_reason=force_reason,
+    )
+
+
+@dataclass
+class PromotionResult:
+    """How a promotion ended."""
+
+    sha: str
+    previous: str
+    pushed: bool
+    deployment: str = ""
+    verified: bool = False
+    rolled_back_to: str = ""
+    notes: list[str] = field(default_factory=list)
+
+
+def push_production(git: Git, remote: str, sha: str, branch: str) -> bool:
+    """Fast-forward ``branch`` to ``sha`` with a plain push; False when it already is there."""
+    outcome = gitmod.push_commit(git, remote, sha, branch)
+    if outcome.ok:
+        return True
+    raise PushRejected(f"{remote} refused to move {branch} to {sha[:12]}: {outcome.reason}")
+
+
+def rollback_target(
+    deployments: Sequence[dict[str, Any]],
+    commit: str,
+    commit_of: Callable[[dict[str, Any]], str],
+    exclude: str = "",
+) -> str:
+    """The newest deployment (not ``exclude``) that built ``commit`` and went live, else ''."""
+    for dep in deployments:
+        if dep["id"] != exclude and commit_of(dep) == commit and dep.get("phase") in ("ACTIVE", "SUPERSEDED"):
+            return str(dep["id"])
+    return ""
+
+
+def roll_back(
+    platform: Any,
+    app_id: str,
+    target: str,
+    *,
+    follow: Callable[[str], tuple[str, dict[str, Any]]],
+    healthy: Callable[[], bool],
+    say: Callable[[str], None],
+) -> str:
+    """App Platform's rollback to ``target``: validate, create (pins), wait, check health, commit."""
+    validation = platform.validate_rollback(app_id, target)
+    if not validation.get("valid"):
+        error = validation.get("error") or {}
+        raise RollbackFailed(
+            f"rollback to {target} is not possible: {error.get('message') or error.get('code') or 'invalid'}"
+        )
+    deployment = platform.rollback(app_id, target)
+    say(f"rollback: deployment {deployment['id']} restores {target}")
+    phase, _ = follow(deployment["id"])
+    if phase != "ACTIVE":
+        raise RollbackFailed(
+            f"rollback deployment {deployment['id']} ended {phase}; the app stays pinned for a person"
+        )
+    if not healthy():
+        raise RollbackFailed(
+            f"rollback deployment {deployment['id']} is live but unhealthy; the app stays pinned"
+        )
+    platform.commit_rollback(app_id)
+    say("rollback committed: the app is no longer pinned")
+    return str(deployment["id"])
+
+
+class PromotionFailed(TerpError):
+    """Production did not verify: rolled back (or not), the message says what runs where."""
+
+    title = "Promotion failed"
+
+
+def run_promotion(
+    git: Git,
+    platform: Any,
+    app_id: str,
+    *,
+    remote: str,
+    staging: str,
+    production: str,
+    sha_text: str | None,
+    verified: set[str],
+    force_reason: str,
+    deploy: Callable[[str], Any],
+    verify: Callable[[str], tuple[bool, str]],
+    healthy: Callable[[], bool],
+    follow: Callable[[str], tuple[str, dict[str, Any]]],
+    commit_of: Callable[[dict[str, Any]], str],
+    say: Callable[[str], None],
+    dry_run: bool = False,
+) -> PromotionResult:
+    """Gate, fast-forward production, deploy, verify; roll the app back when that fails."""
+    gitmod.fetch_branches(git, remote, [staging, production])
+    staging_ref, production_ref = f"{remote}/{staging}", f"{remote}/{production}"
+    sha = resolve_sha(git, sha_text) if sha_text else default_sha(git, staging_ref, verified)
+    app = platform.get_app(app_id)
+    facts = gather_facts(
+        git,
+        sha,
+        staging_ref=staging_ref,
+        production_ref=production_ref,
+        verified=verified,
+        pinned=bool(app.get("pinned_deployment")),
+        force_reason=force_reason,
+    )
+    decision = gate(facts)
+    if not decision.allowed:
+        raise PromotionRefused("; ".join(message for _, message in decision.refusals))
+    result = PromotionResult(sha, facts.production_tip, pushed=False)
+    if decision.forced:
+        result.notes.append(f"forced without a staging verification: {force_reason}")
+    if dry_run:
+        say(f"dry run: would move {production} {facts.production_tip[:12]} → {sha[:12]}, deploy and verify")
+        return result
+    if not decision.already_there:
+        result.pushed = push_production(git, remote, sha, production)
+        say(f"{production} fast-forwarded: {facts.production_tip[:12]} → {sha[:12]}")
+    else:
+        say(f"{production} already holds {sha[:12]}: not pushed again")
+    failure = ""
+    try:
+        deployed = deploy(sha)
+        result.deployment = deployed.deployment
+        ok, detail = verify(sha)
+        result.verified = ok
+        if not ok:
+            failure = f"verification failed: {detail}"
+    except TerpError as exc:
+        failure = f"deploy failed: {exc}"
+    if not failure:
+        return result
+    say(f"production is unhealthy ({failure}); rolling back")
+    target = rollback_target(
+        platform.list_deployments(app_id), facts.production_tip, commit_of, exclude=result.deployment
+    )
+    if not target:
+        raise PromotionFailed(
+            f"{failure}; and no earlier live deployment of {facts.production_tip[:12]} to roll back to"
+        )
+    try:
+        result.rolled_back_to = roll_back(platform, app_id, target, follow=follow, healthy=healthy, say=say)
+    except TerpError as exc:
+        raise RollbackFailed(f"{failure}; then the rollback failed too: {exc}") from exc
+    raise PromotionFailed(
+        f"{failure}. Rolled back: production runs {facts.production_tip[:12]} again while the {production} "
+        f"branch holds {sha[:12]} (not rewritten; revert or fix forward)"
+    )

@@ -1,0 +1,218 @@
+"""Promotion to production: every gate refusal, the happy path, rollback, and a rerun converging."""
+
+from __future__ import annotations
+
+import subprocess
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner, Result
+
+from terp_actions.cli import cli
+from terp_actions.github import GitHubApi
+from terp_actions.promote import GateFacts, Refusal, gate
+from terp_actions.sandbox.fake_app import UNHEALTHY, AppStandIn, HealthAnswer
+from terp_actions.sandbox.fake_appplatform import AppPlatformStandIn
+from terp_actions.sandbox.fake_github import GitHubStandIn
+
+from .conftest import Repo
+
+S, P = "5" * 40, "9" * 40
+
+
+def facts(**changes: object) -> GateFacts:
+    base = {
+        "sha": S,
+        "on_staging": True,
+        "verified": True,
+        "production_tip": P,
+        "production_only": (),
+        "pinned": False,
+    }
+    return GateFacts(**(base | changes))  # type: ignore[arg-type]
+
+
+@pytest.mark.parametrize(
+    ("changes", "refusal"),
+    [
+        pytest.param({"on_staging": False}, Refusal.NOT_ON_STAGING, id="not-on-staging"),
+        pytest.param({"verified": False}, Refusal.NOT_VERIFIED, id="not-verified"),
+        pytest.param({"production_only": ("a" * 40,)}, Refusal.DIVERGED, id="diverged"),
+        pytest.param({"pinned": True}, Refusal.PINNED, id="pinned"),
+    ],
+)
+def test_each_gate_refusal(changes: dict[str, object], refusal: Refusal) -> None:
+    """Each condition refuses on its own, with a reason people can act on."""
+    decision = gate(facts(**changes))
+    assert not decision.allowed and [r for r, _ in decision.refusals] == [refusal]
+
+
+def test_force_with_a_reason_overrides_only_verification() -> None:
+    """--force lets an unverified commit through (and says so); it never overrides the rest."""
+    assert gate(facts(verified=False, force_reason="hotfix for outage")).allowed
+    assert gate(facts(verified=False, force_reason="x")).forced
+    assert not gate(facts(verified=False, force_reason="x", on_staging=False)).allowed
+
+
+def test_a_commit_production_already_holds_is_not_pushed_again() -> None:
+    """When production is at the commit, the gate allows it and marks it already there."""
+    assert gate(facts(production_tip=S)).already_there
+
+
+@dataclass
+class World:
+    repo: Path
+    origin: Path
+    staging_sha: str
+    production_sha: str
+    gh: GitHubStandIn
+    do: AppPlatformStandIn
+    app: AppStandIn
+    app_id: str
+
+    def run(self, *args: str) -> Result:
+        env = {
+            "GITHUB_TOKEN": "ghs_sandbox",
+            "GITHUB_REPOSITORY": "terp/terp",
+            "GITHUB_API_URL": self.gh.url,
+            "DIGITALOCEAN_TOKEN": "dop_v1_sandbox",
+            "TERP_DO_ENDPOINT": self.do.url,
+            "TERP_REPO": str(self.repo),
+        }
+        return CliRunner().invoke(cli, ["promote", *args], env=env)
+
+    def tip(self, branch: str) -> str:
+        return subprocess.run(
+            ["git", "rev-parse", branch], cwd=self.origin, capture_output=True, text=True, check=True
+        ).stdout.strip()
+
+
+@pytest.fixture
+def world(tmp_path: Path, origin: Path) -> Iterator[World]:
+    """production at the first commit, staging one commit ahead (verified), apps live on both."""
+    dev = Repo(tmp_path / "dev")
+    subprocess.run(["git", "clone", "-q", str(origin), str(dev.path)], check=True)
+    dev.git("push", "-q", "origin", "main:production")
+    production_sha = dev.git("rev-parse", "HEAD")
+    dev.git("checkout", "-q", "-B", "staging", "origin/staging")
+    staging_sha = dev.commit("Add export (#21)", {"app/export.py": "x = 1\n"})
+    dev.git("push", "-q", "origin", "staging")
+    clone = tmp_path / "clone"
+    subprocess.run(["git", "clone", "-q", str(origin), str(clone)], check=True)
+    (clone / ".github").mkdir()
+    gh = GitHubStandIn(origin, tokens={"ghs_sandbox": "github-actions[bot]"}).start()
+    do = AppPlatformStandIn(tokens={"dop_v1_sandbox"}).start()
+    app = AppStandIn().start()
+    (clone / ".github" / "terp-actions.yml").write_text(
+        f"environments:\n  production: {{app: terp, url: '{app.url}'}}\n"
+        "verify: {health: {probes: 2, interval: 0.01s, timeout: 0.3s}}\n"
+    )
+    prod_app = do.add_app("terp", "production", repo=origin, timings={}, url=app.url)
+    do.deploy(prod_app)  # production is live with its current commit
+    # Staging verified the staging commit: a successful staging Deployment for it.
+    api = GitHubApi("ghs_sandbox", "terp/terp", gh.url, throttle=False)
+    staging_deployment = api.create_deployment(ref=staging_sha, environment="staging", description="deploy")
+    api.create_status(staging_deployment.id, "success", description="verified: p95=10ms")
+    try:
+        yield World(clone, origin, staging_sha, production_sha, gh, do, app, prod_app.id)
+    finally:
+        for stand_in in (gh, do, app):
+            stand_in.stop()
+
+
+def test_promotes_the_newest_verified_staging_commit(world: World) -> None:
+    """Default sha: the verified staging tip; production fast-forwards, deploys, verifies; exit 0."""
+    result = world.run()
+    assert result.exit_code == 0, result.stderr
+    assert world.tip("production") == world.staging_sha
+    assert "PROMOTED  production runs" in result.stdout
+    assert world.do.apps[world.app_id].deployments[0].commit == world.staging_sha
+
+
+def test_a_rerun_converges_without_a_second_push_or_deployment(world: World) -> None:
+    """Running the promotion again pushes nothing and adopts the live deployment."""
+    assert world.run().exit_code == 0
+    deployments = len(world.do.apps[world.app_id].deployments)
+    again = world.run("--sha", world.staging_sha)
+    assert again.exit_code == 0, again.stderr
+    assert "already holds" in again.stdout and len(world.do.apps[world.app_id].deployments) == deployments
+
+
+@pytest.mark.parametrize(
+    ("args", "code", "message"),
+    [
+        pytest.param(["--sha", "zzz; rm -rf /"], 2, "must be a hexadecimal commit id", id="injection"),
+        pytest.param(["--sha", "abcdef1234"], 2, "does not name a commit", id="unknown"),
+        pytest.param(["--force"], 2, "--force needs --reason", id="force-without-reason"),
+    ],
+)
+def test_bad_input_changes_nothing(world: World, args: list[str], code: int, message: str) -> None:
+    """Malformed or unknown input: a clear line, the exit code, production untouched."""
+    result = world.run(*args)
+    assert result.exit_code == code and message in result.stderr
+    assert world.tip("production") == world.production_sha
+
+
+def test_an_unverified_commit_is_refused_unless_forced(world: World) -> None:
+    """A staging commit without a verification is refused; --force --reason lets it through."""
+    world.gh.deployments.clear()
+    refused = world.run("--sha", world.staging_sha)
+    assert refused.exit_code == 1 and "staging has not verified" in refused.stderr
+    assert world.tip("production") == world.production_sha
+    forced = world.run("--sha", world.staging_sha, "--force", "--reason", "outage hotfix")
+    assert forced.exit_code == 0, forced.stderr
+    assert world.tip("production") == world.staging_sha
+
+
+def test_a_diverged_production_is_refused_naming_its_commits(world: World, tmp_path: Path) -> None:
+    """Production with a commit of its own cannot fast-forward: refused, never forced."""
+    other = Repo(tmp_path / "other")
+    subprocess.run(["git", "clone", "-q", str(world.origin), str(other.path)], check=True)
+    other.git("checkout", "-q", "-B", "production", "origin/production")
+    own = other.commit("Hotfix on production", {"hot.py": "h"})
+    other.git("push", "-q", "origin", "production")
+    result = world.run("--sha", world.staging_sha)
+    assert result.exit_code == 1 and own[:12] in result.stderr
+    assert world.tip("production") == own
+
+
+def test_a_pinned_app_is_refused(world: World) -> None:
+    """An unfinished rollback (pinned app) blocks promotion."""
+    world.do.apps[world.app_id].pinned = world.do.apps[world.app_id].deployments[0].id
+    result = world.run("--sha", world.staging_sha)
+    assert result.exit_code == 1 and "pinned" in result.stderr
+
+
+def test_failed_verification_rolls_back_and_unpins(world: World) -> None:
+    """Unhealthy after the promotion: rolled back to the previous build, committed, exit 1."""
+    app = world.do.apps[world.app_id]
+
+    def health() -> HealthAnswer:
+        live = next((d for d in app.deployments if world.do.phase(app, d)[0] == "ACTIVE"), None)
+        return UNHEALTHY if live is not None and live.commit == world.staging_sha else HealthAnswer()
+
+    world.app.responder = health
+    result = world.run("--sha", world.staging_sha)
+    assert result.exit_code == 1
+    assert "Rolled back: production runs" in result.stderr and world.production_sha[:12] in result.stderr
+    assert "rollback committed" in result.stdout
+    assert app.pinned is None and app.deployments[0].cause == "rollback"
+    assert world.tip("production") == world.staging_sha  # the branch is not rewritten
+
+
+def test_manual_rollback_to_the_previous_live_deployment(world: World) -> None:
+    """`rollback --env production` restores the previous live build and leaves the app unpinned."""
+    assert world.run().exit_code == 0
+    env = {
+        "DIGITALOCEAN_TOKEN": "dop_v1_sandbox",
+        "TERP_DO_ENDPOINT": world.do.url,
+        "TERP_REPO": str(world.repo),
+    }
+    dry = CliRunner().invoke(cli, ["rollback", "--env", "production", "--dry-run"], env=env)
+    assert dry.exit_code == 0 and "valid" in dry.stdout
+    result = CliRunner().invoke(cli, ["rollback", "--env", "production", "--json"], env=env)
+    assert result.exit_code == 0, result.stderr
+    app = world.do.apps[world.app_id]
+    assert app.pinned is None and app.deployments[0].commit == world.production_sha
