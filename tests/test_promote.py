@@ -13,6 +13,7 @@ from click.testing import CliRunner, Result
 from terp_actions.cli import cli
 from terp_actions.github import GitHubApi
 from terp_actions.promote import GateFacts, Refusal, gate
+from terp_actions.report import parse_state
 from terp_actions.sandbox.fake_app import UNHEALTHY, AppStandIn, HealthAnswer
 from terp_actions.sandbox.fake_appplatform import AppPlatformStandIn
 from terp_actions.sandbox.fake_github import GitHubStandIn
@@ -123,12 +124,19 @@ def world(tmp_path: Path, origin: Path) -> Iterator[World]:
 
 
 def test_promotes_the_newest_verified_staging_commit(world: World) -> None:
-    """Default sha: the verified staging tip; production fast-forwards, deploys, verifies; exit 0."""
+    """Default sha: the verified staging tip; production fast-forwards, deploys, verifies; exit 0;
+    the carried pull request's comment gains the production stage, and production a Deployment."""
+    world.gh.add_pull("Add export", "feature", "main", number=21)
     result = world.run()
     assert result.exit_code == 0, result.stderr
     assert world.tip("production") == world.staging_sha
     assert "PROMOTED  production runs" in result.stdout
     assert world.do.apps[world.app_id].deployments[0].commit == world.staging_sha
+    [comment] = world.gh.comments.values()
+    state = parse_state(comment.body, 21)
+    assert state is not None and state.stages["promoted"].status == "success"
+    production = [d for d in world.gh.deployments.values() if d.environment == "production"]
+    assert len(production) == 1 and production[0].statuses[-1]["state"] == "success"
 
 
 def test_a_rerun_converges_without_a_second_push_or_deployment(world: World) -> None:

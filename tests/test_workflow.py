@@ -192,7 +192,11 @@ def run_staging(tmp_path: Path, origin: Path, files: dict[str, str], check: Any)
             )
             return clone
 
-        env = {k: v for k, v in os.environ.items() if k.startswith("GIT_") or k in ("HOME", "PATH")}
+        env = {
+            k: v
+            for k, v in os.environ.items()
+            if k.startswith("GIT_") or k in ("HOME", "PATH", "TERP_GITHUB_THROTTLE")
+        }
         env.update(
             {
                 "GITHUB_ACTIONS": "true",

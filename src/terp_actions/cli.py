@@ -323,12 +323,9 @@ def sync_cmd(
     if token and repository:
 
         def conflict_pr(files: Any, main_tip: str, staging_tip: str) -> tuple[int | None, str]:
-            from terp_actions.github import GitHubApi
 
             try:
-                api = GitHubApi(
-                    token, repository, ctx.environ.get("GITHUB_API_URL", "https://api.github.com")
-                )
+                api = _github_api(ctx)
                 return open_conflict_pr(
                     api, files, source=source, target=target, main_tip=main_tip, staging_tip=staging_tip
                 )
@@ -382,6 +379,19 @@ def sync_cmd(
             f"{source} cannot be merged into {target} automatically: {files}; {result.pr_note}",
             result.conflict_files,
         )
+
+
+def _github_api(ctx: Context) -> Any:
+    """The GitHub client for GITHUB_TOKEN / GITHUB_REPOSITORY / GITHUB_API_URL. Write throttling (GitHub's
+    advice against secondary rate limits) stays on unless TERP_GITHUB_THROTTLE is 0 (the sandbox)."""
+    from terp_actions.github import GitHubApi
+
+    return GitHubApi(
+        ctx.environ.get("GITHUB_TOKEN", ""),
+        ctx.environ.get("GITHUB_REPOSITORY", ""),
+        ctx.environ.get("GITHUB_API_URL", "https://api.github.com"),
+        throttle=ctx.environ.get("TERP_GITHUB_THROTTLE", "1") != "0",
+    )
 
 
 def _environment(config: Any, env: str) -> Any:
@@ -634,11 +644,10 @@ def _previous_p95(ctx: Context, env: str) -> float | None:
     token, repository = ctx.environ.get("GITHUB_TOKEN", ""), ctx.environ.get("GITHUB_REPOSITORY", "")
     if not (token and repository):
         return None
-    from terp_actions.github import GitHubApi
     from terp_actions.verify import previous_p95
 
     try:
-        api = GitHubApi(token, repository, ctx.environ.get("GITHUB_API_URL", "https://api.github.com"))
+        api = _github_api(ctx)
         for deployment in api.deployments(env)[:10]:
             found = previous_p95(s.description for s in api.statuses(deployment.id) if s.state == "success")
             if found is not None:
@@ -757,9 +766,8 @@ def report_cmd(
             ctx.say(body)
         ctx.runner.set_outputs({"comments": "[]", "deployment-id": ""})
         return
-    from terp_actions.github import GitHubApi
 
-    api = GitHubApi(token, repository, ctx.environ.get("GITHUB_API_URL", "https://api.github.com"))
+    api = _github_api(ctx)
     if not pulls and sha:  # no numbers from the commit messages: ask GitHub which PRs carried the commit
         pulls = pulls_for_commit(api, sha, base=_load_config(config_path, Path()).branches.main)
     published = publish_stage(
@@ -811,9 +819,8 @@ def _verified_on_staging(ctx: Context) -> set[str]:
     token, repository = ctx.environ.get("GITHUB_TOKEN", ""), ctx.environ.get("GITHUB_REPOSITORY", "")
     if not (token and repository):
         return set()
-    from terp_actions.github import GitHubApi
 
-    api = GitHubApi(token, repository, ctx.environ.get("GITHUB_API_URL", "https://api.github.com"))
+    api = _github_api(ctx)
     found = set()
     for deployment in api.deployments("staging")[:30]:
         statuses = api.statuses(deployment.id)
@@ -910,24 +917,41 @@ def promote_cmd(
         failed = ", ".join(f"{c.name}: {c.detail}" for c in verdict.checks if c.status == "fail")
         return verdict.passed, failed
 
-    result = run_promotion(
-        git,
-        platform,
-        app["id"],
-        remote=remote,
-        staging=config.branches.staging,
-        production=config.branches.production,
-        sha_text=sha,
-        verified=_verified_on_staging(ctx),
-        force_reason=reason if force else "",
-        deploy=deploy,
-        verify=verify,
-        healthy=_health_check(config.verify, environment.url),
-        follow=lambda d: deployer("").follow(d),
-        commit_of=commit_of,
-        say=ctx.say,
-        dry_run=dry_run,
-    )
+    try:
+        result = run_promotion(
+            git,
+            platform,
+            app["id"],
+            remote=remote,
+            staging=config.branches.staging,
+            production=config.branches.production,
+            sha_text=sha,
+            verified=_verified_on_staging(ctx),
+            force_reason=reason if force else "",
+            deploy=deploy,
+            verify=verify,
+            healthy=_health_check(config.verify, environment.url),
+            follow=lambda d: deployer("").follow(d),
+            commit_of=commit_of,
+            say=ctx.say,
+            dry_run=dry_run,
+        )
+    except TerpError as exc:
+        _report_promotion(ctx, git, remote, config, sha, "failure", str(exc), environment.url)
+        raise
+    if not dry_run:
+        _report_promotion(
+            ctx,
+            git,
+            remote,
+            config,
+            result.sha,
+            "success",
+            "; ".join(result.notes),
+            environment.url,
+            previous=result.previous,
+            deployment=result.deployment,
+        )
     ctx.runner.set_outputs(
         {
             "sha": result.sha,
@@ -952,6 +976,52 @@ def promote_cmd(
         )
     elif not dry_run:
         ctx.say(f"PROMOTED  production runs {result.sha[:12]} (deployment {result.deployment}), verified")
+
+
+def _report_promotion(
+    ctx: Context,
+    git: Any,
+    remote: str,
+    config: Any,
+    sha: str | None,
+    status: str,
+    detail: str,
+    url: str,
+    *,
+    previous: str = "",
+    deployment: str = "",
+) -> None:
+    """Extend the comments of the PRs the promotion carries with the `promoted` stage (best effort)."""
+    from terp_actions import git as gitmod
+    from terp_actions.plan import pull_requests_in
+    from terp_actions.publish import publish_stage
+    from terp_actions.report import StageState
+
+    token, repository = ctx.environ.get("GITHUB_TOKEN", ""), ctx.environ.get("GITHUB_REPOSITORY", "")
+    if not (token and repository and sha and re.fullmatch(r"[0-9a-f]{40}", sha)):
+        return
+
+    previous = previous or gitmod.resolve_commit(git, f"{remote}/{config.branches.production}") or ""
+    pulls = (
+        tuple(sorted(pull_requests_in(gitmod.subjects(git, previous or None, sha))))
+        if previous != sha
+        else ()
+    )
+    api = _github_api(ctx)
+    server = ctx.environ.get("GITHUB_SERVER_URL", "https://github.com").rstrip("/")
+    report = publish_stage(
+        api,
+        pulls,
+        "promoted",
+        StageState(status, sha, detail[:300], deployment),
+        repo_url=f"{server}/{repository}",
+        environment="production",
+        environment_url=url,
+    )
+    for pr, error in report.failures:
+        ctx.runner.annotate(
+            "warning", f"#{pr}: the status comment could not be posted: {error}", title="Comment"
+        )
 
 
 @cli.command("rollback", short_help="Roll an environment back to its previous good deployment.")
