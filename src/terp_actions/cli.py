@@ -1029,7 +1029,7 @@ def _report_promotion(
 @env_option
 @repo_option("Repository whose configuration to read.")
 @click.option(
-    "--to", "target", envvar="TERP_TO_DEPLOYMENT", help="Deployment id [default: the previous live one]."
+    "--to", "target", envvar="TERP_TO", help="Deployment id [default: the previous live one]."
 )
 @click.option("--dry-run", is_flag=True, envvar="TERP_DRY_RUN", help="Validate only; change nothing.")
 def rollback_cmd(
@@ -1057,6 +1057,7 @@ def rollback_cmd(
     if not target:
         raise RollbackFailed(f"{env}: no earlier deployment that went live can be rolled back to")
     if dry_run:
+        ctx.runner.set_outputs({"deployment-id": "", "target": target})
         valid = platform.validate_rollback(app["id"], target)
         ctx.say(
             f"dry run: rollback of {env} to {target}: {'valid' if valid.get('valid') else valid.get('error')}"
