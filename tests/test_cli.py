@@ -257,7 +257,11 @@ def test_demo_shows_deploy_and_skip_decisions() -> None:
     assert "SKIP    no deploy needed (all 6 files match ignore rules" in result.stdout
     assert "sync FAST-FORWARD  staging fast-forwarded to main" in result.stdout
     assert result.stdout.count("sync MERGE  merged main into staging") == 2
-    assert result.stdout.count("PASS  health") == 2  # two runs deploy and verify; the docs-only one skips
+    # Two staging runs deploy and verify (the docs-only one skips), then two promotions: one
+    # verifies, the other fails its health check and is rolled back.
+    assert result.stdout.count("PASS  health") == 3 and result.stdout.count("FAIL  health") == 1
+    assert "PROMOTED  production runs" in result.stdout and "rollback committed" in result.stdout
+    assert "| promoted | ✅ success |" in result.stdout
     assert "### terp-actions: #101" in result.stdout and "| planned | ⏭️ skipped |" in result.stdout
 
 

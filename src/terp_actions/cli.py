@@ -1028,9 +1028,7 @@ def _report_promotion(
 @common
 @env_option
 @repo_option("Repository whose configuration to read.")
-@click.option(
-    "--to", "target", envvar="TERP_TO", help="Deployment id [default: the previous live one]."
-)
+@click.option("--to", "target", envvar="TERP_TO", help="Deployment id [default: the previous live one].")
 @click.option("--dry-run", is_flag=True, envvar="TERP_DRY_RUN", help="Validate only; change nothing.")
 def rollback_cmd(
     config_path: Path | None, as_json: bool, env: str, repo: Path, target: str | None, dry_run: bool

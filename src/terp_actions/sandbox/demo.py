@@ -16,15 +16,16 @@ from pathlib import Path
 from terp_actions.config import Config
 from terp_actions.deploy import Deployer, commit_of
 from terp_actions.digitalocean import AppPlatform
-from terp_actions.errors import BadInput
-from terp_actions.git import Git
+from terp_actions.errors import BadInput, TerpError
+from terp_actions.git import Git, subjects
 from terp_actions.github import GitHubApi
 from terp_actions.paths import IgnoreRules
-from terp_actions.plan import build_plan
+from terp_actions.plan import build_plan, pull_requests_in
+from terp_actions.promote import run_promotion
 from terp_actions.publish import publish_stage
 from terp_actions.report import StageState, render_plan_text, render_sync_text
-from terp_actions.sandbox.fake_app import AppStandIn
-from terp_actions.sandbox.fake_appplatform import AppPlatformStandIn, ManualClock
+from terp_actions.sandbox.fake_app import UNHEALTHY, AppStandIn, HealthAnswer
+from terp_actions.sandbox.fake_appplatform import App, AppPlatformStandIn, ManualClock
 from terp_actions.sandbox.fake_github import GitHubStandIn
 from terp_actions.sandbox.history import (
     TERP_BATCHES,
@@ -34,7 +35,7 @@ from terp_actions.sandbox.history import (
     start_terp_history,
 )
 from terp_actions.sync import run_sync
-from terp_actions.verify import check_commit, run_checks
+from terp_actions.verify import Prober, check_commit, check_health, run_checks
 
 Say = Callable[[str], None]
 _TOKENS = {"github": "ghs_sandbox", "digitalocean": "dop_v1_sandbox"}  # the sandbox's own, public strings
@@ -64,6 +65,9 @@ def _flow(say: Say, b: HistoryBuilder) -> None:
     app_stand_in = AppStandIn()
     with github_stand_in.running() as gh, do_stand_in.running() as do, app_stand_in.running() as app:
         staging_app = do_stand_in.add_app("terp-staging", "staging", repo=b.origin, url=app.url)
+        b.push("main~0:refs/heads/production")  # production starts where staging started
+        production_app = do_stand_in.add_app("terp", "production", repo=b.origin, url=app.url)
+        do_stand_in.deploy(production_app)
         github = GitHubApi(_TOKENS["github"], "terp/terp", gh.url, throttle=False)
         platform = AppPlatform(_TOKENS["digitalocean"], do.url, sleep=clock.advance)
         say("terp-actions demo: the staging flow on a throwaway TERP-like repository and the local sandbox")
@@ -88,6 +92,9 @@ def _flow(say: Say, b: HistoryBuilder) -> None:
                 b.git.run(["checkout", "--quiet", "main"])
                 say("   (meanwhile a hotfix was pushed straight to staging)")
             _run(say, b.git, rules, github, platform, clock, staging_app.id, app.url, tuple(batch), config)
+        _promotions(
+            say, b, github, platform, clock, production_app, do_stand_in, app_stand_in, config, numbers
+        )
         say("")
         say("── What each pull request shows on GitHub (the comment's Markdown):")
         for number in numbers:
@@ -98,6 +105,110 @@ def _flow(say: Say, b: HistoryBuilder) -> None:
         say("")
         requests = f"GitHub {sum(gh.calls.values())}, App Platform {sum(do.calls.values())}"
         say(f"API requests made by the whole demo: {requests}.")
+
+
+def _promotions(
+    say: Say,
+    b: HistoryBuilder,
+    github: GitHubApi,
+    platform: AppPlatform,
+    clock: ManualClock,
+    production_app: App,
+    do_stand_in: AppPlatformStandIn,
+    app_stand_in: AppStandIn,
+    config: Config,
+    numbers: list[int],
+) -> None:
+    """Two promotions: the verified staging tip (it verifies), then a later commit whose
+    production build is unhealthy (it is rolled back)."""
+    verified = {d.sha for d in github.deployments("staging") if github.statuses(d.id)[0].state == "success"}
+
+    def deployer(sha: str) -> Deployer:
+        return Deployer(
+            platform,
+            production_app.id,
+            contains=lambda c: c == sha,
+            say=lambda s: say("     " + s),
+            clock=clock,
+            sleep=clock.advance,
+        )
+
+    def verify(sha: str) -> tuple[bool, str]:
+        active = platform.get_app(production_app.id).get("active_deployment") or {}
+        verdict, _ = run_checks(
+            platform,
+            production_app.id,
+            active,
+            config.verify,
+            url=app_stand_in.url,
+            commit_check=check_commit(commit_of(active), sha, commit_of(active) == sha),
+            previous_p95=None,
+            clock=clock,
+            sleep=clock.advance,
+        )
+        for check in verdict.checks:
+            say(f"     {check.status.upper():<4}  {check.name:<16} {check.detail}")
+        return verdict.passed, ", ".join(c.name for c in verdict.checks if c.status == "fail")
+
+    def healthy() -> bool:
+        h = config.verify.health
+        probes = Prober(
+            app_stand_in.url, h.path, h.expect, h.probes, h.timeout, clock=clock, sleep=clock.advance
+        ).run()
+        return check_health(probes, h.expect, h.probes).status == "pass"
+
+    for attempt, breaks in ((1, False), (2, True)):
+        say("")
+        if breaks:
+            merge_terp_pull(b, 107)
+            b.push("main")
+            numbers.append(107)
+            run_sync(b.git, remote="origin", source="main", target="staging")
+            tip = b.git.text(["rev-parse", "origin/staging"])
+            verified.add(tip)  # as if staging had verified it: the build only breaks in production
+            say(f"── Promotion {attempt}: #107 {TERP_PULLS[107][0]}; its production build answers 503")
+
+            def unhealthy_when_live(tip: str = tip) -> HealthAnswer:
+                phases = ((d, do_stand_in.phase(production_app, d)[0]) for d in production_app.deployments)
+                live = next((d for d, phase in phases if phase == "ACTIVE"), None)
+                return UNHEALTHY if live is not None and live.commit == tip else HealthAnswer()
+
+            app_stand_in.responder = unhealthy_when_live
+        else:
+            say(f"── Promotion {attempt}: the newest commit staging verified goes to production")
+        try:
+            result = run_promotion(
+                b.git,
+                platform,
+                production_app.id,
+                remote="origin",
+                staging="staging",
+                production="production",
+                sha_text=None,
+                verified=verified,
+                force_reason="",
+                deploy=lambda sha: deployer(sha).run(),
+                verify=verify,
+                healthy=healthy,
+                follow=lambda d: deployer("").follow(d),
+                commit_of=commit_of,
+                say=lambda s: say("   " + s),
+            )
+            say(f"   PROMOTED  production runs {result.sha[:12]}, verified")
+            carried = tuple(sorted(pull_requests_in(subjects(b.git, result.previous, result.sha))))
+            publish_stage(
+                github,
+                carried,
+                "promoted",
+                StageState("success", result.sha, "", result.deployment),
+                repo_url="https://github.com/terp/terp",
+                environment="production",
+                environment_url=app_stand_in.url,
+            )
+        except TerpError as exc:
+            say(f"   FAILED  {exc}")
+        finally:
+            app_stand_in.responder = None
 
 
 def _run(

@@ -164,6 +164,11 @@ TERP_PULLS: dict[int, tuple[str, dict[str, str | None], dict[str, Any]]] = {
         {},
     ),
     106: ("Split reports", {}, {"renames": {"app/reports.py": "app/reporting/monthly.py"}}),
+    107: (
+        "Cache invoice totals",
+        {"app/models/invoice.py": "TAX = 0.20\nROUND = 2\nCACHE = True\n"},
+        {"squash": True},
+    ),
 }
 # Three syncs of main into staging, each bringing the pull requests merged since the last one.
 TERP_BATCHES: tuple[tuple[int, ...], ...] = ((101, 102, 103), (104, 105), (106,))
@@ -190,6 +195,6 @@ def build_terp_history(root: Path) -> DemoRepo:
     TERP_PULLS, which a sync would bring over in the three TERP_BATCHES.
     """
     b = start_terp_history(root)
-    pulls = [merge_terp_pull(b, n) for n in TERP_PULLS]
+    pulls = [merge_terp_pull(b, n) for batch in TERP_BATCHES for n in batch]
     b.push("main")
     return b.repo(pulls)
