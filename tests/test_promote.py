@@ -224,3 +224,22 @@ def test_manual_rollback_to_the_previous_live_deployment(world: World) -> None:
     assert result.exit_code == 0, result.stderr
     app = world.do.apps[world.app_id]
     assert app.pinned is None and app.deployments[0].commit == world.production_sha
+
+
+def test_a_failed_rollback_names_both_failures_and_leaves_the_app_pinned(world: World) -> None:
+    """When the restored build is unhealthy too, both errors are named and the pin stays for a person."""
+    world.app.responder = lambda: UNHEALTHY
+    result = world.run("--sha", world.staging_sha)
+    assert result.exit_code == 1
+    assert "verification failed" in result.stderr and "then the rollback failed too" in result.stderr
+    assert world.do.apps[world.app_id].pinned is not None
+
+
+def test_without_an_earlier_live_build_there_is_nothing_to_roll_back_to(world: World) -> None:
+    """A failure with no earlier live build of production's commit says so instead of guessing."""
+    app = world.do.apps[world.app_id]
+    app.deployments.clear()
+    world.app.responder = lambda: UNHEALTHY
+    result = world.run("--sha", world.staging_sha)
+    assert result.exit_code == 1 and "no earlier live deployment" in result.stderr
+    assert app.pinned is None
