@@ -204,3 +204,12 @@ def test_heal_rules_are_read_and_checked() -> None:
     assert any("deploy.rules[0].pattern: expected a valid regular expression" in p for p in found)
     assert any("deploy.rules[1].kind: expected transient or deterministic" in p for p in found)
     assert any("deploy.rules[2]: needs a pattern and a kind" in p for p in found)
+
+
+def test_promote_settings() -> None:
+    """promote.revert_pr is a boolean, off by default."""
+    assert parse("").promote.revert_pr is False
+    assert parse("promote: {revert_pr: true}").promote.revert_pr is True
+    assert any(
+        "promote.revert_pr: expected true or false" in p for p in problems("promote: {revert_pr: yes-please}")
+    )

@@ -243,3 +243,37 @@ def test_without_an_earlier_live_build_there_is_nothing_to_roll_back_to(world: W
     result = world.run("--sha", world.staging_sha)
     assert result.exit_code == 1 and "no earlier live deployment" in result.stderr
     assert app.pinned is None
+
+
+def test_a_rolled_back_promotion_opens_a_revert_pull_request_when_configured(world: World) -> None:
+    """With promote.revert_pr, a PR into production brings the branch's files back to what runs."""
+    config = world.repo / ".github" / "terp-actions.yml"
+    config.write_text(config.read_text() + "promote: {revert_pr: true}\n")
+    app = world.do.apps[world.app_id]
+
+    def health() -> HealthAnswer:
+        live = next((d for d in app.deployments if world.do.phase(app, d)[0] == "ACTIVE"), None)
+        return UNHEALTHY if live is not None and live.commit == world.staging_sha else HealthAnswer()
+
+    world.app.responder = health
+    result = world.run("--sha", world.staging_sha)
+    assert result.exit_code == 1 and "revert pull request #" in result.stderr
+    [pr] = [p for p in world.gh.pulls.values() if p.base == "production"]
+    assert pr.head == f"terp-actions/revert-{world.staging_sha[:12]}"
+    tree = lambda rev: world.tip(f"{rev}^{{tree}}")  # noqa: E731 - a one-line helper
+    assert tree(f"refs/heads/{pr.head}") == tree(world.production_sha)
+    assert world.tip(f"refs/heads/{pr.head}~1") == world.staging_sha
+
+
+def test_without_the_setting_the_failure_says_how_to_get_a_revert_pr(world: World) -> None:
+    """By default no PR is opened; the message names the setting."""
+    app = world.do.apps[world.app_id]
+
+    def health() -> HealthAnswer:
+        live = next((d for d in app.deployments if world.do.phase(app, d)[0] == "ACTIVE"), None)
+        return UNHEALTHY if live is not None and live.commit == world.staging_sha else HealthAnswer()
+
+    world.app.responder = health
+    result = world.run("--sha", world.staging_sha)
+    assert result.exit_code == 1 and "promote.revert_pr" in result.stderr
+    assert not [p for p in world.gh.pulls.values() if p.base == "production"]

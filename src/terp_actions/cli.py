@@ -870,7 +870,7 @@ def promote_cmd(
     when that fails, roll the app back to the last good deployment and exit 1."""
     from terp_actions import git as gitmod
     from terp_actions.deploy import Deployer, commit_of
-    from terp_actions.promote import run_promotion
+    from terp_actions.promote import PromotionFailed, run_promotion
     from terp_actions.verify import check_commit, run_checks
 
     if force and not reason.strip():
@@ -936,6 +936,10 @@ def promote_cmd(
             say=ctx.say,
             dry_run=dry_run,
         )
+    except PromotionFailed as exc:
+        _offer_revert(ctx, git, remote, config, exc)
+        _report_promotion(ctx, git, remote, config, exc.holds or sha, "failure", str(exc), environment.url)
+        raise
     except TerpError as exc:
         _report_promotion(ctx, git, remote, config, sha, "failure", str(exc), environment.url)
         raise
@@ -976,6 +980,31 @@ def promote_cmd(
         )
     elif not dry_run:
         ctx.say(f"PROMOTED  production runs {result.sha[:12]} (deployment {result.deployment}), verified")
+
+
+def _offer_revert(ctx: Context, git: Any, remote: str, config: Any, exc: Any) -> None:
+    """After a rolled-back promotion: open the revert pull request when configured, else say how."""
+    from terp_actions.promote import open_revert_pr
+    from terp_actions.sync import BOT_IDENTITY
+
+    if not (
+        config.promote.revert_pr and ctx.environ.get("GITHUB_TOKEN") and ctx.environ.get("GITHUB_REPOSITORY")
+    ):
+        exc.message += "; set promote.revert_pr to have a revert pull request opened"
+        return
+    try:
+        number = open_revert_pr(
+            git,
+            _github_api(ctx),
+            remote=remote,
+            production=config.branches.production,
+            good=exc.runs,
+            bad=exc.holds,
+            identity=BOT_IDENTITY,
+        )
+        exc.message += f"; revert pull request #{number} opened"
+    except TerpError as error:
+        exc.message += f"; the revert pull request could not be opened ({error})"
 
 
 def _report_promotion(

@@ -124,6 +124,13 @@ class DeploySettings:
 
 
 @dataclass(frozen=True)
+class PromoteSettings:
+    """Promotion: whether a failed, rolled-back promotion opens a revert pull request."""
+
+    revert_pr: bool = False
+
+
+@dataclass(frozen=True)
 class Config:
     """A validated configuration; ``source`` is the file it came from, or "defaults"."""
 
@@ -132,6 +139,7 @@ class Config:
     environments: Mapping[str, Environment] = field(default_factory=dict)
     verify: VerifySettings = field(default_factory=VerifySettings)
     deploy: DeploySettings = field(default_factory=DeploySettings)
+    promote: PromoteSettings = field(default_factory=PromoteSettings)
     source: str = "defaults"
 
     def rules(self) -> IgnoreRules:
@@ -268,13 +276,14 @@ class _Reader:
         return converted
 
     def config(self, data: object) -> Config:
-        top = self.section(data, "", {"branches", "ignore", "environments", "verify", "deploy"})
+        top = self.section(data, "", {"branches", "ignore", "environments", "verify", "deploy", "promote"})
         return Config(
             branches=self.branches(top.get("branches")),
             ignore=self.ignore(top["ignore"]) if "ignore" in top else DEFAULT_IGNORE,
             environments=self.environments(top.get("environments")),
             verify=self.verify(top.get("verify")),
             deploy=self.deploy(top.get("deploy")),
+            promote=self.promote(top.get("promote")),
             source=self.where,
         )
 
@@ -402,6 +411,15 @@ class _Reader:
         return MigrationSettings(
             ok=self.get(sec, name, "ok", d.ok, convert=_regex, expected="a valid regular expression"),
             fail=self.get(sec, name, "fail", d.fail, convert=_regex, expected="a valid regular expression"),
+        )
+
+    def promote(self, data: object) -> PromoteSettings:
+        sec = self.section(data, "promote", {"revert_pr"})
+        d = PromoteSettings()
+        return PromoteSettings(
+            revert_pr=self.get(
+                sec, "promote", "revert_pr", d.revert_pr, convert=_bool, expected="true or false"
+            )
         )
 
     def heal_rules(self, data: object) -> tuple[HealRuleSetting, ...]:

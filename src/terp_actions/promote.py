@@ -221,6 +221,39 @@ class PromotionFailed(TerpError):
 
     title = "Promotion failed"
 
+    def __init__(self, message: str, *, runs: str = "", holds: str = "") -> None:
+        super().__init__(message)
+        self.runs = runs  # the commit production runs after the rollback
+        self.holds = holds  # the commit the production branch holds
+
+
+def open_revert_pr(
+    git: Git, github: Any, *, remote: str, production: str, good: str, bad: str, identity: dict[str, str]
+) -> int:
+    """A pull request into ``production`` whose one commit brings its files back to ``good``.
+
+    The commit is made without a work tree: ``bad``'s child with ``good``'s tree.
+    """
+    tree = git.text(["rev-parse", "--verify", "--end-of-options", f"{good}^{{tree}}"])
+    message = f"Revert production to {good[:12]}\n\nThe promotion of {bad[:12]} failed and was rolled back."
+    commit = gitmod.commit_tree(git, tree, [bad], message, identity)
+    branch = f"terp-actions/revert-{bad[:12]}"
+    outcome = gitmod.push_commit(git, remote, commit, branch)
+    if not outcome.ok and not outcome.moved:
+        raise PushRejected(f"the revert branch {branch} could not be pushed: {outcome.reason}")
+    existing = github.open_pulls(head=branch, base=production)
+    if existing:
+        return int(existing[0].number)
+    body = (
+        f"Production was rolled back to {good[:12]} after {bad[:12]} failed verification; the `{production}` "
+        f"branch still holds {bad[:12]}. Merging this brings the branch back in line with what runs."
+    )
+    return int(
+        github.create_pull(
+            title=f"Revert {production} to {good[:12]}", head=branch, base=production, body=body
+        ).number
+    )
+
 
 def run_promotion(
     git: Git,
@@ -295,5 +328,7 @@ def run_promotion(
         raise RollbackFailed(f"{failure}; then the rollback failed too: {exc}") from exc
     raise PromotionFailed(
         f"{failure}. Rolled back: production runs {facts.production_tip[:12]} again while the {production} "
-        f"branch holds {sha[:12]} (not rewritten; revert or fix forward)"
+        f"branch holds {sha[:12]} (not rewritten; revert or fix forward)",
+        runs=facts.production_tip,
+        holds=sha,
     )
