@@ -12,7 +12,10 @@ from click.testing import CliRunner, Result
 
 from terp_actions.cli import cli
 from terp_actions.github import GitHubApi
-from terp_actions.promote import GateFacts, Refusal, gate
+from terp_actions.deploy import Deployer, commit_of
+from terp_actions.digitalocean import AppPlatform
+from terp_actions.git import Git
+from terp_actions.promote import GateFacts, Refusal, gate, run_promotion
 from terp_actions.report import parse_state
 from terp_actions.sandbox.fake_app import UNHEALTHY, AppStandIn, HealthAnswer
 from terp_actions.sandbox.fake_appplatform import AppPlatformStandIn
@@ -277,3 +280,51 @@ def test_without_the_setting_the_failure_says_how_to_get_a_revert_pr(world: Worl
     result = world.run("--sha", world.staging_sha)
     assert result.exit_code == 1 and "promote.revert_pr" in result.stderr
     assert not [p for p in world.gh.pulls.values() if p.base == "production"]
+
+
+class Crash(Exception):
+    """The process dying mid-promotion (not one of our errors: nothing catches it)."""
+
+
+def crashing_promotion(world: World, crash_after: str) -> None:
+    """Run the promotion's flow with a crash right after ``crash_after`` (push or deploy)."""
+    platform = AppPlatform("dop_v1_sandbox", world.do.url)
+
+    def deploy(sha: str) -> object:
+        if crash_after == "push":
+            raise Crash
+        result = Deployer(platform, world.app_id, contains=lambda c: c == sha, say=lambda _s: None).run()
+        raise Crash(result)
+
+    with pytest.raises(Crash):
+        run_promotion(
+            Git(world.repo),
+            platform,
+            world.app_id,
+            remote="origin",
+            staging="staging",
+            production="production",
+            sha_text=world.staging_sha,
+            verified={world.staging_sha},
+            force_reason="",
+            deploy=deploy,
+            verify=lambda _s: (True, ""),
+            healthy=lambda: True,
+            follow=lambda _d: ("ACTIVE", {}),
+            commit_of=commit_of,
+            say=lambda _s: None,
+        )
+
+
+@pytest.mark.parametrize("crash_after", ["push", "deploy"])
+def test_a_rerun_after_a_crash_converges_to_the_clean_end_state(world: World, crash_after: str) -> None:
+    """Crash after the push, or after the deploy: the rerun ends exactly where a clean run ends
+    (production at the commit, one live deployment of it, nothing pinned, no second push)."""
+    crashing_promotion(world, crash_after)
+    assert world.tip("production") == world.staging_sha
+    rerun = world.run("--sha", world.staging_sha)
+    assert rerun.exit_code == 0, rerun.stderr
+    assert "already holds" in rerun.stdout
+    app = world.do.apps[world.app_id]
+    ours = [d for d in app.deployments if d.commit == world.staging_sha]
+    assert len(ours) == 1 and world.do.phase(app, ours[0])[0] == "ACTIVE" and app.pinned is None
