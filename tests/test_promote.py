@@ -11,10 +11,10 @@ import pytest
 from click.testing import CliRunner, Result
 
 from terp_actions.cli import cli
-from terp_actions.github import GitHubApi
 from terp_actions.deploy import Deployer, commit_of
 from terp_actions.digitalocean import AppPlatform
 from terp_actions.git import Git
+from terp_actions.github import GitHubApi
 from terp_actions.promote import GateFacts, Refusal, gate, run_promotion
 from terp_actions.report import parse_state
 from terp_actions.sandbox.fake_app import UNHEALTHY, AppStandIn, HealthAnswer
