@@ -328,3 +328,39 @@ def test_a_rerun_after_a_crash_converges_to_the_clean_end_state(world: World, cr
     app = world.do.apps[world.app_id]
     ours = [d for d in app.deployments if d.commit == world.staging_sha]
     assert len(ours) == 1 and world.do.phase(app, ours[0])[0] == "ACTIVE" and app.pinned is None
+
+
+def test_a_rerun_finishes_a_rollback_that_died_before_its_commit(world: World) -> None:
+    """Crash between the rollback and its commit (app pinned): the rerun finishes and unpins it."""
+    app = world.do.apps[world.app_id]
+    platform = AppPlatform("dop_v1_sandbox", world.do.url)
+    follower = Deployer(platform, world.app_id, contains=lambda _c: False, say=lambda _s: None)
+
+    def deploy(sha: str) -> object:
+        return Deployer(platform, world.app_id, contains=lambda c: c == sha, say=lambda _s: None).run()
+
+    def crash() -> bool:
+        raise Crash
+
+    with pytest.raises(Crash):
+        run_promotion(
+            Git(world.repo),
+            platform,
+            world.app_id,
+            remote="origin",
+            staging="staging",
+            production="production",
+            sha_text=world.staging_sha,
+            verified={world.staging_sha},
+            force_reason="",
+            deploy=deploy,
+            verify=lambda _s: (False, "health"),
+            healthy=crash,
+            follow=follower.follow,
+            commit_of=commit_of,
+            say=lambda _s: None,
+        )
+    assert app.pinned is not None
+    rerun = world.run("--sha", world.staging_sha)
+    assert rerun.exit_code == 1 and "had failed and was rolled back" in rerun.stderr
+    assert app.pinned is None and app.deployments[0].commit == world.production_sha

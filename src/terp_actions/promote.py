@@ -14,7 +14,7 @@ import enum
 import re
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
-from typing import Any, Final
+from typing import Any, Final, NoReturn
 
 from terp_actions import git as gitmod
 from terp_actions.errors import BadInput, PushRejected, TerpError
@@ -255,6 +255,35 @@ def open_revert_pr(
     )
 
 
+def _resume_rollback(
+    platform: Any,
+    app_id: str,
+    pinned: dict[str, Any],
+    sha: str,
+    *,
+    follow: Callable[[str], tuple[str, dict[str, Any]]],
+    healthy: Callable[[], bool],
+    commit_of: Callable[[dict[str, Any]], str],
+    say: Callable[[str], None],
+) -> NoReturn:
+    """Finish a rollback a crashed promotion left pinned, then report the promotion as failed."""
+    say(f"resuming the unfinished rollback {pinned['id']} of a failed promotion of {sha[:12]}")
+    phase, _ = follow(str(pinned["id"]))
+    if phase != "ACTIVE" or not healthy():
+        raise RollbackFailed(
+            f"the unfinished rollback {pinned['id']} is {phase} and not healthy; the app stays pinned"
+        )
+    platform.commit_rollback(app_id)
+    say("rollback committed: the app is no longer pinned")
+    runs = commit_of(pinned)
+    raise PromotionFailed(
+        f"the promotion of {sha[:12]} had failed and was rolled back: production runs {runs[:12]} while the "
+        f"branch holds {sha[:12]} (not rewritten; revert or fix forward)",
+        runs=runs,
+        holds=sha,
+    )
+
+
 def run_promotion(
     git: Git,
     platform: Any,
@@ -279,6 +308,13 @@ def run_promotion(
     staging_ref, production_ref = f"{remote}/{staging}", f"{remote}/{production}"
     sha = resolve_sha(git, sha_text) if sha_text else default_sha(git, staging_ref, verified)
     app = platform.get_app(app_id)
+    pinned = app.get("pinned_deployment") or {}
+    production_now = gitmod.resolve_commit(git, production_ref) or ""
+    if pinned.get("cause") == "rollback" and production_now == sha:
+        # A rerun of a promotion that died mid-rollback: finish the rollback, don't start over.
+        _resume_rollback(
+            platform, app_id, pinned, sha, follow=follow, healthy=healthy, commit_of=commit_of, say=say
+        )
     facts = gather_facts(
         git,
         sha,
