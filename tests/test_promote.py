@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import os
+import shutil
 import subprocess
+import sys
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -364,3 +367,38 @@ def test_a_rerun_finishes_a_rollback_that_died_before_its_commit(world: World) -
     rerun = world.run("--sha", world.staging_sha)
     assert rerun.exit_code == 1 and "had failed and was rolled back" in rerun.stderr
     assert app.pinned is None and app.deployments[0].commit == world.production_sha
+
+
+def test_two_promotions_at_once_end_in_one_consistent_state(world: World) -> None:
+    """Two promote processes racing (the workflow queues them; people may not): both succeed, and
+    production ends at the commit with a live deployment of it and nothing pinned."""
+    env = {
+        **os.environ,
+        "GITHUB_TOKEN": "ghs_sandbox",
+        "GITHUB_REPOSITORY": "terp/terp",
+        "GITHUB_API_URL": world.gh.url,
+        "DIGITALOCEAN_TOKEN": "dop_v1_sandbox",
+        "TERP_DO_ENDPOINT": world.do.url,
+        "TERP_REPO": str(world.repo),
+    }
+    clones = []
+    for name in ("a", "b"):
+        clone = world.repo.parent / f"racer-{name}"
+        shutil.copytree(world.repo, clone)
+        clones.append(clone)
+    procs = [
+        subprocess.Popen(
+            [sys.executable, "-m", "terp_actions", "promote", "--sha", world.staging_sha],
+            env={**env, "TERP_REPO": str(c)},
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+        )
+        for c in clones
+    ]
+    outcomes = [p.communicate(timeout=120) for p in procs]
+    assert [p.returncode for p in procs] == [0, 0], outcomes
+    assert world.tip("production") == world.staging_sha
+    app = world.do.apps[world.app_id]
+    live = [d for d in app.deployments if world.do.phase(app, d)[0] == "ACTIVE"]
+    assert len(live) == 1 and live[0].commit == world.staging_sha and app.pinned is None

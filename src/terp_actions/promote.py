@@ -168,6 +168,11 @@ def push_production(git: Git, remote: str, sha: str, branch: str) -> bool:
     outcome = gitmod.push_commit(git, remote, sha, branch)
     if outcome.ok:
         return True
+    if outcome.moved:  # a push raced ours: fine if the branch now holds our commit
+        gitmod.fetch_branches(git, remote, [branch])
+        now = gitmod.resolve_commit(git, f"{remote}/{branch}") or ""
+        if now and (now == sha or gitmod.is_ancestor(git, sha, now)):
+            return False
     raise PushRejected(f"{remote} refused to move {branch} to {sha[:12]}: {outcome.reason}")
 
 
@@ -255,6 +260,21 @@ def open_revert_pr(
     )
 
 
+def _move_production(
+    git: Git, remote: str, production: str, facts: GateFacts, already_there: bool, say: Callable[[str], None]
+) -> bool:
+    """Fast-forward production to the commit, unless it (or a concurrent run) already did."""
+    sha = facts.sha
+    if already_there:
+        say(f"{production} already holds {sha[:12]}: not pushed again")
+        return False
+    if push_production(git, remote, sha, production):
+        say(f"{production} fast-forwarded: {facts.production_tip[:12]} → {sha[:12]}")
+        return True
+    say(f"{production} was moved to {sha[:12]} by a concurrent run: not pushed again")
+    return False
+
+
 def _resume_rollback(
     platform: Any,
     app_id: str,
@@ -333,11 +353,7 @@ def run_promotion(
     if dry_run:
         say(f"dry run: would move {production} {facts.production_tip[:12]} → {sha[:12]}, deploy and verify")
         return result
-    if not decision.already_there:
-        result.pushed = push_production(git, remote, sha, production)
-        say(f"{production} fast-forwarded: {facts.production_tip[:12]} → {sha[:12]}")
-    else:
-        say(f"{production} already holds {sha[:12]}: not pushed again")
+    result.pushed = _move_production(git, remote, production, facts, decision.already_there, say)
     failure = ""
     try:
         deployed = deploy(sha)
