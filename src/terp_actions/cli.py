@@ -1106,6 +1106,51 @@ def rollback_cmd(
         ctx.emit_json({"deployment": deployment, "target": target})
 
 
+@cli.command("doctor", short_help="Find configuration, app spec and workflow mistakes before they bite.")
+@common
+@repo_option("The repository to examine.")
+def doctor_cmd(config_path: Path | None, as_json: bool, repo: Path) -> None:
+    """Check the configuration, `.do/*.yaml` app specs, `.github/workflows/*.yml` and the
+    repository for mistakes; exit 1 when one is an error, 0 otherwise."""
+    from terp_actions import git as gitmod
+    from terp_actions.config import DEFAULT_PATH
+    from terp_actions.doctor import diagnose, read_repository
+    from terp_actions.errors import DoctorFoundErrors
+
+    ctx = Context(dict(os.environ), as_json)
+    config = _load_config(config_path, repo)
+    git = gitmod.open_repo(repo)
+    config_file = (
+        str(config_path.relative_to(repo))
+        if config_path and config_path.is_relative_to(repo)
+        else DEFAULT_PATH
+    )
+    findings = diagnose(read_repository(git, repo, config, config_file))
+    if as_json:
+        ctx.emit_json(
+            [
+                {"severity": f.severity, "file": f.file, "line": f.line, "message": f.message, "fix": f.fix}
+                for f in findings
+            ]
+        )
+    else:
+        for file in sorted({f.file for f in findings}):
+            ctx.say(file)
+            for f in (x for x in findings if x.file == file):
+                where = f":{f.line}" if f.line else ""
+                ctx.say(
+                    f"  {f.severity.upper():<7} {file}{where}  {f.message}"
+                    + (f"\n          fix: {f.fix}" if f.fix else "")
+                )
+        counts = {s: sum(1 for f in findings if f.severity == s) for s in ("error", "warning", "info")}
+        ctx.say(f"doctor: {counts['error']} errors, {counts['warning']} warnings, {counts['info']} notes")
+    for f in findings:
+        if f.severity == "error":
+            ctx.runner.annotate("error", f"{f.file}:{f.line}: {f.message}", title="doctor")
+    if any(f.severity == "error" for f in findings):
+        raise DoctorFoundErrors(f"{sum(1 for f in findings if f.severity == 'error')} error(s) found")
+
+
 @cli.command("status", short_help="Which deployment carries a commit, its phase and progress.")
 @common
 @env_option

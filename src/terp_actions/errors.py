@@ -164,3 +164,9 @@ class VerificationFailed(TerpError):
     """The deploy is live but a verification check failed."""
 
     title = "Verification failed"
+
+
+class DoctorFoundErrors(TerpError):
+    """doctor found at least one error-level problem (it printed them all)."""
+
+    title = "doctor found errors"

@@ -1,0 +1,361 @@
+"""`doctor`: configuration, app specs and workflows that would silently do something else than meant.
+
+Each check is a pure function over what was read (texts, parsed YAML, the paths git knows); the
+reading is ``read_repository``. Findings carry a severity, the file and line, and the fix.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Final, Literal
+
+from terp_actions.config import Config
+from terp_actions.errors import BadInput, PatternError
+from terp_actions.paths import IgnoreRules, parse_pattern
+
+Severity = Literal["error", "warning", "info"]
+OTHER_PLATFORMS: Final = {
+    "railway.json": "Railway",
+    "railway.toml": "Railway",
+    "vercel.json": "Vercel",
+    "netlify.toml": "Netlify",
+    "fly.toml": "Fly.io",
+    "render.yaml": "Render",
+    "heroku.yml": "Heroku",
+    "app.json": "Heroku",
+}
+_SECRET_USE: Final = re.compile(r"\$\{\{\s*secrets\.([A-Za-z_][A-Za-z0-9_]*)\s*\}\}")
+
+
+@dataclass(frozen=True)
+class Finding:
+    """One problem: how bad, where, what, and how to fix it."""
+
+    severity: Severity
+    file: str
+    line: int
+    message: str
+    fix: str = ""
+
+
+@dataclass
+class Repository:
+    """What doctor reads: the configuration, app specs, workflows (text and YAML), the paths in history."""
+
+    config: Config
+    config_file: str
+    config_text: str = ""
+    specs: dict[str, tuple[str, Any]] = field(default_factory=dict)  # file -> (text, parsed)
+    workflows: dict[str, tuple[str, Any]] = field(default_factory=dict)
+    paths: set[str] = field(default_factory=set)  # every path in the history
+    files: set[str] = field(default_factory=set)  # paths in the work tree now
+
+
+def line_of(text: str, needle: str) -> int:
+    """1-based line of the first occurrence of ``needle`` in ``text`` (0 when absent)."""
+    index = text.find(needle)
+    return text.count("\n", 0, index) + 1 if index >= 0 else 0
+
+
+# --- the checks (pure) ---------------------------------------------------------------------------
+
+
+def check_patterns(patterns: Sequence[str], paths: Iterable[str], *, file: str, text: str) -> list[Finding]:
+    """Patterns that will surprise: root-only globs, duplicates, ones that match nothing in history,
+    negations that re-include nothing."""
+    found: list[Finding] = []
+    all_paths = list(paths)
+    seen: set[str] = set()
+    for index, pattern in enumerate(patterns):
+        where = line_of(text, pattern)
+        if pattern in seen:
+            found.append(
+                Finding("warning", file, where, f"pattern {pattern!r} is listed twice", "remove one")
+            )
+        seen.add(pattern)
+        body = pattern.removeprefix("!")
+        if body.startswith("*") and not body.startswith("**") and "/" not in body:
+            deeper = [p for p in all_paths if "/" in p and IgnoreRules([f"**/{body}"]).is_ignored(p)]
+            if deeper:
+                found.append(
+                    Finding(
+                        "warning",
+                        file,
+                        where,
+                        f"{pattern!r} matches only files at the repository root under GitHub's rules "
+                        f"({len(deeper)} deeper, e.g. {deeper[0]})",
+                        f"write {('!' if pattern.startswith('!') else '') + '*' + body!r} for every folder",
+                    )
+                )
+        rules = IgnoreRules([body])
+        if all_paths and not any(rules.is_ignored(p) for p in all_paths):
+            found.append(
+                Finding(
+                    "info",
+                    file,
+                    where,
+                    f"pattern {pattern!r} matches no file in the history",
+                    "remove it, or check its spelling",
+                )
+            )
+        if pattern.startswith("!") and index > 0:
+            earlier = IgnoreRules([p for p in patterns[:index] if not p.startswith("!")])
+            if not any(earlier.is_ignored(p) and rules.is_ignored(p) for p in all_paths):
+                found.append(
+                    Finding(
+                        "warning",
+                        file,
+                        where,
+                        f"{pattern!r} re-includes nothing an earlier pattern ignored",
+                        "remove it, or move it after the pattern it should override",
+                    )
+                )
+    return found
+
+
+def check_environments(config: Config, *, file: str, text: str) -> list[Finding]:
+    """Staging and production must not share a URL, an app or a branch."""
+    found: list[Finding] = []
+    staging, production = config.environments.get("staging"), config.environments.get("production")
+    if staging and production:
+        if staging.url == production.url:
+            found.append(
+                Finding(
+                    "error",
+                    file,
+                    line_of(text, staging.url),
+                    f"staging and production share the URL {staging.url}: staging checks hit production",
+                    "give staging its own URL (its App Platform app's live URL)",
+                )
+            )
+        if staging.app == production.app:
+            found.append(
+                Finding(
+                    "error",
+                    file,
+                    line_of(text, staging.app),
+                    f"staging and production are the same app {staging.app!r}",
+                    "use two apps",
+                )
+            )
+    if config.branches.staging == config.branches.production:
+        found.append(
+            Finding("error", file, line_of(text, "branches"), "staging and production are the same branch")
+        )
+    return found
+
+
+def _spec_components(spec: Mapping[str, Any]) -> Iterable[Mapping[str, Any]]:
+    for kind in ("services", "workers", "jobs", "static_sites", "functions"):
+        yield from spec.get(kind) or []
+
+
+def check_spec(file: str, text: str, spec: Any, config: Config) -> list[Finding]:
+    """An app spec that deploys every push of staging (defeating the ignore rules), builds another
+    branch than configured, or has no health check."""
+    if not isinstance(spec, Mapping):
+        return [Finding("error", file, 1, "not an app spec (expected a mapping)")]
+    env = "staging" if "staging" in Path(file).name else "production"
+    branch = config.branches.staging if env == "staging" else config.branches.production
+    found: list[Finding] = []
+    for component in _spec_components(spec):
+        source = component.get("github") or component.get("gitlab") or component.get("git") or {}
+        name = component.get("name", "?")
+        if source.get("deploy_on_push") and source.get("branch") == config.branches.staging and config.ignore:
+            found.append(
+                Finding(
+                    "error",
+                    file,
+                    line_of(text, "deploy_on_push"),
+                    f"component {name!r} deploys every push to {config.branches.staging}: App Platform "
+                    "would deploy docs-only merges too, defeating the ignore rules",
+                    "set deploy_on_push: false and let terp-actions deploy",
+                )
+            )
+        if source.get("branch") and source.get("branch") != branch:
+            found.append(
+                Finding(
+                    "error",
+                    file,
+                    line_of(text, str(source.get("branch"))),
+                    f"component {name!r} builds branch {source.get('branch')!r}, but {env} is {branch!r}",
+                    f"set branch: {branch}",
+                )
+            )
+        if "health_check" not in component and name != "?" and component in (spec.get("services") or []):
+            found.append(
+                Finding(
+                    "warning",
+                    file,
+                    line_of(text, f"name: {name}"),
+                    f"service {name!r} has no health_check",
+                    "add health_check: {http_path: /health}",
+                )
+            )
+    return found
+
+
+def _triggers(workflow: Mapping[Any, Any]) -> Mapping[str, Any]:
+    on = workflow.get("on", workflow.get(True))  # YAML 1.1 reads the key `on` as True
+    if isinstance(on, str):
+        return {on: {}}
+    if isinstance(on, list):
+        return {str(t): {} for t in on}
+    return on if isinstance(on, Mapping) else {}
+
+
+def check_workflow(file: str, text: str, workflow: Any, config: Config) -> list[Finding]:
+    """paths-ignore that disagrees with the ignore rules; terp-actions jobs without what they need;
+    secrets used by a reusable workflow but not declared."""
+    if not isinstance(workflow, Mapping):
+        return []
+    found: list[Finding] = []
+    triggers = _triggers(workflow)
+    for event in ("push", "pull_request"):
+        ignored = (
+            (triggers.get(event) or {}).get("paths-ignore")
+            if isinstance(triggers.get(event), Mapping)
+            else None
+        )
+        if not ignored:
+            continue
+        for pattern in ignored:
+            try:
+                parse_pattern(str(pattern))
+            except PatternError as exc:
+                found.append(
+                    Finding(
+                        "error",
+                        file,
+                        line_of(text, str(pattern)),
+                        f"paths-ignore: {exc.reason}",
+                        "see terp-actions check-ignore",
+                    )
+                )
+        if sorted(map(str, ignored)) != sorted(config.ignore):
+            missing = sorted(set(config.ignore) - set(map(str, ignored)))
+            extra = sorted(set(map(str, ignored)) - set(config.ignore))
+            found.append(
+                Finding(
+                    "warning",
+                    file,
+                    line_of(text, "paths-ignore"),
+                    f"{event}.paths-ignore disagrees with the ignore rules (missing {missing or 'none'}, "
+                    f"extra {extra or 'none'})",
+                    "drop paths-ignore and let terp-actions plan decide, or keep both lists equal",
+                )
+            )
+    for name, job in (workflow.get("jobs") or {}).items():
+        steps = " ".join(
+            str(s.get("uses", "")) for s in (job or {}).get("steps") or [] if isinstance(s, Mapping)
+        )
+        perms = (job or {}).get("permissions") or workflow.get("permissions") or {}
+        if "actions/sync" in steps and (not isinstance(perms, Mapping) or perms.get("contents") != "write"):
+            found.append(
+                Finding(
+                    "error",
+                    file,
+                    line_of(text, f"{name}:"),
+                    f"job {name!r} syncs but cannot push",
+                    "grant permissions: contents: write to that job",
+                )
+            )
+        if (
+            ("actions/deploy" in steps or "actions/promote" in steps)
+            and not (job or {}).get("concurrency")
+            and not workflow.get("concurrency")
+        ):
+            found.append(
+                Finding(
+                    "warning",
+                    file,
+                    line_of(text, f"{name}:"),
+                    f"job {name!r} deploys without a concurrency group: deploys could overlap",
+                    "add concurrency: {group: deploy-<env>, cancel-in-progress: false}",
+                )
+            )
+    call = triggers.get("workflow_call")
+    if isinstance(call, Mapping) or "workflow_call" in triggers:
+        declared = set(((call or {}) if isinstance(call, Mapping) else {}).get("secrets") or {})
+        for secret in sorted(set(_SECRET_USE.findall(text)) - declared - {"GITHUB_TOKEN"}):
+            found.append(
+                Finding(
+                    "error",
+                    file,
+                    line_of(text, f"secrets.{secret}"),
+                    f"secret {secret} is used but not declared under on.workflow_call.secrets",
+                    "declare it, so callers must pass it explicitly",
+                )
+            )
+    return found
+
+
+def check_platform_files(files: Iterable[str]) -> list[Finding]:
+    """Deployment files of other hosting platforms, left over and misleading."""
+    return [
+        Finding(
+            "warning",
+            path,
+            0,
+            f"{path} configures {OTHER_PLATFORMS[path]}, not App Platform",
+            "delete it if that platform is no longer used",
+        )
+        for path in sorted(files)
+        if path in OTHER_PLATFORMS
+    ]
+
+
+def diagnose(repo: Repository) -> list[Finding]:
+    """Every finding for ``repo``, errors first."""
+    found = check_patterns(repo.config.ignore, repo.paths, file=repo.config_file, text=repo.config_text)
+    found += check_environments(repo.config, file=repo.config_file, text=repo.config_text)
+    for file, (text, spec) in sorted(repo.specs.items()):
+        found += check_spec(file, text, spec, repo.config)
+    for file, (text, workflow) in sorted(repo.workflows.items()):
+        found += check_workflow(file, text, workflow, repo.config)
+    found += check_platform_files(repo.files)
+    order = {"error": 0, "warning": 1, "info": 2}
+    return sorted(found, key=lambda f: (order[f.severity], f.file, f.line))
+
+
+# --- reading (effects) ------------------------------------------------------------------------------
+
+MAX_HISTORY_PATHS: Final = 200_000
+
+
+def read_repository(git: Any, root: Path, config: Config, config_file: str) -> Repository:
+    """Read what doctor checks: the config text, `.do/*.yaml`, workflows, and git's paths."""
+    import yaml  # noqa: PLC0415
+
+    from terp_actions import git as gitmod  # noqa: PLC0415
+
+    def load(path: Path) -> tuple[str, Any]:
+        text = path.read_text(encoding="utf-8")
+        try:
+            return text, yaml.safe_load(text)
+        except yaml.YAMLError as exc:
+            mark = getattr(exc, "problem_mark", None)
+            where = f":{mark.line + 1}" if mark is not None else ""
+            raise BadInput(f"{path.relative_to(root)}{where}: not valid YAML") from None
+
+    repo = Repository(config, config_file)
+    config_path = root / config_file
+    if config_path.exists():
+        repo.config_text = config_path.read_text(encoding="utf-8")
+    for folder, target in ((".do", repo.specs), (".github/workflows", repo.workflows)):
+        for path in sorted((root / folder).glob("*.y*ml")) if (root / folder).is_dir() else []:
+            target[str(path.relative_to(root))] = load(path)
+    repo.files = {gitmod.decode_path(t) for t in git.stream(["ls-files", "-z"]) if t}
+    for token in git.stream(
+        ["log", "--all", "-z", "--name-only", "--format=", "--no-renames", "--no-show-signature"]
+    ):
+        name = gitmod.decode_path(token).lstrip("\n")
+        if name:
+            repo.paths.add(name)
+        if len(repo.paths) >= MAX_HISTORY_PATHS:
+            break
+    repo.paths |= repo.files
+    return repo

@@ -1,0 +1,129 @@
+"""doctor: each finding on a repository that has the mistake, none on a clean one."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner
+
+from terp_actions.cli import cli
+
+from .conftest import Repo
+
+TERP_CONFIG = """\
+ignore: ["docs/**", "*.md", ".github/**", "docs/**", "legacy/**", "!src/keep.py"]
+environments:
+  staging: {app: terp-staging, url: "https://terp-app-b9uu5.ondigitalocean.app"}
+  production: {app: terp, url: "https://terp-app-b9uu5.ondigitalocean.app"}
+"""
+STAGING_SPEC = """\
+name: terp-staging
+services:
+  - name: web
+    github: {repo: terp/terp, branch: main, deploy_on_push: true}
+"""
+WORKFLOW = """\
+name: deploy
+on:
+  push:
+    branches: [main]
+    paths-ignore: ["docs/**", "*.md", ".vscode/"]
+  workflow_call: {}
+permissions: {}
+jobs:
+  sync:
+    runs-on: ubuntu-latest
+    permissions:
+      contents: read
+    steps:
+      - uses: terp/terp-actions/actions/sync@0123456789012345678901234567890123456789
+  deploy:
+    runs-on: ubuntu-latest
+    steps:
+      - uses: terp/terp-actions/actions/deploy@0123456789012345678901234567890123456789
+        with:
+          digitalocean-token: ${{ secrets.DIGITALOCEAN_TOKEN }}
+"""
+
+
+def run(repo: Path) -> tuple[int, list[dict[str, object]]]:
+    result = CliRunner().invoke(cli, ["doctor", "--repo", str(repo), "--json"], env={})
+    return result.exit_code, json.loads(result.stdout)
+
+
+@pytest.fixture
+def terp_shaped(repo: Repo) -> Path:
+    """A repository with TERP's mistakes: same URL, `*.md`, a wrong spec branch, a leftover railway.json."""
+    files = {
+        ".github/terp-actions.yml": TERP_CONFIG,
+        ".do/app-staging.yaml": STAGING_SPEC,
+        ".github/workflows/deploy.yml": WORKFLOW,
+        "railway.json": "{}",
+        "README.md": "# x",
+        "docs/guide/setup.md": "x",
+        "app/README.md": "x",
+        "src/app.py": "x",
+    }
+    repo.commit("init", files)
+    return repo.path
+
+
+def messages(findings: list[dict[str, object]], severity: str) -> str:
+    return "\n".join(f"{f['file']}:{f['line']} {f['message']}" for f in findings if f["severity"] == severity)
+
+
+def test_terp_shaped_repository_gets_the_findings_a_reviewer_wants(terp_shaped: Path) -> None:
+    """Every planted mistake is reported, with file and line; exit 1 since some are errors."""
+    code, findings = run(terp_shaped)
+    errors, warnings, notes = (messages(findings, s) for s in ("error", "warning", "info"))
+    fixes = "\n".join(str(f["fix"]) for f in findings)
+    assert code == 1
+    assert "share the URL https://terp-app-b9uu5.ondigitalocean.app" in errors
+    assert ".github/terp-actions.yml:3 " in errors  # the line of the shared URL
+    assert "builds branch 'main', but staging is 'staging'" in errors
+    assert "paths-ignore: a trailing '/' matches nothing" in errors
+    assert "job 'sync' syncs but cannot push" in errors
+    assert "secret DIGITALOCEAN_TOKEN is used but not declared" in errors
+    assert "'*.md' matches only files at the repository root" in warnings and "'**.md'" in fixes
+    assert "pattern 'docs/**' is listed twice" in warnings
+    assert "'!src/keep.py' re-includes nothing" in warnings
+    assert "push.paths-ignore disagrees with the ignore rules" in warnings
+    assert "job 'deploy' deploys without a concurrency group" in warnings
+    assert "railway.json configures Railway" in warnings
+    assert "service 'web' has no health_check" in warnings
+    assert "pattern 'legacy/**' matches no file in the history" in notes
+
+
+def test_deploy_on_push_on_the_staging_branch_is_an_error(repo: Repo) -> None:
+    """A staging spec that deploys every push defeats the ignore rules."""
+    spec = (
+        STAGING_SPEC.replace("branch: main", "branch: staging") + "    health_check: {http_path: /health}\n"
+    )
+    repo.commit("init", {".do/app-staging.yaml": spec, "src/app.py": "x"})
+    code, findings = run(repo.path)
+    assert code == 1
+    assert "component 'web' deploys every push to staging" in messages(findings, "error")
+
+
+def test_a_clean_repository_has_no_errors_or_warnings(terp_history: object) -> None:
+    """The TERP-like demo history with the default rules: nothing to fix."""
+    code, findings = run(terp_history.work)  # type: ignore[attr-defined]
+    assert code == 0
+    assert not [f for f in findings if f["severity"] in ("error", "warning")], findings
+
+
+def test_unreadable_yaml_is_bad_input(repo: Repo) -> None:
+    """A workflow that is not YAML: exit 2 naming the file and line."""
+    repo.commit("init", {".github/workflows/broken.yml": "on: [push\njobs: {", "a": "a"})
+    result = CliRunner().invoke(cli, ["doctor", "--repo", str(repo.path)], env={})
+    assert result.exit_code == 2 and ".github/workflows/broken.yml:" in result.stderr
+
+
+def test_human_output_groups_by_file(terp_shaped: Path) -> None:
+    """Findings are grouped under their file, each with its fix, and a count line ends it."""
+    result = CliRunner().invoke(cli, ["doctor", "--repo", str(terp_shaped)], env={})
+    lines = result.stdout.splitlines()
+    assert ".do/app-staging.yaml" in lines and "fix:" in result.stdout
+    assert lines[-1].startswith("doctor: ") and " errors, " in lines[-1]
