@@ -237,3 +237,28 @@ def test_staging_workflow_keeps_the_token_in_the_deploy_job() -> None:
     deploy = workflow["jobs"]["deploy"]
     assert deploy["environment"] == "staging" and deploy["concurrency"]["cancel-in-progress"] is False
     assert set(deploy["permissions"]) == {"contents"}
+
+
+def test_lock_file_satisfies_the_lower_bounds_of_pyproject() -> None:
+    """Each pinned runtime dependency satisfies pyproject's bound: a stale lock fails here."""
+    from packaging.requirements import Requirement  # noqa: PLC0415 - pytest's own dependency
+
+    lock = (ROOT / "requirements.lock").read_text()
+    pins = {
+        name.lower(): version
+        for name, version in re.findall(r"^([a-z0-9][a-z0-9._-]*)==(\S+) \\$", lock, re.M)
+    }
+    for line in tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]["dependencies"]:
+        requirement = Requirement(line)
+        assert requirement.specifier.contains(pins[requirement.name.lower()]), (
+            line,
+            pins[requirement.name.lower()],
+        )
+
+
+def test_install_script_uses_the_lock_with_hashes_only() -> None:
+    """The setup script installs only from requirements.lock, hashes required, wheels only, pip or uv."""
+    script = (ROOT / "actions" / "setup" / "install.sh").read_text()
+    installs = [ln for ln in script.splitlines() if "pip install" in ln]
+    assert len(installs) == 2 and all("--require-hashes" in s or "\\" in s for s in installs)
+    assert script.count("--require-hashes") == 2 and script.count("--only-binary=:all:") == 2
