@@ -402,3 +402,60 @@ def test_two_promotions_at_once_end_in_one_consistent_state(world: World) -> Non
     app = world.do.apps[world.app_id]
     live = [d for d in app.deployments if world.do.phase(app, d)[0] == "ACTIVE"]
     assert len(live) == 1 and live[0].commit == world.staging_sha and app.pinned is None
+
+
+def test_the_promote_and_rollback_actions_run_as_a_runner_would(world: World, tmp_path: Path) -> None:
+    """Both actions' steps, inputs through env: and outputs through $GITHUB_OUTPUT, against the stand-ins."""
+    from .test_workflow import Runner  # noqa: PLC0415 - the harness lives with the workflow test
+
+    token = "${{ secrets.DIGITALOCEAN_TOKEN }}"
+    workflow = {
+        "jobs": {
+            "promote": {
+                "steps": [
+                    {
+                        "id": "promote",
+                        "uses": "$/actions/promote",
+                        "with": {
+                            "sha": world.staging_sha,
+                            "do-endpoint": world.do.url,
+                            "digitalocean-token": token,
+                        },
+                    },
+                    {
+                        "id": "rollback",
+                        "uses": "$/actions/rollback",
+                        "with": {
+                            "env": "production",
+                            "dry-run": "true",
+                            "do-endpoint": world.do.url,
+                            "digitalocean-token": token,
+                        },
+                    },
+                ],
+                "outputs": {
+                    "verified": "${{ steps.promote.outputs.verified }}",
+                    "pushed": "${{ steps.promote.outputs.pushed }}",
+                    "target": "${{ steps.rollback.outputs.target }}",
+                },
+            }
+        }
+    }
+    env = {
+        k: v
+        for k, v in os.environ.items()
+        if k.startswith("GIT_") or k in ("HOME", "PATH", "TERP_GITHUB_THROTTLE")
+    }
+    env |= {
+        "GITHUB_ACTIONS": "true",
+        "GITHUB_TOKEN": "ghs_sandbox",
+        "GITHUB_REPOSITORY": "terp/terp",
+        "GITHUB_API_URL": world.gh.url,
+    }
+    runner = Runner(tmp_path, lambda _job: world.repo, env, {"DIGITALOCEAN_TOKEN": "dop_v1_sandbox"}, {})
+    runner.run(workflow)
+    job = runner.jobs["promote"]
+    assert job["result"] == "success", "\n".join(runner.log)
+    assert job["outputs"]["verified"] == "true" and job["outputs"]["pushed"] == "true"
+    assert job["outputs"]["target"]  # the dry run found the previous live deployment
+    assert world.tip("production") == world.staging_sha
