@@ -418,6 +418,17 @@ def _do_client(ctx: Context) -> Any:
     return AppPlatform(token, ctx.environ.get("TERP_DO_ENDPOINT") or DEFAULT_ENDPOINT)
 
 
+def _expected_commit(git: Any, sha: str | None, remote: str, config: Any, env: str) -> str:
+    """The commit that must be live: ``--sha``, else the tip of the environment's branch."""
+    from terp_actions import git as gitmod
+
+    wanted = sha or f"{remote}/{_branch_for(config, env)}"
+    head = gitmod.resolve_commit(git, wanted, what="--sha")
+    if head is None:
+        raise BadInput(f"{wanted!r} does not name a commit in {git.repo} (fetch it first)")
+    return head
+
+
 def _branch_for(config: Any, env: str) -> str:
     """The branch an environment deploys: branches.staging / branches.production, else its name."""
     branches: dict[str, str] = {"staging": config.branches.staging, "production": config.branches.production}
@@ -500,10 +511,7 @@ def deploy_cmd(
             raise BadInput(f"--timeout {timeout!r}: expected a duration like 30m or 1800s")
         deadline = parsed
     git = gitmod.open_repo(repo)
-    wanted = sha or f"{remote}/{_branch_for(config, env)}"
-    head = gitmod.resolve_commit(git, wanted, what="--sha")
-    if head is None:
-        raise BadInput(f"{wanted!r} does not name a commit in {repo} (fetch it first)")
+    head = _expected_commit(git, sha, remote, config, env)
     client = _do_client(ctx)
     app = client.get_app(environment.app)
     contains = _commit_checker(ctx, git, head)
@@ -592,10 +600,7 @@ def verify_cmd(
     environment = _environment(config, env)
     settings = config.verify
     git = gitmod.open_repo(repo)
-    wanted = sha or f"{remote}/{_branch_for(config, env)}"
-    head = gitmod.resolve_commit(git, wanted, what="--sha")
-    if head is None:
-        raise BadInput(f"{wanted!r} does not name a commit in {repo} (fetch it first)")
+    head = _expected_commit(git, sha, remote, config, env)
     client = _do_client(ctx)
     app = client.get_app(environment.app)
     active = app.get("active_deployment") or {}
