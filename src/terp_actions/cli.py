@@ -16,7 +16,7 @@ from typing import Any, TypeVar
 import click
 
 from terp_actions import __version__
-from terp_actions.errors import BadInput, TerpError
+from terp_actions.errors import BadInput, ConfigError, TerpError
 from terp_actions.gha import Runner
 from terp_actions.redact import Redactor
 
@@ -479,6 +479,12 @@ def env_option(func: F) -> F:
 @click.option("--force-build", is_flag=True, envvar="TERP_FORCE_BUILD", help="Build without the build cache.")
 @click.option("--timeout", envvar="TERP_TIMEOUT", help="Total deadline, e.g. 30m [default: deploy.timeout].")
 @click.option("--dry-run", is_flag=True, envvar="TERP_DRY_RUN", help="Show whether it would adopt or create.")
+@click.option(
+    "--apply-spec",
+    is_flag=True,
+    envvar="TERP_APPLY_SPEC",
+    help="Apply the environment's spec file first (an app update), then follow its deployment.",
+)
 def deploy_cmd(
     config_path: Path | None,
     as_json: bool,
@@ -489,6 +495,7 @@ def deploy_cmd(
     force_build: bool,
     timeout: str | None,
     dry_run: bool,
+    apply_spec: bool,
 ) -> None:
     """Make sure the environment runs a deployment that contains SHA, and follow it until live.
 
@@ -512,6 +519,8 @@ def deploy_cmd(
         deadline = parsed
     git = gitmod.open_repo(repo)
     head = _expected_commit(git, sha, remote, config, env)
+    # A bad spec is bad input: refused before any request.
+    prepared = _prepare_spec(ctx, config, env, None, repo) if apply_spec else None
     client = _do_client(ctx)
     app = client.get_app(environment.app)
     contains = _commit_checker(ctx, git, head)
@@ -525,6 +534,8 @@ def deploy_cmd(
         "url": str(app.get("live_url") or environment.url),
         "adopted": "false",
     }
+    if prepared is not None:
+        _apply_spec(ctx, prepared, client, app, dry_run=dry_run)
     if dry_run:
         choice = choose_deployment(client.list_deployments(app["id"]), contains)
         outputs.update({"deployment-id": choice.deployment, "adopted": str(choice.action == "adopt").lower()})
@@ -1154,6 +1165,90 @@ def doctor_cmd(config_path: Path | None, as_json: bool, repo: Path) -> None:
             ctx.runner.annotate("error", f"{f.file}:{f.line}: {f.message}", title="doctor")
     if any(f.severity == "error" for f in findings):
         raise DoctorFoundErrors(f"{sum(1 for f in findings if f.severity == 'error')} error(s) found")
+
+
+def _apply_spec(ctx: Context, prepared: tuple[Any, Any], client: Any, app: Any, *, dry_run: bool) -> None:
+    """Show the spec's diff against the live app and, unless a dry run, apply it (an app update
+    that starts the deployment the deploy then adopts). An unchanged spec is not applied again."""
+    from terp_actions.spec import changed_fields, spec_diff
+
+    spec, secrets = prepared
+    live = app.get("spec") or {}
+    fields = changed_fields(live, spec)
+    if not fields:
+        ctx.say("app spec: no change from the live spec; not applied")
+        return
+    with ctx.runner.group(f"App spec changes ({len(fields)} fields)"):
+        for line in spec_diff(live, spec, secrets):
+            ctx.say(line)
+    ctx.runner.add_summary("### App spec\n\nChanged: " + ", ".join(f"`{f}`" for f in fields) + "\n")
+    if dry_run:
+        ctx.say("dry run: the spec would be applied")
+        return
+    client.update_app(app["id"], spec)
+    ctx.say(f"app spec applied ({', '.join(fields)}); following the deployment it started")
+
+
+def _prepare_spec(ctx: Context, config: Any, env: str, file: Path | None, repo: Path) -> tuple[Any, Any]:
+    """Read, fill and check the spec for ``env``; returns (the filled spec, its secret values)."""
+    from terp_actions.spec import fill_placeholders, load_spec, validate
+
+    environment = config.environments.get(env) if env else None
+    if file is None:
+        if environment is None or not environment.spec:
+            raise BadInput(f"no spec file: give FILE, or set environments.{env or '<env>'}.spec")
+        file = repo / environment.spec
+    _, raw = load_spec(file)
+    filled = fill_placeholders(raw, ctx.environ, where=str(file))
+    for secret in filled.secrets:
+        ctx.redact.add(secret)
+        ctx.runner.mask(secret)
+    app_name = environment.app if environment and not re.fullmatch(r"[0-9a-f-]{36}", environment.app) else ""
+    problems = validate(
+        filled.spec, where=str(file), app_name=app_name, branch=_branch_for(config, env) if env else ""
+    )
+    if problems:
+        raise ConfigError(problems)
+    return filled.spec, filled.secrets
+
+
+@cli.group("spec", short_help="Validate an app spec, or diff it against the live app.")
+def spec_group() -> None:
+    """App specs as code (`.do/app*.yaml`)."""
+
+
+@spec_group.command("validate")
+@common
+@click.option("--env", "env", envvar="TERP_ENV", default="", help="Environment the spec must match.")
+@repo_option("The repository (for its configuration and spec paths).")
+@click.argument("file", required=False, type=click.Path(dir_okay=False, path_type=Path))
+def spec_validate(config_path: Path | None, as_json: bool, env: str, repo: Path, file: Path | None) -> None:
+    """Check a spec offline: YAML shape, required fields, the environment match, placeholders."""
+    ctx = Context(dict(os.environ), as_json)
+    config = _load_config(config_path, repo)
+    spec, _ = _prepare_spec(ctx, config, env, file, repo)
+    ctx.say(f"ok: app spec {spec.get('name')!r} is valid" + (f" for {env}" if env else ""))
+
+
+@spec_group.command("diff")
+@common
+@env_option
+@repo_option("The repository (for its configuration and spec paths).")
+def spec_diff_cmd(config_path: Path | None, as_json: bool, env: str, repo: Path) -> None:
+    """Show how the environment's spec file differs from the live app's spec (secrets hidden)."""
+    from terp_actions.spec import changed_fields, spec_diff
+
+    ctx = Context(dict(os.environ), as_json)
+    config = _load_config(config_path, repo)
+    environment = _environment(config, env)
+    spec, secrets = _prepare_spec(ctx, config, env, None, repo)
+    live = _do_client(ctx).get_app(environment.app).get("spec") or {}
+    fields = changed_fields(live, spec)
+    if as_json:
+        ctx.emit_json({"changed_fields": fields, "diff": spec_diff(live, spec, secrets)})
+        return
+    for line in spec_diff(live, spec, secrets) or ["(no difference)"]:
+        ctx.say(line)
 
 
 @cli.command("status", short_help="Which deployment carries a commit, its phase and progress.")

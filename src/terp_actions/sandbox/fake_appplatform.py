@@ -7,6 +7,7 @@ it is created, as App Platform does (a specific commit cannot be asked for).
 
 from __future__ import annotations
 
+import hashlib
 import secrets
 import time
 import uuid
@@ -113,6 +114,19 @@ class App:
     next_failures: list[Failure] = field(default_factory=list)
     run_log: str = "GET /health 200 3ms\n"
     deploy_log: str = "Running database migrations\nMigrations applied\nDeployed web\n"
+    applied_spec: dict[str, Any] | None = None  # the last spec given to an app update
+
+
+def _encrypt_secrets(value: Any) -> Any:
+    """App Platform never returns a ``type: SECRET`` value in the clear, only its ``EV[...]`` form."""
+    if isinstance(value, dict):
+        shown = {k: _encrypt_secrets(v) for k, v in value.items()}
+        if shown.get("type") == "SECRET" and isinstance(shown.get("value"), str):
+            shown["value"] = f"EV[1:{hashlib.sha256(shown['value'].encode()).hexdigest()[:24]}]"
+        return shown
+    if isinstance(value, list):
+        return [_encrypt_secrets(v) for v in value]
+    return value
 
 
 def _iso(ts: float) -> str:
@@ -281,6 +295,9 @@ class AppPlatformStandIn(StandIn):
         }
 
     def _spec(self, app: App) -> dict[str, Any]:
+        if app.applied_spec is not None:
+            shown: dict[str, Any] = _encrypt_secrets(app.applied_spec)
+            return shown
         return {
             "name": app.name,
             "region": app.region,
@@ -389,6 +406,7 @@ class AppPlatformStandIn(StandIn):
             branch = next((s.get("github", {}).get("branch") for s in services if s.get("github")), None)
             if branch:
                 app.branch = branch
+            app.applied_spec = spec
             self.deploy(app, cause="app spec updated", cause_details={"type": "APP_SPEC_UPDATE"})
             return Response(200, {"app": self._app_json(app)})
 

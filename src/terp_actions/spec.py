@@ -1,0 +1,169 @@
+"""App specs as code: read a `.do/app*.yaml`, fill its `${NAME}` placeholders, check it belongs to
+the environment, and show how it differs from the live spec (secret values hidden). Pure, except
+``load_spec`` which reads the file."""
+
+from __future__ import annotations
+
+import difflib
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Final
+
+from terp_actions.errors import BadInput
+
+# App Platform resolves these itself at deploy time: ${APP_URL}, ${db.DATABASE_URL}, ${_self.X}.
+_APP_PLATFORM_NAMES: Final = frozenset(
+    {"APP_URL", "APP_DOMAIN", "APP_ID", "PUBLIC_URL", "PRIVATE_URL", "PRIVATE_DOMAIN"}
+)
+_PLACEHOLDER: Final = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_.]*)\}")
+_TOP_LEVEL: Final = frozenset(
+    {
+        "name",
+        "region",
+        "domains",
+        "services",
+        "static_sites",
+        "jobs",
+        "workers",
+        "functions",
+        "databases",
+        "ingress",
+        "egress",
+        "envs",
+        "alerts",
+        "features",
+        "maintenance",
+        "vpc",
+        "disable_edge_cache",
+        "disable_email_obfuscation",
+        "enhanced_threat_control_enabled",
+    }
+)
+_COMPONENTS: Final = ("services", "static_sites", "jobs", "workers", "functions")
+
+
+@dataclass(frozen=True)
+class FilledSpec:
+    """A spec with its placeholders filled; ``secrets`` are the values that came from the environment."""
+
+    spec: dict[str, Any]
+    secrets: tuple[str, ...]
+
+
+def load_spec(path: Path) -> tuple[str, Any]:
+    """The file's text and its YAML; bad YAML is bad input naming the line."""
+    import yaml  # noqa: PLC0415
+
+    try:
+        text = path.read_text(encoding="utf-8")
+    except OSError as exc:
+        raise BadInput(f"{path}: cannot be read ({exc.strerror})") from None
+    try:
+        return text, yaml.safe_load(text)
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        raise BadInput(f"{path}{f':{mark.line + 1}' if mark else ''}: not valid YAML") from None
+
+
+def fill_placeholders(spec: Any, environ: Mapping[str, str], *, where: str) -> FilledSpec:
+    """Replace ``${NAME}`` from ``environ``; App Platform's own references stay as they are."""
+    used: list[str] = []
+
+    def fill(value: Any, field: str) -> Any:
+        if isinstance(value, dict):
+            return {k: fill(v, f"{field}.{k}" if field else str(k)) for k, v in value.items()}
+        if isinstance(value, list):
+            return [fill(v, f"{field}[{i}]") for i, v in enumerate(value)]
+        if not isinstance(value, str):
+            return value
+
+        def one(match: re.Match[str]) -> str:
+            name = match[1]
+            if "." in name or name in _APP_PLATFORM_NAMES:
+                return match[0]
+            if name not in environ:
+                raise BadInput(
+                    f"{where}: {field}: placeholder ${{{name}}} has no value (set the {name} variable)"
+                )
+            used.append(environ[name])
+            return environ[name]
+
+        return _PLACEHOLDER.sub(one, value)
+
+    return FilledSpec(fill(spec, ""), tuple(v for v in used if v))
+
+
+def validate(spec: Any, *, where: str, app_name: str = "", branch: str = "") -> list[str]:
+    """Problems with ``spec`` for an environment whose app is ``app_name`` building ``branch``."""
+    if not isinstance(spec, Mapping):
+        return [f"{where}: expected an app spec (a mapping)"]
+    problems = [f"{where}: {key}: unknown top-level field" for key in spec if key not in _TOP_LEVEL]
+    if not spec.get("name"):
+        problems.append(f"{where}: name: missing (required)")
+    components = [(kind, c) for kind in _COMPONENTS for c in spec.get(kind) or []]
+    if not components:
+        problems.append(f"{where}: no services, static_sites, jobs, workers or functions")
+    if app_name and spec.get("name") and spec["name"] != app_name:
+        problems.append(f"{where}: name: {spec['name']!r} is not this environment's app {app_name!r}")
+    for kind, component in components:
+        if not isinstance(component, Mapping) or not component.get("name"):
+            problems.append(f"{where}: {kind}: a component without a name")
+            continue
+        source = component.get("github") or component.get("gitlab") or component.get("git") or {}
+        if branch and source.get("branch") and source["branch"] != branch:
+            problems.append(
+                f"{where}: {kind}.{component['name']}.branch: {source['branch']!r} is not this "
+                f"environment's branch {branch!r}"
+            )
+    return problems
+
+
+def _masked(value: Any, secrets: tuple[str, ...]) -> Any:
+    if isinstance(value, dict):
+        return {k: _masked(v, secrets) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_masked(v, secrets) for v in value]
+    if isinstance(value, str):
+        for secret in secrets:
+            value = value.replace(secret, "***")
+    return value
+
+
+def _hide_secret_envs(value: Any) -> Any:
+    """``type: SECRET`` env values are never shown (App Platform returns them encrypted anyway)."""
+    if isinstance(value, dict):
+        hidden = {k: _hide_secret_envs(v) for k, v in value.items()}
+        if hidden.get("type") == "SECRET" and "value" in hidden:
+            hidden["value"] = "***"
+        return hidden
+    if isinstance(value, list):
+        return [_hide_secret_envs(v) for v in value]
+    return value
+
+
+def spec_diff(live: Any, new: Any, secrets: tuple[str, ...] = ()) -> list[str]:
+    """A unified diff of the live spec against the new one, secret values hidden."""
+    import yaml  # noqa: PLC0415
+
+    def text(spec: Any) -> list[str]:
+        shown = _hide_secret_envs(_masked(spec or {}, secrets))
+        return yaml.safe_dump(shown, sort_keys=True, default_flow_style=False).splitlines()
+
+    return list(difflib.unified_diff(text(live), text(new), "live", "new", lineterm="", n=2))
+
+
+def changed_fields(live: Any, new: Any) -> list[str]:
+    """Dotted names of the fields that differ. ``type: SECRET`` values are left out of the
+    comparison: App Platform returns them only encrypted, so a change to one cannot be seen."""
+    return _changed(_hide_secret_envs(live), _hide_secret_envs(new), "")
+
+
+def _changed(live: Any, new: Any, prefix: str) -> list[str]:
+    if isinstance(live, Mapping) and isinstance(new, Mapping):
+        names = []
+        for key in sorted(set(live) | set(new), key=str):
+            names += _changed(live.get(key), new.get(key), f"{prefix}.{key}" if prefix else str(key))
+        return names
+    return [] if live == new else [prefix or "(spec)"]

@@ -1,0 +1,187 @@
+"""App specs as code: placeholders, environment checks, diffs with secrets hidden, and
+`deploy --apply-spec` against the App Platform stand-in."""
+
+from __future__ import annotations
+
+import subprocess
+from pathlib import Path
+
+import pytest
+import yaml
+from click.testing import CliRunner
+
+from terp_actions.cli import cli
+from terp_actions.errors import BadInput
+from terp_actions.sandbox.fake_appplatform import AppPlatformStandIn
+from terp_actions.spec import changed_fields, fill_placeholders, spec_diff, validate
+
+TOKEN = "dop_v1_sandbox"
+CANARY = "CanarySecret-5f1e9c"
+
+STAGING_SPEC = """\
+name: terp-staging
+region: nyc
+services:
+  - name: web
+    github: {repo: terp/terp, branch: staging, deploy_on_push: false}
+    envs:
+      - {key: PUBLIC_URL, value: "${APP_URL}"}
+      - {key: DATABASE_URL, value: "${db.DATABASE_URL}"}
+      - {key: SESSION_SECRET, value: "${SESSION_SECRET}", type: SECRET}
+      - {key: LOG_LEVEL, value: info}
+"""
+
+
+# --- pure core --------------------------------------------------------------------------------
+
+
+def test_placeholders_are_filled_from_the_environment_and_bindables_are_kept() -> None:
+    """`${NAME}` comes from the environment; App Platform's own `${APP_URL}`, `${db.X}` stay."""
+    filled = fill_placeholders(yaml.safe_load(STAGING_SPEC), {"SESSION_SECRET": CANARY}, where="app.yaml")
+    envs = {e["key"]: e["value"] for e in filled.spec["services"][0]["envs"]}
+    assert envs == {
+        "PUBLIC_URL": "${APP_URL}",
+        "DATABASE_URL": "${db.DATABASE_URL}",
+        "SESSION_SECRET": CANARY,
+        "LOG_LEVEL": "info",
+    }
+    assert filled.secrets == (CANARY,)
+
+
+def test_a_missing_placeholder_value_names_the_field() -> None:
+    """An unset variable is bad input naming the file, the field and the variable."""
+    with pytest.raises(BadInput, match=r"app\.yaml: services\[0\]\.envs\[2\]\.value: .*SESSION_SECRET"):
+        fill_placeholders(yaml.safe_load(STAGING_SPEC), {}, where="app.yaml")
+
+
+@pytest.mark.parametrize(
+    ("change", "problem"),
+    [
+        pytest.param({"name": "terp-production"}, "is not this environment's app 'terp-staging'", id="app"),
+        pytest.param({"colour": "blue"}, "colour: unknown top-level field", id="unknown-field"),
+        pytest.param({"services": []}, "no services", id="no-components"),
+    ],
+)
+def test_a_spec_for_another_app_or_with_a_wrong_shape_is_refused(
+    change: dict[str, object], problem: str
+) -> None:
+    """The spec must be this environment's, and look like an app spec."""
+    spec = {**yaml.safe_load(STAGING_SPEC), **change}
+    problems = validate(spec, where="app.yaml", app_name="terp-staging", branch="staging")
+    assert any(problem in p for p in problems), problems
+
+
+def test_a_spec_building_another_branch_is_refused() -> None:
+    """A staging spec that builds `main` would deploy the wrong code; it is named by field."""
+    spec = yaml.safe_load(STAGING_SPEC.replace("branch: staging", "branch: main"))
+    assert validate(spec, where="app.yaml", app_name="terp-staging", branch="staging") == [
+        "app.yaml: services.web.branch: 'main' is not this environment's branch 'staging'"
+    ]
+    assert validate(spec, where="app.yaml", app_name="terp-staging", branch="main") == []
+
+
+def test_diffs_hide_secret_values_and_name_the_changed_fields() -> None:
+    """A diff shows what changed, never a secret; a SECRET value's change cannot be seen."""
+    live = {"name": "a", "envs": [{"key": "K", "value": "EV[1:abc]", "type": "SECRET"}], "region": "nyc"}
+    new = {"name": "a", "envs": [{"key": "K", "value": CANARY, "type": "SECRET"}], "region": "ams"}
+    diff = "\n".join(spec_diff(live, new, (CANARY,)))
+    assert "-region: nyc" in diff and "+region: ams" in diff
+    assert CANARY not in diff and "EV[1:abc]" not in diff
+    assert changed_fields(live, new) == ["region"]
+    assert changed_fields(new, new) == []
+
+
+# --- the CLI against the App Platform stand-in ------------------------------------------------
+
+
+@pytest.fixture
+def spec_repo(tmp_path: Path, origin: Path) -> Path:
+    """A clone of origin whose configuration names the staging app and its spec file."""
+    clone = tmp_path / "clone"
+    subprocess.run(["git", "clone", "-q", str(origin), str(clone)], check=True)
+    (clone / ".github").mkdir()
+    (clone / ".github" / "terp-actions.yml").write_text(
+        "environments:\n"
+        "  staging: {app: terp-staging, url: 'https://staging.terp.example', spec: .do/app.staging.yaml}\n"
+    )
+    (clone / ".do").mkdir()
+    (clone / ".do" / "app.staging.yaml").write_text(STAGING_SPEC)
+    return clone
+
+
+def env_for(stand_in: AppPlatformStandIn, repo: Path, **extra: str) -> dict[str, str]:
+    return {
+        "DIGITALOCEAN_TOKEN": TOKEN,
+        "TERP_DO_ENDPOINT": stand_in.url,
+        "TERP_REPO": str(repo),
+        "SESSION_SECRET": CANARY,
+        **extra,
+    }
+
+
+def test_spec_validate_is_offline_and_exits_2_on_a_wrong_spec(spec_repo: Path) -> None:
+    """`spec validate` passes a good spec and names the field of a bad one, without any token."""
+    env = {"TERP_REPO": str(spec_repo), "SESSION_SECRET": CANARY, "DIGITALOCEAN_TOKEN": ""}
+    ok = CliRunner().invoke(cli, ["spec", "validate", "--env", "staging"], env=env)
+    assert ok.exit_code == 0, ok.stderr
+    assert "valid for staging" in ok.stdout and CANARY not in ok.stdout + ok.stderr
+
+    spec = spec_repo / ".do" / "app.staging.yaml"
+    spec.write_text(STAGING_SPEC.replace("name: terp-staging", "name: terp-production"))
+    bad = CliRunner().invoke(cli, ["spec", "validate", "--env", "staging"], env=env)
+    assert bad.exit_code == 2
+    assert "app.staging.yaml: name: 'terp-production' is not this environment's app" in bad.stderr
+
+
+def test_spec_diff_shows_the_change_without_secrets(
+    do_stand_in: AppPlatformStandIn, origin: Path, spec_repo: Path
+) -> None:
+    """`spec diff` compares the file with the live app; the filled secret is never printed."""
+    do_stand_in.add_app("terp-staging", "staging", repo=origin, timings={})
+    result = CliRunner().invoke(
+        cli, ["spec", "diff", "--env", "staging"], env=env_for(do_stand_in, spec_repo)
+    )
+    assert result.exit_code == 0, result.stderr
+    assert "+    - key: LOG_LEVEL" in result.stdout or "key: LOG_LEVEL" in result.stdout
+    assert CANARY not in result.stdout + result.stderr
+
+
+def test_deploy_apply_spec_updates_once_and_adopts_the_deployment_it_started(
+    do_stand_in: AppPlatformStandIn, origin: Path, spec_repo: Path, tmp_path: Path
+) -> None:
+    """The spec is applied (one app update), its deployment is followed rather than a second one
+    created, and a second run with the same spec applies nothing."""
+    app = do_stand_in.add_app("terp-staging", "staging", repo=origin, timings={})
+    summary = tmp_path / "summary"
+    env = env_for(do_stand_in, spec_repo, GITHUB_ACTIONS="true", GITHUB_STEP_SUMMARY=str(summary))
+    first = CliRunner().invoke(cli, ["deploy", "--env", "staging", "--apply-spec"], env=env)
+    assert first.exit_code == 0, first.stderr
+    assert do_stand_in.calls["apps_update"] == 1
+    assert len(app.deployments) == 1 and app.deployments[0].cause == "app spec updated"
+    assert app.deployments[0].id in first.stdout
+    assert "app spec applied" in first.stdout and "services" in summary.read_text()
+    # The runner is told to mask the value; that command is the only place it may appear.
+    assert f"::add-mask::{CANARY}" in first.stdout
+    everything = first.stdout.replace(f"::add-mask::{CANARY}", "") + first.stderr + summary.read_text()
+    assert CANARY not in everything
+
+    second = CliRunner().invoke(cli, ["deploy", "--env", "staging", "--apply-spec"], env=env)
+    assert second.exit_code == 0, second.stderr
+    assert "no change from the live spec" in second.stdout
+    assert do_stand_in.calls["apps_update"] == 1 and len(app.deployments) == 1
+
+
+def test_deploy_apply_spec_with_a_bad_spec_changes_nothing(
+    do_stand_in: AppPlatformStandIn, origin: Path, spec_repo: Path
+) -> None:
+    """A spec for the wrong branch: exit 2 before any request, nothing applied or deployed."""
+    app = do_stand_in.add_app("terp-staging", "staging", repo=origin, timings={})
+    (spec_repo / ".do" / "app.staging.yaml").write_text(
+        STAGING_SPEC.replace("branch: staging", "branch: main")
+    )
+    result = CliRunner().invoke(
+        cli, ["deploy", "--env", "staging", "--apply-spec"], env=env_for(do_stand_in, spec_repo)
+    )
+    assert result.exit_code == 2
+    assert "services.web.branch: 'main' is not this environment's branch 'staging'" in result.stderr
+    assert sum(do_stand_in.calls.values()) == 0 and app.deployments == []
