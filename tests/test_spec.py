@@ -13,6 +13,7 @@ from click.testing import CliRunner
 from terp_actions.cli import cli
 from terp_actions.errors import BadInput
 from terp_actions.sandbox.fake_appplatform import AppPlatformStandIn
+from terp_actions.sandbox.http import Fault
 from terp_actions.spec import changed_fields, fill_placeholders, spec_diff, validate
 
 TOKEN = "dop_v1_sandbox"
@@ -185,3 +186,74 @@ def test_deploy_apply_spec_with_a_bad_spec_changes_nothing(
     assert result.exit_code == 2
     assert "services.web.branch: 'main' is not this environment's branch 'staging'" in result.stderr
     assert sum(do_stand_in.calls.values()) == 0 and app.deployments == []
+
+
+def _commit_spec_to_staging(clone: Path) -> str:
+    """Commit the spec file onto staging and push it; returns the staging tip before."""
+
+    def git(*args: str) -> str:
+        return subprocess.run(
+            ["git", *args], cwd=clone, check=True, capture_output=True, text=True
+        ).stdout.strip()
+
+    before = git("rev-parse", "origin/staging")
+    git("checkout", "-q", "-B", "staging", "origin/staging")
+    git("add", ".do")
+    git("commit", "-qm", "Give staging a LOG_LEVEL")
+    git("push", "-q", "origin", "staging")
+    git("fetch", "-q", "origin")
+    return before
+
+
+def test_a_range_that_changes_the_spec_applies_it_and_one_that_does_not_leaves_it(
+    do_stand_in: AppPlatformStandIn, origin: Path, spec_repo: Path
+) -> None:
+    """`--spec-since BASE` applies the spec only when BASE..SHA changed the file."""
+    app = do_stand_in.add_app("terp-staging", "staging", repo=origin, timings={})
+    before = _commit_spec_to_staging(spec_repo)
+    env = env_for(do_stand_in, spec_repo)
+
+    unchanged = CliRunner().invoke(
+        cli, ["deploy", "--env", "staging", "--spec-since", "origin/staging"], env=env
+    )
+    assert unchanged.exit_code == 0, unchanged.stderr
+    assert "unchanged in" in unchanged.stdout
+    assert do_stand_in.calls["apps_update"] == 0 and app.applied_spec is None
+
+    changed = CliRunner().invoke(cli, ["deploy", "--env", "staging", "--spec-since", before], env=env)
+    assert changed.exit_code == 0, changed.stderr
+    assert "changed in" in changed.stdout and "app spec applied" in changed.stdout
+    assert do_stand_in.calls["apps_update"] == 1
+    envs = {e["key"] for e in (app.applied_spec or {})["services"][0]["envs"]}
+    assert "LOG_LEVEL" in envs
+
+
+def test_a_spec_for_another_region_is_not_applied(
+    do_stand_in: AppPlatformStandIn, origin: Path, spec_repo: Path
+) -> None:
+    """A spec whose region differs from the live app's is refused (exit 2) before any update."""
+    app = do_stand_in.add_app("terp-staging", "staging", repo=origin, timings={})
+    (spec_repo / ".do" / "app.staging.yaml").write_text(STAGING_SPEC.replace("region: nyc", "region: ams"))
+    result = CliRunner().invoke(
+        cli, ["deploy", "--env", "staging", "--apply-spec"], env=env_for(do_stand_in, spec_repo)
+    )
+    assert result.exit_code == 2
+    assert "app spec region: 'ams' does not match the live app's 'nyc'" in result.stderr
+    assert do_stand_in.calls["apps_update"] == 0 and app.deployments == []
+
+
+def test_a_spec_the_api_refuses_exits_1_with_its_message_and_deploys_nothing(
+    do_stand_in: AppPlatformStandIn, origin: Path, spec_repo: Path
+) -> None:
+    """App Platform answers 422 to the update: its message is shown, no deployment is created."""
+    app = do_stand_in.add_app("terp-staging", "staging", repo=origin, timings={})
+    do_stand_in.inject(Fault("apps_update", "status", frozenset({1}), 422))
+    result = CliRunner().invoke(
+        cli, ["deploy", "--env", "staging", "--apply-spec"], env=env_for(do_stand_in, spec_repo)
+    )
+    assert result.exit_code == 1, result.stdout + result.stderr
+    assert (
+        "422" in result.stderr
+        and CANARY not in result.stdout.replace(f"::add-mask::{CANARY}", "") + result.stderr
+    )
+    assert app.deployments == [] and do_stand_in.calls["apps_create_deployment"] == 0

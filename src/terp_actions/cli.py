@@ -485,6 +485,12 @@ def env_option(func: F) -> F:
     envvar="TERP_APPLY_SPEC",
     help="Apply the environment's spec file first (an app update), then follow its deployment.",
 )
+@click.option(
+    "--spec-since",
+    envvar="TERP_SPEC_SINCE",
+    default="",
+    help="Apply the spec file only if it changed between this commit and SHA (the planned range).",
+)
 def deploy_cmd(
     config_path: Path | None,
     as_json: bool,
@@ -496,6 +502,7 @@ def deploy_cmd(
     timeout: str | None,
     dry_run: bool,
     apply_spec: bool,
+    spec_since: str,
 ) -> None:
     """Make sure the environment runs a deployment that contains SHA, and follow it until live.
 
@@ -519,6 +526,8 @@ def deploy_cmd(
         deadline = parsed
     git = gitmod.open_repo(repo)
     head = _expected_commit(git, sha, remote, config, env)
+    if not apply_spec and spec_since and environment.spec:
+        apply_spec = _spec_changed(ctx, git, spec_since, head, environment.spec)
     # A bad spec is bad input: refused before any request.
     prepared = _prepare_spec(ctx, config, env, None, repo) if apply_spec else None
     client = _do_client(ctx)
@@ -1167,6 +1176,18 @@ def doctor_cmd(config_path: Path | None, as_json: bool, repo: Path) -> None:
         raise DoctorFoundErrors(f"{sum(1 for f in findings if f.severity == 'error')} error(s) found")
 
 
+def _spec_changed(ctx: Context, git: Any, since: str, head: str, spec: str) -> bool:
+    """Does ``since..head`` change the spec file? Says which way it decided."""
+    from terp_actions import git as gitmod
+
+    base = gitmod.resolve_commit(git, since, what="--spec-since")
+    if base is None:
+        raise BadInput(f"--spec-since {since!r} does not name a commit in {git.repo} (fetch it first)")
+    changed = spec in set(gitmod.changed_paths(git, base, head))
+    ctx.say(f"app spec {spec}: {'changed' if changed else 'unchanged'} in {base[:12]}..{head[:12]}")
+    return changed
+
+
 def _apply_spec(ctx: Context, prepared: tuple[Any, Any], client: Any, app: Any, *, dry_run: bool) -> None:
     """Show the spec's diff against the live app and, unless a dry run, apply it (an app update
     that starts the deployment the deploy then adopts). An unchanged spec is not applied again."""
@@ -1174,6 +1195,11 @@ def _apply_spec(ctx: Context, prepared: tuple[Any, Any], client: Any, app: Any, 
 
     spec, secrets = prepared
     live = app.get("spec") or {}
+    for key in ("name", "region"):  # a staging spec applied to production is the classic accident
+        if live.get(key) and spec.get(key) and live[key] != spec[key]:
+            raise BadInput(
+                f"app spec {key}: {spec[key]!r} does not match the live app's {live[key]!r}; not applied"
+            )
     fields = changed_fields(live, spec)
     if not fields:
         ctx.say("app spec: no change from the live spec; not applied")
