@@ -16,7 +16,7 @@ from typing import Any, TypeVar
 import click
 
 from terp_actions import __version__
-from terp_actions.errors import BadInput, ConfigError, TerpError
+from terp_actions.errors import BadInput, TerpError
 from terp_actions.gha import Runner
 from terp_actions.redact import Redactor
 
@@ -1188,54 +1188,35 @@ def _spec_changed(ctx: Context, git: Any, since: str, head: str, spec: str) -> b
     return changed
 
 
-def _apply_spec(ctx: Context, prepared: tuple[Any, Any], client: Any, app: Any, *, dry_run: bool) -> None:
-    """Show the spec's diff against the live app and, unless a dry run, apply it (an app update
-    that starts the deployment the deploy then adopts). An unchanged spec is not applied again."""
-    from terp_actions.spec import changed_fields, spec_diff
+def _apply_spec(ctx: Context, prepared: Any, client: Any, app: Any, *, dry_run: bool) -> None:
+    """Show the spec's diff against the live app (in a log group) and, unless a dry run, apply it;
+    the job summary names the changed fields. An unchanged spec is not applied again."""
+    from terp_actions.spec import apply_spec
 
-    spec, secrets = prepared
-    live = app.get("spec") or {}
-    for key in ("name", "region"):  # a staging spec applied to production is the classic accident
-        if live.get(key) and spec.get(key) and live[key] != spec[key]:
-            raise BadInput(
-                f"app spec {key}: {spec[key]!r} does not match the live app's {live[key]!r}; not applied"
-            )
-    fields = changed_fields(live, spec)
-    if not fields:
-        ctx.say("app spec: no change from the live spec; not applied")
-        return
-    with ctx.runner.group(f"App spec changes ({len(fields)} fields)"):
-        for line in spec_diff(live, spec, secrets):
-            ctx.say(line)
-    ctx.runner.add_summary("### App spec\n\nChanged: " + ", ".join(f"`{f}`" for f in fields) + "\n")
-    if dry_run:
-        ctx.say("dry run: the spec would be applied")
-        return
-    client.update_app(app["id"], spec)
-    ctx.say(f"app spec applied ({', '.join(fields)}); following the deployment it started")
+    with ctx.runner.group("App spec"):
+        fields = apply_spec(client, app, prepared, say=ctx.say, dry_run=dry_run)
+    if fields:
+        verb = "Would change" if dry_run else "Applied; changed"
+        ctx.runner.add_summary("### App spec\n\n" + verb + ": " + ", ".join(f"`{f}`" for f in fields) + "\n")
 
 
-def _prepare_spec(ctx: Context, config: Any, env: str, file: Path | None, repo: Path) -> tuple[Any, Any]:
-    """Read, fill and check the spec for ``env``; returns (the filled spec, its secret values)."""
-    from terp_actions.spec import fill_placeholders, load_spec, validate
+def _prepare_spec(ctx: Context, config: Any, env: str, file: Path | None, repo: Path) -> Any:
+    """Read, fill and check the spec for ``env`` (a ``FilledSpec``); its filled values are secrets."""
+    from terp_actions.spec import prepare_spec
 
     environment = config.environments.get(env) if env else None
     if file is None:
         if environment is None or not environment.spec:
             raise BadInput(f"no spec file: give FILE, or set environments.{env or '<env>'}.spec")
         file = repo / environment.spec
-    _, raw = load_spec(file)
-    filled = fill_placeholders(raw, ctx.environ, where=str(file))
-    for secret in filled.secrets:
+    app_name = environment.app if environment and not re.fullmatch(r"[0-9a-f-]{36}", environment.app) else ""
+
+    def hide(secret: str) -> None:
         ctx.redact.add(secret)
         ctx.runner.mask(secret)
-    app_name = environment.app if environment and not re.fullmatch(r"[0-9a-f-]{36}", environment.app) else ""
-    problems = validate(
-        filled.spec, where=str(file), app_name=app_name, branch=_branch_for(config, env) if env else ""
-    )
-    if problems:
-        raise ConfigError(problems)
-    return filled.spec, filled.secrets
+
+    branch = _branch_for(config, env) if env else ""
+    return prepare_spec(file, ctx.environ, app_name=app_name, branch=branch, on_secret=hide)
 
 
 @cli.group("spec", short_help="Validate an app spec, or diff it against the live app.")
@@ -1252,7 +1233,7 @@ def spec_validate(config_path: Path | None, as_json: bool, env: str, repo: Path,
     """Check a spec offline: YAML shape, required fields, the environment match, placeholders."""
     ctx = Context(dict(os.environ), as_json)
     config = _load_config(config_path, repo)
-    spec, _ = _prepare_spec(ctx, config, env, file, repo)
+    spec = _prepare_spec(ctx, config, env, file, repo).spec
     ctx.say(f"ok: app spec {spec.get('name')!r} is valid" + (f" for {env}" if env else ""))
 
 
@@ -1267,7 +1248,8 @@ def spec_diff_cmd(config_path: Path | None, as_json: bool, env: str, repo: Path)
     ctx = Context(dict(os.environ), as_json)
     config = _load_config(config_path, repo)
     environment = _environment(config, env)
-    spec, secrets = _prepare_spec(ctx, config, env, None, repo)
+    filled = _prepare_spec(ctx, config, env, None, repo)
+    spec, secrets = filled.spec, filled.secrets
     live = _do_client(ctx).get_app(environment.app).get("spec") or {}
     fields = changed_fields(live, spec)
     if as_json:

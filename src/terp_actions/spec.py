@@ -6,12 +6,12 @@ from __future__ import annotations
 
 import difflib
 import re
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Final
 
-from terp_actions.errors import BadInput
+from terp_actions.errors import BadInput, ConfigError
 
 # App Platform resolves these itself at deploy time: ${APP_URL}, ${db.DATABASE_URL}, ${_self.X}.
 _APP_PLATFORM_NAMES: Final = frozenset(
@@ -167,3 +167,58 @@ def _changed(live: Any, new: Any, prefix: str) -> list[str]:
             names += _changed(live.get(key), new.get(key), f"{prefix}.{key}" if prefix else str(key))
         return names
     return [] if live == new else [prefix or "(spec)"]
+
+
+def prepare_spec(
+    path: Path,
+    environ: Mapping[str, str],
+    *,
+    app_name: str = "",
+    branch: str = "",
+    on_secret: Callable[[str], None] = lambda _: None,
+) -> FilledSpec:
+    """Read ``path``, fill its placeholders and check it for the environment (``ConfigError``).
+    ``on_secret`` gets every filled value before any check can print a line."""
+    _, raw = load_spec(path)
+    filled = fill_placeholders(raw, environ, where=str(path))
+    for secret in filled.secrets:
+        on_secret(secret)
+    problems = validate(filled.spec, where=str(path), app_name=app_name, branch=branch)
+    if problems:
+        raise ConfigError(problems)
+    return filled
+
+
+def check_against_live(live: Mapping[str, Any], spec: Mapping[str, Any]) -> None:
+    """A spec whose name or region differs from the live app's is for another app: refused."""
+    for key in ("name", "region"):  # a staging spec applied to production is the classic accident
+        if live.get(key) and spec.get(key) and live[key] != spec[key]:
+            raise BadInput(
+                f"app spec {key}: {spec[key]!r} does not match the live app's {live[key]!r}; not applied"
+            )
+
+
+def apply_spec(
+    client: Any,
+    app: Mapping[str, Any],
+    filled: FilledSpec,
+    *,
+    say: Callable[[str], None],
+    dry_run: bool = False,
+) -> list[str]:
+    """Apply ``filled`` to ``app`` with an app update (which starts a deployment) when it differs
+    from the live spec; returns the changed fields (empty: nothing applied)."""
+    live = app.get("spec") or {}
+    check_against_live(live, filled.spec)
+    fields = changed_fields(live, filled.spec)
+    if not fields:
+        say("app spec: no change from the live spec; not applied")
+        return []
+    for line in spec_diff(live, filled.spec, filled.secrets):
+        say(line)
+    if dry_run:
+        say("dry run: the spec would be applied")
+        return fields
+    client.update_app(app["id"], filled.spec)
+    say(f"app spec applied ({', '.join(fields)}); following the deployment it started")
+    return fields
