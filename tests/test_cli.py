@@ -256,10 +256,14 @@ def test_demo_shows_deploy_and_skip_decisions() -> None:
     assert "DEPLOY  deploy: 2 of 4 changed files are not ignored" in result.stdout
     assert "SKIP    no deploy needed (all 6 files match ignore rules" in result.stdout
     assert "sync FAST-FORWARD  staging fast-forwarded to main" in result.stdout
-    assert result.stdout.count("sync MERGE  merged main into staging") == 2
-    # Two staging runs deploy and verify (the docs-only one skips), then two promotions: one
+    assert result.stdout.count("sync MERGE  merged main into staging") == 3
+    # Three staging runs deploy and verify (the docs-only one skips), then two promotions: one
     # verifies, the other fails its health check and is rolled back.
-    assert result.stdout.count("PASS  health") == 3 and result.stdout.count("FAIL  health") == 1
+    assert result.stdout.count("PASS  health") == 4 and result.stdout.count("FAIL  health") == 1
+    # The merge that changes the staging spec applies it, its filled secret hidden, and the
+    # deploy adopts the deployment the update started.
+    assert "app spec applied (services.web.envs)" in result.stdout
+    assert "sandbox-session-secret" not in result.stdout and "value: '***'" in result.stdout
     assert "PROMOTED  production runs" in result.stdout and "rollback committed" in result.stdout
     assert "| promoted | ✅ success |" in result.stdout
     assert "### terp-actions: #101" in result.stdout and "| planned | ⏭️ skipped |" in result.stdout

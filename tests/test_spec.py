@@ -257,3 +257,10 @@ def test_a_spec_the_api_refuses_exits_1_with_its_message_and_deploys_nothing(
         and CANARY not in result.stdout.replace(f"::add-mask::{CANARY}", "") + result.stderr
     )
     assert app.deployments == [] and do_stand_in.calls["apps_create_deployment"] == 0
+
+
+def test_changed_fields_name_components_and_envs_by_name() -> None:
+    """A changed env value is named down to the variable, not as the whole services list."""
+    live = yaml.safe_load(STAGING_SPEC)
+    new = yaml.safe_load(STAGING_SPEC.replace("value: info", "value: debug"))
+    assert changed_fields(live, new) == ["services.web.envs.LOG_LEVEL.value"]

@@ -166,7 +166,24 @@ def _changed(live: Any, new: Any, prefix: str) -> list[str]:
         for key in sorted(set(live) | set(new), key=str):
             names += _changed(live.get(key), new.get(key), f"{prefix}.{key}" if prefix else str(key))
         return names
+    if isinstance(live, list) and isinstance(new, list) and live != new:
+        old_items, new_items = _by_identity(live), _by_identity(new)
+        if old_items is not None and new_items is not None:
+            names = []
+            for ident in sorted(set(old_items) | set(new_items)):
+                names += _changed(old_items.get(ident), new_items.get(ident), f"{prefix}.{ident}")
+            return names
     return [] if live == new else [prefix or "(spec)"]
+
+
+def _by_identity(items: list[Any]) -> dict[str, Any] | None:
+    """Components by ``name`` and envs by ``key``, so a change reads `services.web.envs.LOG_LEVEL`."""
+    named = {
+        str(i.get("name") or i.get("key")): i
+        for i in items
+        if isinstance(i, Mapping) and (i.get("name") or i.get("key"))
+    }
+    return named if len(named) == len(items) else None
 
 
 def prepare_spec(

@@ -17,7 +17,7 @@ from terp_actions.config import Config
 from terp_actions.deploy import Deployer, commit_of
 from terp_actions.digitalocean import AppPlatform
 from terp_actions.errors import BadInput, TerpError
-from terp_actions.git import Git, subjects
+from terp_actions.git import Git, changed_paths, subjects
 from terp_actions.github import GitHubApi
 from terp_actions.paths import IgnoreRules
 from terp_actions.plan import build_plan, pull_requests_in
@@ -28,17 +28,23 @@ from terp_actions.sandbox.fake_app import UNHEALTHY, AppStandIn, HealthAnswer
 from terp_actions.sandbox.fake_appplatform import App, AppPlatformStandIn, ManualClock
 from terp_actions.sandbox.fake_github import GitHubStandIn
 from terp_actions.sandbox.history import (
+    SPEC_PULL,
     TERP_BATCHES,
     TERP_PULLS,
     HistoryBuilder,
     merge_terp_pull,
     start_terp_history,
 )
+from terp_actions.spec import apply_spec, prepare_spec
 from terp_actions.sync import run_sync
 from terp_actions.verify import Prober, check_commit, check_health, run_checks
 
 Say = Callable[[str], None]
 _TOKENS = {"github": "ghs_sandbox", "digitalocean": "dop_v1_sandbox"}  # the sandbox's own, public strings
+_STAGING_SPEC = ".do/app-staging.yaml"
+# The value the staging spec's ${SESSION_SECRET} placeholder is filled with; in a workflow it
+# comes from a secret through the deploy step's env.
+_SPEC_ENV = {"SESSION_SECRET": "sandbox-session-secret"}
 
 
 def run_demo(say: Say, keep: Path | None = None) -> None:
@@ -74,7 +80,7 @@ def _flow(say: Say, b: HistoryBuilder) -> None:
         say(f"  repository {b.work}; GitHub {gh.url}; App Platform {do.url} (simulated clock); app {app.url}")
         say("  ignore rules (the defaults): " + ", ".join(config.ignore))
         numbers: list[int] = []
-        for index, batch in enumerate(TERP_BATCHES, start=1):
+        for index, batch in enumerate((*TERP_BATCHES, (SPEC_PULL,)), start=1):
             for number in batch:
                 pull = merge_terp_pull(b, number)
                 gh.add_pull(
@@ -244,6 +250,8 @@ def _run(
     report("planned", "success" if plan.deploy else "skipped", plan.head, plan.reason)
     if not plan.deploy:
         return
+    if _STAGING_SPEC in set(changed_paths(git, sync.before, plan.head)):
+        _apply_staging_spec(say, git, platform, app_id)
     say("   deploy:")
     deployer = Deployer(
         platform,
@@ -275,3 +283,13 @@ def _run(
         say(f"     {check.status.upper():<4}  {check.name:<16} {check.detail}")
     p95 = f"p95={max(latencies):.0f}ms" if latencies else ""
     report("verified", "success" if verdict.passed else "failure", plan.head, p95)
+
+
+def _apply_staging_spec(say: Say, git: Git, platform: AppPlatform, app_id: str) -> None:
+    """The range changed the staging spec: apply it (an app update), as `deploy --spec-since` does."""
+    say(f"   app spec: {_STAGING_SPEC} changed in this range; applying it")
+    filled = prepare_spec(git.repo / _STAGING_SPEC, _SPEC_ENV, app_name="terp-staging", branch="staging")
+    app = platform.get_app(app_id)
+    apply_spec(
+        platform, app, filled, say=lambda s: say("     " + s.replace(_SPEC_ENV["SESSION_SECRET"], "***"))
+    )

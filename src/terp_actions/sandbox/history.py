@@ -169,7 +169,26 @@ TERP_PULLS: dict[int, tuple[str, dict[str, str | None], dict[str, Any]]] = {
         {"app/models/invoice.py": "TAX = 0.20\nROUND = 2\nCACHE = True\n"},
         {"squash": True},
     ),
+    108: (
+        "Staging: log at debug level",
+        {
+            ".do/app-staging.yaml": (
+                "name: terp-staging\n"
+                "region: nyc\n"
+                "services:\n"
+                "  - name: web\n"
+                "    github: {repo: terp/terp, branch: staging, deploy_on_push: false}\n"
+                "    envs:\n"
+                "      - {key: LOG_LEVEL, value: debug}\n"
+                "      - {key: PUBLIC_URL, value: '${APP_URL}'}\n"
+                "      - {key: SESSION_SECRET, value: '${SESSION_SECRET}', type: SECRET}\n"
+            )
+        },
+        {"squash": True},
+    ),
 }
+# A merge that changes the staging app spec: the demo's fourth run applies it.
+SPEC_PULL = 108
 # Three syncs of main into staging, each bringing the pull requests merged since the last one.
 TERP_BATCHES: tuple[tuple[int, ...], ...] = ((101, 102, 103), (104, 105), (106,))
 
