@@ -264,6 +264,7 @@ def test_demo_shows_deploy_and_skip_decisions() -> None:
     # deploy adopts the deployment the update started.
     assert "app spec applied (services.web.envs)" in result.stdout
     assert "sandbox-session-secret" not in result.stdout and "value: '***'" in result.stdout
+    assert "app spec applied: services.web.envs" in result.stdout.split("What each pull request shows")[1]
     assert "PROMOTED  production runs" in result.stdout and "rollback committed" in result.stdout
     assert "| promoted | ✅ success |" in result.stdout
     assert "### terp-actions: #101" in result.stdout and "| planned | ⏭️ skipped |" in result.stdout

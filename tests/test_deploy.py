@@ -331,7 +331,7 @@ def test_cli_deploy_writes_outputs(
     )
     assert result.exit_code == 0, result.stderr
     text = out.read_text()
-    for name in ("deployment-id", "phase", "commit", "attempts", "fingerprint", "url", "adopted"):
+    for name in ("deployment-id", "phase", "commit", "attempts", "fingerprint", "url", "adopted", "spec"):
         assert f"{name}<<" in text
     assert app.deployments[0].id in text and "ACTIVE" in text
 

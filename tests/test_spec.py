@@ -154,9 +154,18 @@ def test_deploy_apply_spec_updates_once_and_adopts_the_deployment_it_started(
     created, and a second run with the same spec applies nothing."""
     app = do_stand_in.add_app("terp-staging", "staging", repo=origin, timings={})
     summary = tmp_path / "summary"
-    env = env_for(do_stand_in, spec_repo, GITHUB_ACTIONS="true", GITHUB_STEP_SUMMARY=str(summary))
+    out = tmp_path / "out"
+    env = env_for(
+        do_stand_in,
+        spec_repo,
+        GITHUB_ACTIONS="true",
+        GITHUB_STEP_SUMMARY=str(summary),
+        GITHUB_OUTPUT=str(out),
+    )
     first = CliRunner().invoke(cli, ["deploy", "--env", "staging", "--apply-spec"], env=env)
     assert first.exit_code == 0, first.stderr
+    # The `spec` output is what the workflow puts in the PR comment's `deployed` row.
+    assert "app spec applied: services.web.envs" in out.read_text() and CANARY not in out.read_text()
     assert do_stand_in.calls["apps_update"] == 1
     assert len(app.deployments) == 1 and app.deployments[0].cause == "app spec updated"
     assert app.deployments[0].id in first.stdout

@@ -542,9 +542,13 @@ def deploy_cmd(
         "fingerprint": "",
         "url": str(app.get("live_url") or environment.url),
         "adopted": "false",
+        "spec": "",
     }
     if prepared is not None:
-        _apply_spec(ctx, prepared, client, app, dry_run=dry_run)
+        from terp_actions.spec import applied_note
+
+        fields = _apply_spec(ctx, prepared, client, app, dry_run=dry_run)
+        outputs["spec"] = "" if dry_run else applied_note(fields)
     if dry_run:
         choice = choose_deployment(client.list_deployments(app["id"]), contains)
         outputs.update({"deployment-id": choice.deployment, "adopted": str(choice.action == "adopt").lower()})
@@ -1188,7 +1192,7 @@ def _spec_changed(ctx: Context, git: Any, since: str, head: str, spec: str) -> b
     return changed
 
 
-def _apply_spec(ctx: Context, prepared: Any, client: Any, app: Any, *, dry_run: bool) -> None:
+def _apply_spec(ctx: Context, prepared: Any, client: Any, app: Any, *, dry_run: bool) -> list[str]:
     """Show the spec's diff against the live app (in a log group) and, unless a dry run, apply it;
     the job summary names the changed fields. An unchanged spec is not applied again."""
     from terp_actions.spec import apply_spec
@@ -1198,6 +1202,7 @@ def _apply_spec(ctx: Context, prepared: Any, client: Any, app: Any, *, dry_run: 
     if fields:
         verb = "Would change" if dry_run else "Applied; changed"
         ctx.runner.add_summary("### App spec\n\n" + verb + ": " + ", ".join(f"`{f}`" for f in fields) + "\n")
+    return fields
 
 
 def _prepare_spec(ctx: Context, config: Any, env: str, file: Path | None, repo: Path) -> Any:

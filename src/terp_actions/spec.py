@@ -239,3 +239,8 @@ def apply_spec(
     client.update_app(app["id"], filled.spec)
     say(f"app spec applied ({', '.join(fields)}); following the deployment it started")
     return fields
+
+
+def applied_note(fields: list[str]) -> str:
+    """One line for the deploy report and PR comment: which spec fields an update changed."""
+    return f"app spec applied: {', '.join(fields)}" if fields else ""

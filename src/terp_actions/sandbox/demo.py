@@ -35,7 +35,7 @@ from terp_actions.sandbox.history import (
     merge_terp_pull,
     start_terp_history,
 )
-from terp_actions.spec import apply_spec, prepare_spec
+from terp_actions.spec import applied_note, apply_spec, prepare_spec
 from terp_actions.sync import run_sync
 from terp_actions.verify import Prober, check_commit, check_health, run_checks
 
@@ -250,8 +250,9 @@ def _run(
     report("planned", "success" if plan.deploy else "skipped", plan.head, plan.reason)
     if not plan.deploy:
         return
+    spec_note = ""
     if _STAGING_SPEC in set(changed_paths(git, sync.before, plan.head)):
-        _apply_staging_spec(say, git, platform, app_id)
+        spec_note = _apply_staging_spec(say, git, platform, app_id)
     say("   deploy:")
     deployer = Deployer(
         platform,
@@ -263,7 +264,7 @@ def _run(
         timeout=config.deploy.timeout,
     )
     result = deployer.run()
-    report("deployed", "success", plan.head, "", result.deployment)
+    report("deployed", "success", plan.head, spec_note, result.deployment)
     app = platform.get_app(app_id)
     active = app.get("active_deployment") or {}
     settings = config.verify
@@ -285,11 +286,12 @@ def _run(
     report("verified", "success" if verdict.passed else "failure", plan.head, p95)
 
 
-def _apply_staging_spec(say: Say, git: Git, platform: AppPlatform, app_id: str) -> None:
+def _apply_staging_spec(say: Say, git: Git, platform: AppPlatform, app_id: str) -> str:
     """The range changed the staging spec: apply it (an app update), as `deploy --spec-since` does."""
     say(f"   app spec: {_STAGING_SPEC} changed in this range; applying it")
     filled = prepare_spec(git.repo / _STAGING_SPEC, _SPEC_ENV, app_name="terp-staging", branch="staging")
     app = platform.get_app(app_id)
-    apply_spec(
+    fields = apply_spec(
         platform, app, filled, say=lambda s: say("     " + s.replace(_SPEC_ENV["SESSION_SECRET"], "***"))
     )
+    return applied_note(fields)
