@@ -169,7 +169,9 @@ def test_deploy_apply_spec_updates_once_and_adopts_the_deployment_it_started(
     assert do_stand_in.calls["apps_update"] == 1
     assert len(app.deployments) == 1 and app.deployments[0].cause == "app spec updated"
     assert app.deployments[0].id in first.stdout
-    assert "app spec applied" in first.stdout and "services" in summary.read_text()
+    assert "app spec applied" in first.stdout
+    added = [line for line in summary.read_text().splitlines() if line.startswith("+")]
+    assert "```diff" in summary.read_text() and any("value: info" in line for line in added)
     # The runner is told to mask the value; that command is the only place it may appear.
     assert f"::add-mask::{CANARY}" in first.stdout
     everything = first.stdout.replace(f"::add-mask::{CANARY}", "") + first.stderr + summary.read_text()
@@ -273,3 +275,12 @@ def test_changed_fields_name_components_and_envs_by_name() -> None:
     live = yaml.safe_load(STAGING_SPEC)
     new = yaml.safe_load(STAGING_SPEC.replace("value: info", "value: debug"))
     assert changed_fields(live, new) == ["services.web.envs.LOG_LEVEL.value"]
+
+
+def test_malformed_yaml_names_the_file_and_line(spec_repo: Path) -> None:
+    """A spec that is not YAML: one line naming the file and the line, exit 2."""
+    (spec_repo / ".do" / "app.staging.yaml").write_text("name: terp-staging\nservices: [\n  - name: web\n")
+    env = {"TERP_REPO": str(spec_repo), "DIGITALOCEAN_TOKEN": ""}
+    result = CliRunner().invoke(cli, ["spec", "validate", "--env", "staging"], env=env)
+    assert result.exit_code == 2
+    assert "app.staging.yaml:" in result.stderr and "not valid YAML" in result.stderr

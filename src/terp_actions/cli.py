@@ -1195,13 +1195,20 @@ def _spec_changed(ctx: Context, git: Any, since: str, head: str, spec: str) -> b
 def _apply_spec(ctx: Context, prepared: Any, client: Any, app: Any, *, dry_run: bool) -> list[str]:
     """Show the spec's diff against the live app (in a log group) and, unless a dry run, apply it;
     the job summary names the changed fields. An unchanged spec is not applied again."""
-    from terp_actions.spec import apply_spec
+    from terp_actions.spec import apply_spec, spec_diff
 
     with ctx.runner.group("App spec"):
         fields = apply_spec(client, app, prepared, say=ctx.say, dry_run=dry_run)
     if fields:
         verb = "Would change" if dry_run else "Applied; changed"
-        ctx.runner.add_summary("### App spec\n\n" + verb + ": " + ", ".join(f"`{f}`" for f in fields) + "\n")
+        diff = "\n".join(spec_diff(app.get("spec") or {}, prepared.spec, prepared.secrets))
+        ctx.runner.add_summary(
+            "### App spec\n\n"
+            + verb
+            + ": "
+            + ", ".join(f"`{f}`" for f in fields)
+            + f"\n\n```diff\n{diff}\n```\n"
+        )
     return fields
 
 
