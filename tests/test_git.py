@@ -27,6 +27,15 @@ def test_changed_paths_count_renames_under_both_names_and_deletions(repo: Repo) 
     ]
 
 
+def test_changed_paths_limited_to_a_path_take_it_literally(repo: Repo) -> None:
+    """Asking about one file answers for that file only, even when its name looks like a glob."""
+    base = repo.commit("base", {"a*.yaml": "1\n", "ab.yaml": "1\n"})
+    head = repo.commit("both change", {"a*.yaml": "2\n", "ab.yaml": "2\n"})
+    git = Git(repo.path)
+    assert list(gitmod.changed_paths(git, base, head, "a*.yaml")) == ["a*.yaml"]
+    assert list(gitmod.changed_paths(git, head, head, "a*.yaml")) == []
+
+
 def test_changed_paths_ignore_user_rename_and_relative_config(repo: Repo) -> None:
     """User settings (diff.renames, diff.relative) do not change what the diff lists."""
     base = repo.commit("base", {"sub/a.py": "a\n" * 30})

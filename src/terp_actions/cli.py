@@ -1187,33 +1187,29 @@ def _spec_changed(ctx: Context, git: Any, since: str, head: str, spec: str) -> b
     base = gitmod.resolve_commit(git, since, what="--spec-since")
     if base is None:
         raise BadInput(f"--spec-since {since!r} does not name a commit in {git.repo} (fetch it first)")
-    changed = spec in set(gitmod.changed_paths(git, base, head))
+    changed = any(True for _ in gitmod.changed_paths(git, base, head, spec))
     ctx.say(f"app spec {spec}: {'changed' if changed else 'unchanged'} in {base[:12]}..{head[:12]}")
     return changed
 
 
 def _apply_spec(ctx: Context, prepared: Any, client: Any, app: Any, *, dry_run: bool) -> list[str]:
-    """Show the spec's diff against the live app (in a log group) and, unless a dry run, apply it;
-    the job summary names the changed fields. An unchanged spec is not applied again."""
-    from terp_actions.spec import apply_spec, spec_diff
+    """Show the spec's diff against the live app (in a log group and the job summary) and, unless
+    a dry run, apply it; returns the changed fields. An unchanged spec is not applied again."""
+    from terp_actions.spec import apply_spec
 
     with ctx.runner.group("App spec"):
-        fields = apply_spec(client, app, prepared, say=ctx.say, dry_run=dry_run)
-    if fields:
+        change = apply_spec(client, app, prepared, say=ctx.say, dry_run=dry_run)
+    if change.fields:
         verb = "Would change" if dry_run else "Applied; changed"
-        diff = "\n".join(spec_diff(app.get("spec") or {}, prepared.spec, prepared.secrets))
-        ctx.runner.add_summary(
-            "### App spec\n\n"
-            + verb
-            + ": "
-            + ", ".join(f"`{f}`" for f in fields)
-            + f"\n\n```diff\n{diff}\n```\n"
-        )
-    return fields
+        fields = ", ".join(f"`{f}`" for f in change.fields)
+        diff = "\n".join(change.diff)
+        ctx.runner.add_summary(f"### App spec\n\n{verb}: {fields}\n\n```diff\n{diff}\n```\n")
+    return change.fields
 
 
 def _prepare_spec(ctx: Context, config: Any, env: str, file: Path | None, repo: Path) -> Any:
     """Read, fill and check the spec for ``env`` (a ``FilledSpec``); its filled values are secrets."""
+    from terp_actions.digitalocean import is_app_id
     from terp_actions.spec import prepare_spec
 
     environment = config.environments.get(env) if env else None
@@ -1221,7 +1217,7 @@ def _prepare_spec(ctx: Context, config: Any, env: str, file: Path | None, repo: 
         if environment is None or not environment.spec:
             raise BadInput(f"no spec file: give FILE, or set environments.{env or '<env>'}.spec")
         file = repo / environment.spec
-    app_name = environment.app if environment and not re.fullmatch(r"[0-9a-f-]{36}", environment.app) else ""
+    app_name = environment.app if environment and not is_app_id(environment.app) else ""
 
     def hide(secret: str) -> None:
         ctx.redact.add(secret)

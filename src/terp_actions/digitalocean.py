@@ -25,6 +25,11 @@ MAX_LOG_BYTES: Final = 2 * 1024 * 1024
 _UUID_LENGTH: Final = 36
 
 
+def is_app_id(app: str) -> bool:
+    """True when ``app`` is an app id (a UUID) rather than an app name."""
+    return len(app) == _UUID_LENGTH and app.count("-") == 4
+
+
 def is_loopback(endpoint: str) -> bool:
     """True for an http(s) URL whose host is a loopback address (the sandbox)."""
     host = urlsplit(endpoint).hostname or ""
@@ -181,7 +186,7 @@ class AppPlatform:
 
     def get_app(self, app: str) -> dict[str, Any]:
         """The app by id, or by name (one lookup)."""
-        if len(app) == _UUID_LENGTH and app.count("-") == 4:
+        if is_app_id(app):
             body = self._read("get app", lambda: self._client.apps.get(app), app=app)
         else:
             body = self._read("get app", lambda: self._client.apps.get(app, name=app), app=app)

@@ -160,9 +160,10 @@ def is_ancestor(git: Git, ancestor: str, descendant: str) -> bool:
     raise _error(args, proc.returncode, proc.stderr)
 
 
-def changed_paths(git: Git, base: str, head: str) -> Iterator[str]:
-    """Paths that differ between the trees of ``base`` and ``head`` (renames as delete + add)."""
-    args = ["diff", "--name-only", "-z", *_PLAIN_DIFF, base, head, "--"]
+def changed_paths(git: Git, base: str, head: str, *only: str) -> Iterator[str]:
+    """Paths that differ between the trees of ``base`` and ``head`` (renames as delete + add),
+    limited to the literal paths ``only`` when given."""
+    args = ["diff", "--name-only", "-z", *_PLAIN_DIFF, base, head, "--", *(f":(literal){p}" for p in only)]
     for token in git.stream(args):
         if token:
             yield decode_path(token)

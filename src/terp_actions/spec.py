@@ -12,6 +12,7 @@ from pathlib import Path
 from typing import Any, Final
 
 from terp_actions.errors import BadInput, ConfigError
+from terp_actions.redact import MASK, Redactor
 
 # App Platform resolves these itself at deploy time: ${APP_URL}, ${db.DATABASE_URL}, ${_self.X}.
 _APP_PLATFORM_NAMES: Final = frozenset(
@@ -120,35 +121,27 @@ def validate(spec: Any, *, where: str, app_name: str = "", branch: str = "") -> 
     return problems
 
 
-def _masked(value: Any, secrets: tuple[str, ...]) -> Any:
+def _shown(value: Any, redact: Redactor) -> Any:
+    """``value`` as it may be shown: filled secrets masked, ``type: SECRET`` values hidden (App
+    Platform returns those only encrypted anyway)."""
     if isinstance(value, dict):
-        return {k: _masked(v, secrets) for k, v in value.items()}
+        shown = {k: _shown(v, redact) for k, v in value.items()}
+        if shown.get("type") == "SECRET" and "value" in shown:
+            shown["value"] = MASK
+        return shown
     if isinstance(value, list):
-        return [_masked(v, secrets) for v in value]
-    if isinstance(value, str):
-        for secret in secrets:
-            value = value.replace(secret, "***")
-    return value
-
-
-def _hide_secret_envs(value: Any) -> Any:
-    """``type: SECRET`` env values are never shown (App Platform returns them encrypted anyway)."""
-    if isinstance(value, dict):
-        hidden = {k: _hide_secret_envs(v) for k, v in value.items()}
-        if hidden.get("type") == "SECRET" and "value" in hidden:
-            hidden["value"] = "***"
-        return hidden
-    if isinstance(value, list):
-        return [_hide_secret_envs(v) for v in value]
-    return value
+        return [_shown(v, redact) for v in value]
+    return redact(value) if isinstance(value, str) else value
 
 
 def spec_diff(live: Any, new: Any, secrets: tuple[str, ...] = ()) -> list[str]:
     """A unified diff of the live spec against the new one, secret values hidden."""
     import yaml  # noqa: PLC0415
 
+    redact = Redactor(secrets)
+
     def text(spec: Any) -> list[str]:
-        shown = _hide_secret_envs(_masked(spec or {}, secrets))
+        shown = _shown(spec or {}, redact)
         return yaml.safe_dump(shown, sort_keys=True, default_flow_style=False).splitlines()
 
     return list(difflib.unified_diff(text(live), text(new), "live", "new", lineterm="", n=2))
@@ -157,7 +150,8 @@ def spec_diff(live: Any, new: Any, secrets: tuple[str, ...] = ()) -> list[str]:
 def changed_fields(live: Any, new: Any) -> list[str]:
     """Dotted names of the fields that differ. ``type: SECRET`` values are left out of the
     comparison: App Platform returns them only encrypted, so a change to one cannot be seen."""
-    return _changed(_hide_secret_envs(live), _hide_secret_envs(new), "")
+    plain = Redactor()
+    return _changed(_shown(live, plain), _shown(new, plain), "")
 
 
 def _changed(live: Any, new: Any, prefix: str) -> list[str]:
@@ -215,6 +209,14 @@ def check_against_live(live: Mapping[str, Any], spec: Mapping[str, Any]) -> None
             )
 
 
+@dataclass(frozen=True)
+class SpecChange:
+    """What applying a spec changed (or, in a dry run, would change): field names and the diff."""
+
+    fields: list[str]
+    diff: list[str]
+
+
 def apply_spec(
     client: Any,
     app: Mapping[str, Any],
@@ -222,23 +224,24 @@ def apply_spec(
     *,
     say: Callable[[str], None],
     dry_run: bool = False,
-) -> list[str]:
+) -> SpecChange:
     """Apply ``filled`` to ``app`` with an app update (which starts a deployment) when it differs
-    from the live spec; returns the changed fields (empty: nothing applied)."""
+    from the live spec; no fields means nothing was applied."""
     live = app.get("spec") or {}
     check_against_live(live, filled.spec)
     fields = changed_fields(live, filled.spec)
     if not fields:
         say("app spec: no change from the live spec; not applied")
-        return []
-    for line in spec_diff(live, filled.spec, filled.secrets):
+        return SpecChange([], [])
+    diff = spec_diff(live, filled.spec, filled.secrets)
+    for line in diff:
         say(line)
     if dry_run:
         say("dry run: the spec would be applied")
-        return fields
-    client.update_app(app["id"], filled.spec)
-    say(f"app spec applied ({', '.join(fields)}); following the deployment it started")
-    return fields
+    else:
+        client.update_app(app["id"], filled.spec)
+        say(f"app spec applied ({', '.join(fields)}); following the deployment it started")
+    return SpecChange(fields, diff)
 
 
 def applied_note(fields: list[str]) -> str:

@@ -23,6 +23,7 @@ from terp_actions.paths import IgnoreRules
 from terp_actions.plan import build_plan, pull_requests_in
 from terp_actions.promote import run_promotion
 from terp_actions.publish import publish_stage
+from terp_actions.redact import Redactor
 from terp_actions.report import StageState, render_plan_text, render_sync_text
 from terp_actions.sandbox.fake_app import UNHEALTHY, AppStandIn, HealthAnswer
 from terp_actions.sandbox.fake_appplatform import App, AppPlatformStandIn, ManualClock
@@ -251,7 +252,7 @@ def _run(
     if not plan.deploy:
         return
     spec_note = ""
-    if _STAGING_SPEC in set(changed_paths(git, sync.before, plan.head)):
+    if any(True for _ in changed_paths(git, sync.before, plan.head, _STAGING_SPEC)):
         spec_note = _apply_staging_spec(say, git, platform, app_id)
     say("   deploy:")
     deployer = Deployer(
@@ -291,7 +292,6 @@ def _apply_staging_spec(say: Say, git: Git, platform: AppPlatform, app_id: str) 
     say(f"   app spec: {_STAGING_SPEC} changed in this range; applying it")
     filled = prepare_spec(git.repo / _STAGING_SPEC, _SPEC_ENV, app_name="terp-staging", branch="staging")
     app = platform.get_app(app_id)
-    fields = apply_spec(
-        platform, app, filled, say=lambda s: say("     " + s.replace(_SPEC_ENV["SESSION_SECRET"], "***"))
-    )
-    return applied_note(fields)
+    redact = Redactor(_SPEC_ENV.values())
+    change = apply_spec(platform, app, filled, say=lambda s: say("     " + redact(s)))
+    return applied_note(change.fields)
