@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import json
 import subprocess
 from pathlib import Path
 
@@ -284,3 +285,18 @@ def test_malformed_yaml_names_the_file_and_line(spec_repo: Path) -> None:
     result = CliRunner().invoke(cli, ["spec", "validate", "--env", "staging"], env=env)
     assert result.exit_code == 2
     assert "app.staging.yaml:" in result.stderr and "not valid YAML" in result.stderr
+
+
+def test_json_output_is_one_document_even_with_a_spec_diff(
+    do_stand_in: AppPlatformStandIn, origin: Path, spec_repo: Path
+) -> None:
+    """With --json, stdout is only the JSON document (the diff and progress go to stderr)."""
+    do_stand_in.add_app("terp-staging", "staging", repo=origin, timings={})
+    env = env_for(do_stand_in, spec_repo)
+    result = CliRunner().invoke(cli, ["deploy", "--env", "staging", "--apply-spec", "--json"], env=env)
+    assert result.exit_code == 0, result.stderr
+    assert json.loads(result.stdout)["spec"] == "app spec applied: services.web.envs"
+    assert "+++ new" in result.stderr and CANARY not in result.stdout + result.stderr
+
+    checked = CliRunner().invoke(cli, ["spec", "validate", "--env", "staging", "--json"], env=env)
+    assert json.loads(checked.stdout) == {"valid": True, "name": "terp-staging", "env": "staging"}

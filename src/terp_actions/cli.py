@@ -41,12 +41,18 @@ class Context:
         self.environ = environ
         self.as_json = as_json
         self.redact = Redactor.from_environ(environ)
-        self.runner = Runner.from_environ(environ, sys.stdout, sys.stderr)
+        # With --json outside Actions, headings go to stderr with the rest of the human output;
+        # in Actions, workflow commands stay on stdout, where the runner reads them.
+        outside_actions = environ.get("GITHUB_ACTIONS") != "true"
+        self.runner = Runner.from_environ(
+            environ, sys.stderr if as_json and outside_actions else sys.stdout, sys.stderr
+        )
         self.runner.redact = self.redact
 
     def say(self, text: str = "") -> None:
-        """One line (or block) of human output, redacted."""
-        click.echo(self.redact(text))
+        """One line (or block) of human output, redacted; on stderr with ``--json``, so stdout
+        holds only the JSON document."""
+        click.echo(self.redact(text), err=self.as_json)
 
     def emit_json(self, data: object) -> None:
         """The ``--json`` document on stdout, redacted."""
@@ -1242,6 +1248,9 @@ def spec_validate(config_path: Path | None, as_json: bool, env: str, repo: Path,
     ctx = Context(dict(os.environ), as_json)
     config = _load_config(config_path, repo)
     spec = _prepare_spec(ctx, config, env, file, repo).spec
+    if as_json:
+        ctx.emit_json({"valid": True, "name": spec.get("name"), "env": env or None})
+        return
     ctx.say(f"ok: app spec {spec.get('name')!r} is valid" + (f" for {env}" if env else ""))
 
 
