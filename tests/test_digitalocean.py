@@ -266,3 +266,70 @@ def test_the_stand_in_serves_exactly_the_contract_operations(do_stand_in: AppPla
     contract = load_contract(CONTRACTS / DIGITALOCEAN_CONTRACT)
     routed = {r.operation for r in do_stand_in.routes if r.in_contract}
     assert routed == set(contract.operations)
+
+
+SPEC = {
+    "name": "terp-pr-7",
+    "region": "nyc",
+    "services": [
+        {"name": "web", "github": {"repo": "terp/terp", "branch": "feature", "deploy_on_push": False}}
+    ],
+}
+
+
+def test_create_app_deploys_it_from_its_branch(
+    do_stand_in: AppPlatformStandIn, client: AppPlatform, origin: Path
+) -> None:
+    """Creating an app from a spec starts its first deployment, building the spec's branch tip."""
+    do_stand_in.repos["terp/terp"] = origin
+    app = client.create_app(SPEC)
+    tip = subprocess.run(
+        ["git", "rev-parse", "feature"], cwd=origin, capture_output=True, text=True, check=True
+    ).stdout.strip()
+    assert app["spec"]["name"] == "terp-pr-7"
+    assert app["in_progress_deployment"]["services"][0]["source_commit_hash"] == tip
+    assert [a["id"] for a in client.list_apps()] == [app["id"]]
+
+
+def test_create_app_refuses_a_taken_name_and_a_spec_without_components(client: AppPlatform) -> None:
+    """A second app with the same name is refused (409), and so is a spec App Platform cannot build."""
+    client.create_app(SPEC)
+    with pytest.raises(DigitalOceanError, match="409 an app named 'terp-pr-7' already exists"):
+        client.create_app(SPEC)
+    with pytest.raises(DigitalOceanError, match="needs at least one component"):
+        client.create_app({"name": "empty-app"})
+    assert len(client.list_apps()) == 1
+
+
+def test_delete_app_twice_is_fine(client: AppPlatform) -> None:
+    """Deleting an app removes it; deleting it again answers 'already gone', not an error."""
+    app = client.create_app(SPEC)
+    assert client.delete_app(app["id"]) is True
+    assert client.delete_app(app["id"]) is False
+    assert client.list_apps() == []
+
+
+def test_validate_spec_as_app_platform_does(do_stand_in: AppPlatformStandIn, client: AppPlatform) -> None:
+    """Propose says if a name is free (and suggests one); a broken spec is refused by its first problem."""
+    assert client.validate_spec(SPEC)["app_name_available"] is True
+    app = client.create_app(SPEC)
+    taken = client.validate_spec(SPEC)
+    assert taken["app_name_available"] is False
+    assert taken["app_name_suggestion"] != SPEC["name"]
+    # As an update of the app that holds the name, the name is the app's own.
+    assert client.validate_spec(SPEC, app_id=app["id"])["app_name_available"] is True
+    twice = {**SPEC, "services": [SPEC["services"][0], SPEC["services"][0]]}
+    with pytest.raises(DigitalOceanError, match=r"400 .*'web' is used twice"):
+        client.validate_spec(twice)
+    assert do_stand_in.calls["apps_validate_appSpec"] == 4
+
+
+@needs_contracts
+def test_the_contract_refuses_an_invalid_app_name(
+    do_stand_in: AppPlatformStandIn, client: AppPlatform
+) -> None:
+    """A name App Platform's pattern refuses never reaches an app: the request is refused with 400."""
+    with pytest.raises(DigitalOceanError, match="400"):
+        client.create_app({**SPEC, "name": "Terp_PR_7"})
+    assert do_stand_in.apps == {}
+    do_stand_in.violations.clear()  # recorded on purpose

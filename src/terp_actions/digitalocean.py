@@ -197,6 +197,30 @@ class AppPlatform:
         body = self._read("list apps", lambda: self._client.apps.list(per_page=200))
         return list(body.get("apps") or [])
 
+    def create_app(self, spec: Mapping[str, Any]) -> dict[str, Any]:
+        """Create an app from ``spec`` (App Platform deploys it at once). A lost answer raises
+        RequestLost: look the app up by name before creating again."""
+        body = self._call("create app", lambda: self._client.apps.create({"spec": dict(spec)}), write=True)
+        return dict(body["app"])
+
+    def delete_app(self, app_id: str) -> bool:
+        """Delete the app; False when it was already gone. Deleting twice is harmless, so retried."""
+        try:
+            self._read("delete app", lambda: self._client.apps.delete(app_id), app=app_id)
+        except AppNotFound:
+            return False
+        return True
+
+    def validate_spec(self, spec: Mapping[str, Any], app_id: str | None = None) -> dict[str, Any]:
+        """App Platform's own check of ``spec`` (as a new app, or as an update of ``app_id``).
+
+        A spec it refuses raises DigitalOceanError naming the first problem, as the API does."""
+        body: dict[str, Any] = {"spec": dict(spec)}
+        if app_id:
+            body["app_id"] = app_id
+        propose = self._client.apps.validate_app_spec
+        return dict(self._read("validate app spec", lambda: propose(body), app=app_id or ""))
+
     def update_app(self, app_id: str, spec: Mapping[str, Any]) -> dict[str, Any]:
         """Apply a new spec (App Platform starts a deployment for it). Never retried."""
         body = self._call(

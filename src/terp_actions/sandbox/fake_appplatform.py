@@ -129,6 +129,35 @@ def _encrypt_secrets(value: Any) -> Any:
     return value
 
 
+_COMPONENT_KINDS = ("services", "static_sites", "workers", "jobs", "functions")
+
+
+def _components(spec: dict[str, Any]) -> list[dict[str, Any]]:
+    return [c for kind in _COMPONENT_KINDS for c in spec.get(kind) or [] if isinstance(c, dict)]
+
+
+def _spec_problem(spec: dict[str, Any]) -> str | None:
+    """The first thing App Platform would refuse in ``spec`` beyond its schema (it names only one)."""
+    components = _components(spec)
+    if not components:
+        return 'error validating app spec field "services": an app needs at least one component'
+    seen: set[str] = set()
+    for component in components:
+        name = str(component.get("name") or "")
+        if not name:
+            return 'error validating app spec field "name": a component needs a name'
+        if name in seen:
+            return f'error validating app spec field "name": component name {name!r} is used twice'
+        seen.add(name)
+    return None
+
+
+def _invalid_spec(message: str) -> Response:
+    # The propose and create operations answer a spec they cannot accept with a 400 naming its
+    # first problem (only the first: godo issue 415).
+    return Response(400, {"id": "invalid_argument", "message": message, "request_id": str(uuid.uuid4())})
+
+
 def _iso(ts: float) -> str:
     return datetime.fromtimestamp(ts, tz=UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
 
@@ -145,9 +174,13 @@ class AppPlatformStandIn(StandIn):
         self.apps: dict[str, App] = {}
         self.remaining = 5000
         r = self.add_route
+        self.repos: dict[str, Path] = {}  # GitHub "owner/name" -> a local repository apps build from
         r("GET", "/v2/apps", "apps_list", self._list_apps)
+        r("POST", "/v2/apps", "apps_create", self._create_app)
+        r("POST", "/v2/apps/propose", "apps_validate_appSpec", self._propose)
         r("GET", "/v2/apps/{id}", "apps_get", self._get_app)
         r("PUT", "/v2/apps/{id}", "apps_update", self._update_app)
+        r("DELETE", "/v2/apps/{id}", "apps_delete", self._delete_app)
         r("GET", "/v2/apps/{app_id}/deployments", "apps_list_deployments", self._list_deployments)
         r("POST", "/v2/apps/{app_id}/deployments", "apps_create_deployment", self._create_deployment)
         r("GET", "/v2/apps/{app_id}/deployments/{deployment_id}", "apps_get_deployment", self._get_deployment)
@@ -393,6 +426,60 @@ class AppPlatformStandIn(StandIn):
             return self._missing()
         with self.lock:
             return Response(200, {"app": self._app_json(app)})
+
+    def _create_app(self, request: Request) -> Response:
+        spec = (request.json() or {}).get("spec") or {}
+        with self.lock:
+            problem = _spec_problem(spec)
+            if problem is not None:
+                return _invalid_spec(problem)
+            if any(a.name == spec["name"] for a in self.apps.values()):
+                return Response(409, self.error_body(409, f"an app named {spec['name']!r} already exists"))
+            sources = [c.get("github") or {} for c in _components(spec)]
+            github = next((g for g in sources if g.get("repo")), {})
+            app = self.add_app(
+                spec["name"],
+                github.get("branch") or "main",
+                repo=self.repos.get(github.get("repo", "")),
+                github_repo=github.get("repo") or "terp/terp",
+                components=tuple(str(c["name"]) for c in _components(spec)),
+                region=spec.get("region") or "nyc",
+            )
+            app.applied_spec = spec
+            # App Platform deploys a new app straight away.
+            self.deploy(app, cause="app created", cause_details={"type": "MANUAL"})
+            return Response(200, {"app": self._app_json(app)})
+
+    def _delete_app(self, request: Request) -> Response:
+        with self.lock:
+            app = self.apps.pop(request.params["id"], None)  # by id only: the API takes no name here
+        if app is None:
+            return self._missing()
+        return Response(200, {"id": app.id})
+
+    def _propose(self, request: Request) -> Response:
+        body = request.json() or {}
+        spec = body.get("spec") or {}
+        with self.lock:
+            existing = None
+            if body.get("app_id"):
+                existing = self.apps.get(body["app_id"])
+                if existing is None:
+                    return self._missing()
+            problem = _spec_problem(spec)
+            if problem is not None:
+                return _invalid_spec(problem)
+            taken = any(a.name == spec["name"] and a is not existing for a in self.apps.values())
+        answer: dict[str, Any] = {
+            "app_name_available": not taken,
+            "app_is_static": not (spec.get("services") or spec.get("workers") or spec.get("jobs")),
+            "existing_static_apps": "0",
+            "spec": spec,
+            "app_cost": 5 * max(1, len(_components(spec))),
+        }
+        if taken:
+            answer["app_name_suggestion"] = f"{spec['name'][:29]}-2"
+        return Response(200, answer)
 
     def _update_app(self, request: Request) -> Response:
         app = self._app(request)
