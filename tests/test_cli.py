@@ -54,7 +54,7 @@ def test_plan_json_for_a_deployable_range(terp_history: DemoRepo) -> None:
     data = json.loads(result.stdout)
     assert data["deploy"] is True
     assert data["head"] == head
-    assert data["pull_requests"] == [101, 102, 103]
+    assert data["pull-requests"] == [101, 102, 103]
     assert "docs/api/invoices.md" in data["ignored"]
 
 
@@ -313,5 +313,5 @@ def test_long_ranges_show_the_newest_commits_and_say_how_many_more(repo: Repo) -
     assert "  … 5 more commits (--json lists them all)" in human.stdout
     assert "change 54 (#55)" in human.stdout and "change 4 (#5)" not in human.stdout
     data = json.loads(run(["plan", "--repo", str(repo.path), "--base", base, "--json"]).stdout)
-    assert len(data["commits"]) == data["commit_count"] == 55
-    assert data["pull_requests"] == list(range(1, 56))
+    assert len(data["commits"]) == data["commit-count"] == 55
+    assert data["pull-requests"] == list(range(1, 56))

@@ -391,7 +391,7 @@ def test_cli_status_and_logs(do_stand_in: AppPlatformStandIn, origin: Path, conf
     )
     assert status.exit_code == 0, status.stderr
     data = json.loads(status.stdout)
-    assert data["carrying"]["id"] == app.deployments[0].id and data["active"]["phase"] == "ACTIVE"
+    assert data["carrying"]["deployment-id"] == app.deployments[0].id and data["active"]["phase"] == "ACTIVE"
     logs = CliRunner().invoke(
         cli,
         ["logs", "--env", "staging", "--type", "build", "--grep", "building"],

@@ -145,7 +145,7 @@ def test_plan_json_has_the_documented_shape(terp_history: DemoRepo) -> None:
         "deployable",
         "ignored",
         "commits",
-        "pull_requests",
+        "pull-requests",
     } <= set(data)
     assert data["head"] == heads[103]
     commits = data["commits"]

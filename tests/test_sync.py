@@ -339,7 +339,7 @@ def test_cli_json_and_human_output(world: World) -> None:
     world.commit_on("main", "Feature (#3)", {"f.py": "f"})
     dry = run_cli(["sync", "--repo", str(world.ours.path), "--dry-run", "--json"], {})
     data = json.loads(dry.stdout)
-    assert (data["status"], data["pushed"], data["pull_requests"]) == ("fast-forward", False, [3])
+    assert (data["status"], data["pushed"], data["pull-requests"]) == ("fast-forward", False, [3])
     human = run_cli(["sync", "--repo", str(world.ours.path)], {})
     assert human.stdout.splitlines()[0].startswith("sync FAST-FORWARD  staging fast-forwarded to main")
     assert "    Feature (#3)" in human.stdout

@@ -7,7 +7,7 @@ import re
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Final, TypeVar
+from typing import Any, Final, Literal, TypeVar, cast
 from urllib.parse import urlsplit
 
 from terp_actions.errors import ConfigError, PatternError
@@ -36,6 +36,8 @@ DEFAULT_IGNORE: Final = (
 _DURATION: Final = re.compile(r"(?:(?P<h>\d+)h)?(?:(?P<m>\d+)m)?(?:(?P<s>\d+(?:\.\d+)?)s)?")
 _ENV_NAME: Final = re.compile(r"[a-z][a-z0-9_-]{0,31}")
 _BRANCH: Final = re.compile(r"(?!-)(?!.*\.\.)(?!.*//)(?!.*@\{)[A-Za-z0-9._/-]+(?<![./])(?<!\.lock)")
+
+HealKind = Literal["transient", "deterministic"]
 
 
 @dataclass(frozen=True)
@@ -109,7 +111,7 @@ class HealRuleSetting:
     """A configured auto-heal rule: a regex over the failure's logs and what it means."""
 
     pattern: str
-    kind: str  # "transient" or "deterministic"
+    kind: HealKind
     force_build: bool = False
 
 
@@ -145,6 +147,10 @@ class Config:
     def rules(self) -> IgnoreRules:
         """The ignore rules, compiled."""
         return IgnoreRules(self.ignore, where=f"{self.source}: ignore")
+
+    def branch_for(self, env: str) -> str:
+        """The branch an environment deploys: branches.staging / branches.production, else its name."""
+        return {"staging": self.branches.staging, "production": self.branches.production}.get(env, env)
 
 
 def load(path: Path, *, required: bool = False) -> Config:
@@ -441,7 +447,7 @@ class _Reader:
             kind = self.get(sec, name, "kind", "", convert=_heal_kind, expected="transient or deterministic")
             force = self.get(sec, name, "force_build", False, convert=_bool, expected="true or false")
             if pattern and kind:
-                rules.append(HealRuleSetting(pattern, kind, force))
+                rules.append(HealRuleSetting(pattern, cast(HealKind, kind), force))
         return tuple(rules)
 
     def deploy(self, data: object) -> DeploySettings:

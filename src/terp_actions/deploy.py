@@ -15,7 +15,7 @@ from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Final, Literal
 
-from terp_actions.digitalocean import AppPlatform
+from terp_actions.digitalocean import AppPlatformClient
 from terp_actions.errors import DigitalOceanError, RequestLost, TerpError
 
 IN_PROGRESS: Final = ("PENDING_BUILD", "BUILDING", "PENDING_DEPLOY", "DEPLOYING")
@@ -281,7 +281,7 @@ class Deployer:
 
     def __init__(
         self,
-        client: AppPlatform,
+        client: AppPlatformClient,
         app_id: str,
         *,
         contains: Callable[[str], bool],

@@ -6,6 +6,7 @@ same calls degrade to plain text on the given streams, so commands behave alike 
 
 from __future__ import annotations
 
+import json
 import os
 import sys
 from collections.abc import Callable, Iterator, Mapping
@@ -15,6 +16,19 @@ from pathlib import Path
 from typing import Literal, TextIO
 
 Level = Literal["error", "warning", "notice"]
+# A value of a ``--json`` document; the same datum as an action output is ``output_text`` of it.
+Json = None | bool | int | float | str | list["Json"] | dict[str, "Json"]
+
+
+def output_text(value: Json) -> str:
+    """An action output's text for a JSON value: '' for null, true/false, JSON for lists and maps."""
+    if value is None:
+        return ""
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, list | dict):
+        return json.dumps(value)
+    return str(value)
 
 
 def escape_data(text: str) -> str:

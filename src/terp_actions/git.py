@@ -11,7 +11,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Final
 
-from terp_actions.errors import GitError, NotARepository, RefError
+from terp_actions.errors import BadInput, GitError, NotARepository, RefError
 from terp_actions.redact import Redactor
 
 _CHUNK: Final = 1 << 20
@@ -110,6 +110,15 @@ def _error(args: Sequence[str], returncode: int, stderr: bytes) -> GitError:
     # Shape-based redaction here too: git echoes remote URLs, which can carry credentials.
     text = Redactor()(stderr.decode("utf-8", "replace"))
     return GitError([Redactor()(a) for a in args], returncode, text)
+
+
+_COMMIT_ID: Final = re.compile(r"[0-9a-f]{7,64}")
+_FULL_COMMIT_ID: Final = re.compile(r"[0-9a-f]{40}|[0-9a-f]{64}")
+
+
+def is_commit_id(text: str, *, full: bool = False) -> bool:
+    """True for a commit id in hex: at least 7 digits, or (``full``) a whole SHA-1 or SHA-256."""
+    return bool((_FULL_COMMIT_ID if full else _COMMIT_ID).fullmatch(text))
 
 
 def open_repo(path: str | os.PathLike[str], env: Mapping[str, str] | None = None) -> Git:
@@ -236,8 +245,11 @@ def is_dirty(git: Git) -> bool:
 
 
 def remote_url(git: Git, remote: str) -> str:
-    """The fetch URL of ``remote`` (raises GitError when there is no such remote)."""
-    return git.text(["remote", "get-url", "--", remote])
+    """The fetch URL of ``remote``; a remote the clone does not have is bad input naming it."""
+    proc = git.run(["remote", "get-url", "--", remote], check=False)
+    if proc.returncode != 0:
+        raise BadInput(f"{git.repo}: no remote named {remote!r} (`git remote -v` lists the ones there are)")
+    return proc.stdout.decode("utf-8", "replace").strip()
 
 
 def fetch_branches(git: Git, remote: str, branches: Sequence[str]) -> None:
@@ -352,3 +364,19 @@ def subjects(git: Git, base: str | None, head: str) -> Iterator[str]:
     for token in git.stream(args):
         if token:
             yield token.decode("utf-8", "replace")
+
+
+def commit_subjects(git: Git, base: str | None, head: str) -> Iterator[tuple[str, str]]:
+    """``(sha, subject)`` of every commit in ``base..head``, newest first (all parents)."""
+    args = [
+        "log",
+        "-z",
+        "--no-show-signature",
+        "--format=%H %s",
+        head if base is None else f"{base}..{head}",
+        "--",
+    ]
+    for token in git.stream(args):
+        if token:
+            sha, _, subject = token.decode("utf-8", "replace").partition(" ")
+            yield sha, subject

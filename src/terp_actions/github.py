@@ -11,7 +11,7 @@ from __future__ import annotations
 import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
-from typing import Any, Final, TypeVar
+from typing import Any, Final, Protocol, TypeVar
 
 from terp_actions.backoff import RetryPolicy, retrying
 from terp_actions.errors import GitHubError
@@ -64,6 +64,40 @@ class StatusInfo:
     description: str
     environment_url: str
     log_url: str
+
+
+class GitHubClient(Protocol):
+    """The GitHub operations the flows use (``GitHubApi`` is the real one; tests may wire others)."""
+
+    def pulls_for_commit(self, sha: str) -> list[PullInfo]: ...
+    def open_pulls(self, *, head: str, base: str) -> list[PullInfo]: ...
+    def get_pull(self, number: int) -> PullInfo: ...
+    def create_pull(self, *, title: str, head: str, base: str, body: str) -> PullInfo: ...
+    def update_pull(self, number: int, *, title: str, body: str) -> PullInfo: ...
+    def comments(self, number: int) -> list[CommentInfo]: ...
+    def create_comment(self, number: int, body: str) -> CommentInfo: ...
+    def update_comment(self, comment_id: int, body: str) -> CommentInfo: ...
+    def create_deployment(
+        self,
+        *,
+        ref: str,
+        environment: str,
+        description: str,
+        payload: Mapping[str, Any] | None = None,
+        production: bool = False,
+    ) -> DeploymentInfo: ...
+    def create_status(
+        self,
+        deployment_id: int,
+        state: str,
+        *,
+        description: str = "",
+        log_url: str = "",
+        environment_url: str = "",
+        auto_inactive: bool = True,
+    ) -> StatusInfo: ...
+    def deployments(self, environment: str, *, sha: str | None = None) -> list[DeploymentInfo]: ...
+    def statuses(self, deployment_id: int) -> list[StatusInfo]: ...
 
 
 class GitHubApi:

@@ -11,6 +11,7 @@ from typing import Final
 
 from terp_actions import git as gitmod
 from terp_actions.errors import GitError, RefError
+from terp_actions.gha import Json
 from terp_actions.git import CommitChange, Git
 from terp_actions.paths import IgnoreRules, display_path
 
@@ -108,6 +109,16 @@ def pull_requests_in(subjects: Iterable[str]) -> set[int]:
         if "#" in subject:
             for squash, merge in _PR_ANY.findall(subject):
                 found.add(int(squash or merge))
+    return found
+
+
+def merge_commits(commits: Iterable[tuple[str, str]]) -> dict[int, str]:
+    """Each pull request's merge commit, from ``(sha, subject)`` pairs newest first: the newest
+    commit whose subject names it ("Merge pull request #N", a squash's "(#N)")."""
+    found: dict[int, str] = {}
+    for sha, subject in commits:
+        for number in pull_request_numbers(subject):
+            found.setdefault(number, sha)
     return found
 
 
@@ -275,31 +286,31 @@ def build_plan(
     return decide(base, head, changes, commits=commits, commit_count=commit_count, pull_requests=prs)
 
 
-def plan_to_json(plan: Plan) -> dict[str, object]:
-    """The ``--json`` shape of a plan (stable keys, documented in the README)."""
+def plan_to_json(plan: Plan) -> dict[str, Json]:
+    """The ``--json`` shape of a plan: the plan action's outputs and the lists behind them."""
     return {
         "deploy": plan.deploy,
         "reason": plan.reason,
         "base": plan.base,
         "head": plan.head,
-        "fail_open": plan.fail_open,
-        "commit_count": plan.commit_count,
-        "changed_count": plan.changes.count,
-        "deployable_count": plan.changes.deployable_count,
+        "fail-open": plan.fail_open,
+        "commit-count": plan.commit_count,
+        "changed-count": plan.changes.count,
+        "deployable-count": plan.changes.deployable_count,
         "changed": list(plan.changed),
         "deployable": list(plan.deployable),
         "ignored": list(plan.ignored),
-        "ignored_by": dict(plan.ignored_by),
+        "ignored-by": dict(plan.ignored_by),
         "commits": [
             {
                 "sha": c.sha,
                 "subject": c.subject,
                 "deployable": c.deployable,
                 "files": list(c.files),
-                "file_count": c.file_count,
-                "pull_requests": list(c.pull_requests),
+                "file-count": c.file_count,
+                "pull-requests": list(c.pull_requests),
             }
             for c in plan.commits
         ],
-        "pull_requests": list(plan.pull_requests),
+        "pull-requests": list(plan.pull_requests),
     }

@@ -178,15 +178,34 @@ def push_production(git: Git, remote: str, sha: str, branch: str) -> bool:
 
 def rollback_target(
     deployments: Sequence[dict[str, Any]],
-    commit: str,
+    away_from: str,
     commit_of: Callable[[dict[str, Any]], str],
     exclude: str = "",
 ) -> str:
-    """The newest deployment (not ``exclude``) that built ``commit`` and went live, else ''."""
+    """The deployment to roll back to: the newest one (not ``exclude``) that went live with
+    another commit than ``away_from`` — never a build of the commit being rolled away from."""
     for dep in deployments:
-        if dep["id"] != exclude and commit_of(dep) == commit and dep.get("phase") in ("ACTIVE", "SUPERSEDED"):
+        if (
+            dep["id"] != exclude
+            and dep.get("phase") in ("ACTIVE", "SUPERSEDED")
+            and commit_of(dep)
+            and commit_of(dep) != away_from
+        ):
             return str(dep["id"])
     return ""
+
+
+def verified_commits(github: Any, *, look_at: int = 30) -> set[str]:
+    """Commits staging verified: their newest staging Deployment status is a success (or a
+    success later marked inactive by a newer deploy). Empty without GitHub."""
+    if github is None:
+        return set()
+    found = set()
+    for deployment in github.deployments("staging")[:look_at]:
+        states = [s.state for s in github.statuses(deployment.id)]
+        if states and states[0] in ("success", "inactive") and "success" in states:
+            found.add(deployment.sha)
+    return found
 
 
 def roll_back(
@@ -367,20 +386,18 @@ def run_promotion(
     if not failure:
         return result
     say(f"production is unhealthy ({failure}); rolling back")
-    target = rollback_target(
-        platform.list_deployments(app_id), facts.production_tip, commit_of, exclude=result.deployment
-    )
+    deployments = platform.list_deployments(app_id)
+    target = rollback_target(deployments, sha, commit_of, exclude=result.deployment)
     if not target:
-        raise PromotionFailed(
-            f"{failure}; and no earlier live deployment of {facts.production_tip[:12]} to roll back to"
-        )
+        raise PromotionFailed(f"{failure}; and no earlier live deployment of another commit to roll back to")
     try:
         result.rolled_back_to = roll_back(platform, app_id, target, follow=follow, healthy=healthy, say=say)
     except TerpError as exc:
         raise RollbackFailed(f"{failure}; then the rollback failed too: {exc}") from exc
+    runs = next(commit_of(d) for d in deployments if d["id"] == target)
     raise PromotionFailed(
-        f"{failure}. Rolled back: production runs {facts.production_tip[:12]} again while the {production} "
+        f"{failure}. Rolled back: production runs {runs[:12]} again while the {production} "
         f"branch holds {sha[:12]} (not rewritten; revert or fix forward)",
-        runs=facts.production_tip,
+        runs=runs,
         holds=sha,
     )

@@ -8,7 +8,7 @@ state carried in a comment is read back only from our own comment, and validated
 from __future__ import annotations
 
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Final
 
@@ -16,7 +16,7 @@ from terp_actions.errors import GitHubError
 from terp_actions.report import MARKER, PullState, StageState, parse_state, render_comment
 
 if TYPE_CHECKING:
-    from terp_actions.github import CommentInfo, GitHubApi
+    from terp_actions.github import CommentInfo, GitHubClient
 
 BOT_LOGIN: Final = "github-actions[bot]"
 # How a stage's status shows on the environment's GitHub Deployment.
@@ -49,7 +49,7 @@ def find_ours(comments: list[CommentInfo], author: str) -> CommentInfo | None:
 
 
 def update_pull_comment(
-    github: GitHubApi,
+    github: GitHubClient,
     pr: int,
     stage: str,
     stage_state: StageState,
@@ -58,11 +58,15 @@ def update_pull_comment(
     author: str = BOT_LOGIN,
     repo_url: str = "",
     note: str = "",
+    merged: StageState | None = None,
 ) -> CommentOutcome:
-    """Record ``stage`` on pull request ``pr``'s sticky comment, creating it only when missing."""
+    """Record ``stage`` on pull request ``pr``'s sticky comment, creating it only when missing;
+    ``merged`` fills the `merged` row when the comment does not have it yet."""
     ours = find_ours(github.comments(pr), author)
     previous = parse_state(ours.body, pr) if ours else None
     state = (previous or PullState(pr, title)).with_stage(stage, stage_state)
+    if merged is not None and "merged" not in state.stages:
+        state = state.with_stage("merged", merged)
     body = render_comment(state, repo_url=repo_url, note=note)
     if ours is not None:
         return CommentOutcome(pr, "updated", github.update_comment(ours.id, body).id, body)
@@ -79,7 +83,7 @@ def update_pull_comment(
 
 
 def record_deployment(
-    github: GitHubApi,
+    github: GitHubClient,
     environment: str,
     sha: str,
     state: str,
@@ -114,7 +118,7 @@ class StageReport:
 
 
 def publish_stage(
-    github: GitHubApi,
+    github: GitHubClient,
     pulls: tuple[int, ...],
     stage: str,
     stage_state: StageState,
@@ -124,6 +128,7 @@ def publish_stage(
     environment: str = "",
     environment_url: str = "",
     log_url: str = "",
+    merges: Mapping[int, str] | None = None,
 ) -> StageReport:
     """Record a stage on every pull request's comment and on the environment's Deployment.
 
@@ -133,8 +138,11 @@ def publish_stage(
     report = StageReport([], [])
     for pr in pulls:
         try:
+            merged = StageState("success", merges[pr], at=stage_state.at) if merges and pr in merges else None
             report.comments.append(
-                update_pull_comment(github, pr, stage, stage_state, author=author, repo_url=repo_url)
+                update_pull_comment(
+                    github, pr, stage, stage_state, author=author, repo_url=repo_url, merged=merged
+                )
             )
         except GitHubError as exc:
             report.failures.append((pr, str(exc)))
@@ -157,7 +165,7 @@ def publish_stage(
 
 
 def pulls_for_commit(
-    github: GitHubApi,
+    github: GitHubClient,
     sha: str,
     *,
     base: str = "main",

@@ -21,7 +21,7 @@ from terp_actions.git import Git
 from terp_actions.plan import pull_requests_in
 
 if TYPE_CHECKING:
-    from terp_actions.github import GitHubApi
+    from terp_actions.github import GitHubClient
 
 BOT_IDENTITY: Final = {
     "GIT_AUTHOR_NAME": "github-actions[bot]",
@@ -196,7 +196,7 @@ def _replace(result: SyncResult, **changes: object) -> SyncResult:
 
 
 def open_conflict_pr(
-    github: GitHubApi, files: Sequence[str], *, source: str, target: str, main_tip: str, staging_tip: str
+    github: GitHubClient, files: Sequence[str], *, source: str, target: str, main_tip: str, staging_tip: str
 ) -> tuple[int, str]:
     """Open the one ``source → target`` pull request for a person to resolve, or update it."""
     title = f"Sync {source} → {target}: resolve {len(files)} conflicting file{'s' if len(files) != 1 else ''}"

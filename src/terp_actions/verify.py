@@ -15,8 +15,11 @@ import re
 import time
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal
 from urllib.parse import urljoin, urlsplit
+
+if TYPE_CHECKING:
+    from terp_actions.github import GitHubClient
 
 Status = Literal["pass", "fail", "skip"]
 
@@ -270,6 +273,16 @@ def previous_p95(descriptions: Iterable[str]) -> float | None:
         found = _P95_NOTE.search(text or "")
         if found:
             return float(found[1])
+    return None
+
+
+def baseline_p95(github: GitHubClient, environment: str, *, look_at: int = 10) -> float | None:
+    """The p95 of the newest verified deploy of ``environment``, read from the ``p95=NNNms`` note
+    of its GitHub Deployment's successful status (None when no recent one has it)."""
+    for deployment in github.deployments(environment)[:look_at]:
+        found = previous_p95(s.description for s in github.statuses(deployment.id) if s.state == "success")
+        if found is not None:
+            return found
     return None
 
 

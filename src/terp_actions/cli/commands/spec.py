@@ -1,0 +1,52 @@
+"""``terp-actions spec validate|diff``: app specs as code (`.do/app*.yaml`)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import click
+
+from terp_actions.cli import options
+from terp_actions.cli.session import Session
+
+
+@click.group("spec", short_help="Validate an app spec, or diff it against the live app.")
+def command() -> None:
+    """App specs as code (`.do/app*.yaml`)."""
+
+
+@command.command("validate")
+@options.common
+@options.env(required=False)
+@options.repo("The repository (for its configuration and spec paths).")
+@click.argument("file", required=False, type=click.Path(dir_okay=False, path_type=Path))
+def validate(config_path: Path | None, as_json: bool, env: str, repo: Path, file: Path | None) -> None:
+    """Check a spec offline: YAML shape, required fields, the environment match, placeholders."""
+    session = Session.start(as_json=as_json)
+    config = session.config(config_path, repo)
+    spec = session.prepare_spec(config, env, file, repo).spec
+    if as_json:
+        session.emit_json({"valid": True, "name": spec.get("name"), "env": env or None})
+        return
+    session.say(f"ok: app spec {spec.get('name')!r} is valid" + (f" for {env}" if env else ""))
+
+
+@command.command("diff")
+@options.common
+@options.env()
+@options.repo("The repository (for its configuration and spec paths).")
+def diff(config_path: Path | None, as_json: bool, env: str, repo: Path) -> None:
+    """Show how the environment's spec file differs from the live app's spec (secrets hidden)."""
+    from terp_actions.spec import changed_fields, spec_diff
+
+    session = Session.start(as_json=as_json)
+    config = session.config(config_path, repo)
+    environment = session.environment(config, env)
+    filled = session.prepare_spec(config, env, None, repo)
+    live = session.platform().get_app(environment.app).get("spec") or {}
+    lines = spec_diff(live, filled.spec, filled.secrets)
+    if as_json:
+        session.emit_json({"changed-fields": changed_fields(live, filled.spec), "diff": lines})
+        return
+    for line in lines or ["(no difference)"]:
+        session.say(line)

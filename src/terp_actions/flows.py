@@ -1,0 +1,762 @@
+"""The stages as the actions, the CLI and the demo all run them: each flow takes its clients and
+settings as parameters and returns an outcome that knows its action outputs and its JSON.
+
+A flow never reads the environment and never prints: it talks to people through a ``Console``
+(the CLI's session, or the demo's indented printer), so every caller gets the same behaviour.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable, Mapping, Sequence
+from contextlib import AbstractContextManager
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any, ClassVar, Protocol
+
+from terp_actions import git as gitmod
+from terp_actions.deploy import (
+    DEFAULT_RULES,
+    Choice,
+    Deployer,
+    DeploymentFailed,
+    DeployResult,
+    HealRule,
+    choose_deployment,
+    commit_of,
+    progress_line,
+)
+from terp_actions.errors import SyncConflict, TerpError, VerificationFailed
+from terp_actions.gha import Json, output_text
+from terp_actions.plan import Plan, build_plan, merge_commits, plan_to_json, pull_requests_in
+from terp_actions.promote import (
+    PromotionFailed,
+    PromotionResult,
+    RollbackFailed,
+    open_revert_pr,
+    roll_back,
+    rollback_target,
+    run_promotion,
+    verified_commits,
+)
+from terp_actions.publish import BOT_LOGIN, StageReport, publish_stage
+from terp_actions.report import PullState, StageState, render_comment
+from terp_actions.spec import FilledSpec, apply_spec
+from terp_actions.sync import BOT_IDENTITY, SyncResult, SyncStatus, open_conflict_pr, run_sync
+from terp_actions.verify import (
+    Prober,
+    Verdict,
+    baseline_p95,
+    check_commit,
+    check_health,
+    percentile,
+    run_checks,
+)
+
+if TYPE_CHECKING:
+    from terp_actions.config import Config, DeploySettings, VerifySettings
+    from terp_actions.digitalocean import AppPlatformClient
+    from terp_actions.git import Git
+    from terp_actions.github import GitHubClient
+    from terp_actions.paths import IgnoreRules
+
+Clock = Callable[[], float]
+Sleep = Callable[[float], None]
+
+
+class Console(Protocol):
+    """Where a flow's words go: lines, warnings, log groups, and secrets to hide from then on."""
+
+    def say(self, text: str) -> None: ...
+    def warn(self, message: str, title: str) -> None: ...
+    def hide(self, secret: str) -> None: ...
+    def group(self, title: str) -> AbstractContextManager[None]: ...
+
+
+class Outcome:
+    """How a flow ended: ``data()`` is the ``--json`` document, whose keys include every action
+    output (``OUTPUTS``); ``failure`` is the error the command exits with after rendering."""
+
+    OUTPUTS: ClassVar[tuple[str, ...]] = ()
+    failure: TerpError | None = None
+
+    def data(self) -> dict[str, Json]:
+        raise NotImplementedError
+
+    def outputs(self) -> dict[str, str]:
+        """The action outputs, always all set (empty or "false" when they do not apply)."""
+        data = self.data()
+        return {name: output_text(data[name]) for name in self.OUTPUTS}
+
+
+def commit_checker(git: Git, head: str, console: Console) -> Callable[[str], bool]:
+    """``contains(commit)``: does a deployment's commit contain ``head``? (Unknown commits: no.)"""
+    unknown: set[str] = set()
+
+    def contains(commit: str) -> bool:
+        if not commit:
+            return False
+        if commit == head:
+            return True
+        if gitmod.resolve_commit(git, commit) is None:
+            if commit not in unknown:
+                unknown.add(commit)
+                console.warn(
+                    f"deployment commit {commit[:12]} is not in this clone; not adopted", "Unknown commit"
+                )
+            return False
+        return gitmod.is_ancestor(git, head, commit)
+
+    return contains
+
+
+# --- sync and plan ---------------------------------------------------------------------------------
+
+
+@dataclass
+class SyncOutcome(Outcome):
+    """A sync, and the merge commit of each pull request it brought over."""
+
+    OUTPUTS: ClassVar = (
+        "status", "before", "after", "merged-commits", "pull-requests", "merge-commits",
+        "conflict-files", "sync-pr", "pushed",
+    )  # fmt: skip
+    result: SyncResult
+    merges: dict[int, str] = field(default_factory=dict)
+    failure: TerpError | None = None
+
+    def data(self) -> dict[str, Json]:
+        r = self.result
+        return {
+            "status": str(r.status),
+            "before": r.before,
+            "after": r.after,
+            "merged-commits": r.merged_commits,
+            "pull-requests": list(r.pull_requests),
+            "merge-commits": {str(pr): sha for pr, sha in sorted(self.merges.items())},
+            "conflict-files": list(r.conflict_files),
+            "sync-pr": r.sync_pr,
+            "pushed": r.pushed,
+            "dry-run": r.dry_run,
+            "push": r.push or None,
+            "subjects": list(r.subjects),
+        }
+
+
+def sync_branches(
+    git: Git,
+    *,
+    remote: str,
+    source: str,
+    target: str,
+    github: GitHubClient | None,
+    console: Console,
+    dry_run: bool = False,
+) -> SyncOutcome:
+    """Bring ``source`` into ``target`` (never forced); a conflict opens or updates one pull request."""
+
+    def conflict_pr(files: Sequence[str], main_tip: str, staging_tip: str) -> tuple[int | None, str]:
+        if github is None:
+            return None, "no GitHub token/repository: pull request not opened"
+        try:
+            return open_conflict_pr(
+                github, files, source=source, target=target, main_tip=main_tip, staging_tip=staging_tip
+            )
+        except TerpError as exc:
+            console.warn(f"the conflict pull request could not be opened: {exc}", "Sync pull request")
+            return None, "the pull request could not be opened (see the warning)"
+
+    result = run_sync(
+        git,
+        remote=remote,
+        source=source,
+        target=target,
+        dry_run=dry_run,
+        conflict_pr=conflict_pr,
+    )
+    outcome = SyncOutcome(result)
+    if result.status is SyncStatus.CONFLICT:
+        files = ", ".join(result.conflict_files[:10]) + (" …" if len(result.conflict_files) > 10 else "")
+        outcome.failure = SyncConflict(
+            f"{source} cannot be merged into {target} automatically: {files}; {result.pr_note}",
+            result.conflict_files,
+        )
+    elif result.status is not SyncStatus.UP_TO_DATE:
+        outcome.merges = merge_commits(gitmod.commit_subjects(git, result.before, f"{remote}/{source}"))
+    return outcome
+
+
+@dataclass
+class PlanOutcome(Outcome):
+    """Whether a range needs a deploy, and why."""
+
+    OUTPUTS: ClassVar = ("deploy", "reason", "base", "head", "deployable-count", "pull-requests")
+    plan: Plan
+
+    def data(self) -> dict[str, Json]:
+        return plan_to_json(self.plan)
+
+
+def plan_range(git: Git, rules: IgnoreRules, base: str | None, head: str, *, keep: int | None) -> PlanOutcome:
+    """Decide whether ``base..head`` needs a deploy (an unknown base deploys, saying why)."""
+    return PlanOutcome(build_plan(git, rules, base, head, keep=keep))
+
+
+# --- deploy and verify -----------------------------------------------------------------------------
+
+
+@dataclass
+class DeployOutcome(Outcome):
+    """A deploy: the deployment that went live (or failed), or, in a dry run, what it would do."""
+
+    OUTPUTS: ClassVar = (
+        "deployment-id",
+        "phase",
+        "commit",
+        "attempts",
+        "fingerprint",
+        "url",
+        "adopted",
+        "spec",
+    )
+    env: str
+    head: str
+    url: str
+    result: DeployResult | None = None
+    choice: Choice | None = None
+    spec_fields: list[str] = field(default_factory=list)
+    spec_diff: list[str] = field(default_factory=list)
+    failure: TerpError | None = None
+
+    @property
+    def spec_note(self) -> str:
+        """ "app spec applied: <fields>" when a spec was applied, else ''."""
+        if not self.spec_fields or self.choice is not None:
+            return ""
+        return "app spec applied: " + ", ".join(self.spec_fields)
+
+    def data(self) -> dict[str, Json]:
+        r, failed = self.result, self.failure if isinstance(self.failure, DeploymentFailed) else None
+        deployment = r.deployment if r else failed.deployment if failed else None
+        if self.choice is not None:
+            deployment = self.choice.deployment or None
+        return {
+            "deployment-id": deployment,
+            "phase": r.phase if r else failed.phase if failed else None,
+            "commit": r.commit if r else None,
+            "attempts": len(r.attempts) if r else 0,
+            "fingerprint": (r.fingerprint if r else failed.fingerprint if failed else "") or None,
+            "url": self.url or None,
+            "adopted": bool(r.adopted) if r else bool(self.choice and self.choice.action == "adopt"),
+            "spec": self.spec_note or None,
+            "spec-fields": list(self.spec_fields),
+            "requests": r.requests if r else 0,
+            "dry-run": self.choice is not None,
+            "action": self.choice.action if self.choice else None,
+        }
+
+
+def deployer_for(
+    platform: AppPlatformClient,
+    app_id: str,
+    settings: DeploySettings,
+    *,
+    contains: Callable[[str], bool],
+    console: Console,
+    timeout: float | None = None,
+    clock: Clock = time.monotonic,
+    sleep: Sleep = time.sleep,
+) -> Deployer:
+    """A Deployer with the configured deadline, attempts and heal rules (the team's rules first:
+    their own knowledge of their failures overrides the defaults)."""
+    configured = tuple(HealRule(r.pattern, r.kind, r.force_build, "configured rule") for r in settings.rules)
+    return Deployer(
+        platform,
+        app_id,
+        contains=contains,
+        say=console.say,
+        timeout=settings.timeout if timeout is None else timeout,
+        max_attempts=settings.attempts,
+        rules=configured + DEFAULT_RULES,
+        clock=clock,
+        sleep=sleep,
+    )
+
+
+def deploy_environment(
+    platform: AppPlatformClient,
+    git: Git,
+    *,
+    env: str,
+    app: str,
+    url: str,
+    head: str,
+    settings: DeploySettings,
+    console: Console,
+    spec: FilledSpec | None = None,
+    force_build: bool = False,
+    dry_run: bool = False,
+    timeout: float | None = None,
+    clock: Clock = time.monotonic,
+    sleep: Sleep = time.sleep,
+) -> DeployOutcome:
+    """Make ``env`` run a deployment containing ``head``: apply the spec when given, then adopt or
+    create, follow and auto-heal; a failed deploy is the outcome's failure."""
+    live = platform.get_app(app)
+    contains = commit_checker(git, head, console)
+    outcome = DeployOutcome(env, head, str(live.get("live_url") or url))
+    if spec is not None:
+        with console.group("App spec"):
+            change = apply_spec(platform, live, spec, say=console.say, dry_run=dry_run)
+        outcome.spec_fields, outcome.spec_diff = list(change.fields), list(change.diff)
+    if dry_run:
+        outcome.choice = choose_deployment(platform.list_deployments(live["id"]), contains)
+        return outcome
+    deployer = deployer_for(
+        platform,
+        live["id"],
+        settings,
+        contains=contains,
+        console=console,
+        timeout=timeout,
+        clock=clock,
+        sleep=sleep,
+    )
+    try:
+        with console.group(f"Deploy {env} ({app}) to {head[:12]}"):
+            outcome.result = deployer.run(force_build=force_build)
+    except DeploymentFailed as exc:
+        outcome.failure = exc
+    return outcome
+
+
+@dataclass
+class VerifyOutcome(Outcome):
+    """The checks of a live deploy and their verdict."""
+
+    OUTPUTS: ClassVar = ("verdict", "checks", "health-p95-ms")
+    env: str
+    verdict: Verdict
+    latencies: list[float]
+    baseline: float | None = None
+    failure: TerpError | None = None
+
+    @property
+    def p95(self) -> float | None:
+        """The 95th percentile of the healthy probes' latencies (None without one)."""
+        return percentile(self.latencies, 95) if self.latencies else None
+
+    def data(self) -> dict[str, Json]:
+        return {
+            "verdict": "pass" if self.verdict.passed else "fail",
+            "checks": [
+                {"name": c.name, "status": c.status, "detail": c.detail, "duration": round(c.duration, 3)}
+                for c in self.verdict.checks
+            ],
+            "health-p95-ms": None if self.p95 is None else round(self.p95),
+            "baseline-p95-ms": None if self.baseline is None else round(self.baseline),
+        }
+
+
+def baseline_for(github: GitHubClient | None, env: str, console: Console) -> float | None:
+    """The previous verified deploy's p95 from the GitHub Deployments of ``env`` (None without)."""
+    if github is None:
+        return None
+    try:
+        return baseline_p95(github, env)
+    except TerpError as exc:
+        console.warn(f"previous latency unknown: {exc}", "Latency baseline")
+        return None
+
+
+def verify_environment(
+    platform: AppPlatformClient,
+    git: Git,
+    *,
+    env: str,
+    app: str,
+    url: str,
+    head: str,
+    settings: VerifySettings,
+    console: Console,
+    baseline: float | None = None,
+    clock: Clock = time.monotonic,
+    sleep: Sleep = time.sleep,
+) -> VerifyOutcome:
+    """Every verification check against the live deployment of ``env``, which must contain ``head``."""
+    live = platform.get_app(app)
+    active = live.get("active_deployment") or {}
+    deployed = commit_of(active)
+    verdict, latencies = run_checks(
+        platform,
+        live["id"],
+        active,
+        settings,
+        url=url,
+        commit_check=check_commit(deployed, head, commit_checker(git, head, console)(deployed)),
+        previous_p95=baseline,
+        clock=clock,
+        sleep=sleep,
+    )
+    outcome = VerifyOutcome(env, verdict, latencies, baseline)
+    if not verdict.passed:
+        failed = ", ".join(c.name for c in verdict.checks if c.status == "fail")
+        outcome.failure = VerificationFailed(f"{env}: {failed} failed")
+    return outcome
+
+
+def health_check(
+    settings: VerifySettings, url: str, *, clock: Clock = time.monotonic, sleep: Sleep = time.sleep
+) -> Callable[[], bool]:
+    """``healthy()``: the configured health probes pass now."""
+
+    def healthy() -> bool:
+        h = settings.health
+        probes = Prober(
+            url, h.path, h.expect, h.probes, h.timeout, interval=h.interval, clock=clock, sleep=sleep
+        )
+        return check_health(probes.run(), h.expect, h.probes).status == "pass"
+
+    return healthy
+
+
+# --- report -----------------------------------------------------------------------------------------
+
+
+@dataclass
+class ReportOutcome(Outcome):
+    """What one stage's report published (or, dry, would publish)."""
+
+    OUTPUTS: ClassVar = ("comments", "github-deployment-id")
+    published: StageReport | None = None
+    previews: list[str] = field(default_factory=list)
+
+    def data(self) -> dict[str, Json]:
+        p = self.published
+        return {
+            "comments": [{"pr": c.pr, "action": c.action, "comment-id": c.comment_id} for c in p.comments]
+            if p
+            else [],
+            "failures": [{"pr": pr, "error": error} for pr, error in p.failures] if p else [],
+            "github-deployment-id": p.deployment if p else None,
+            "deployment-state": (p.deployment_state or None) if p else None,
+        }
+
+
+def report_stage(
+    github: GitHubClient | None,
+    pulls: Sequence[int],
+    stage: str,
+    state: StageState,
+    *,
+    console: Console,
+    env: str = "",
+    environment_url: str = "",
+    repo_url: str = "",
+    log_url: str = "",
+    merges: Mapping[int, str] | None = None,
+    author: str = BOT_LOGIN,
+    dry_run: bool = False,
+) -> ReportOutcome:
+    """Record ``stage`` on each pull request's sticky comment (filling its `merged` row from
+    ``merges`` when it has none) and on the environment's GitHub Deployment. A comment or
+    Deployment that cannot be written is a warning, never the run's failure."""
+    merges = merges or {}
+    if dry_run or github is None:
+        if not dry_run:
+            console.warn("GITHUB_TOKEN or GITHUB_REPOSITORY is not set: nothing posted", "Report")
+        previews = []
+        for pr in pulls:
+            pull = PullState(pr).with_stage(stage, state)
+            if pr in merges:
+                pull = pull.with_stage("merged", StageState("success", merges[pr], "", "", state.at))
+            previews.append(render_comment(pull, repo_url=repo_url))
+        return ReportOutcome(previews=previews)
+    published = publish_stage(
+        github,
+        tuple(pulls),
+        stage,
+        state,
+        author=author,
+        repo_url=repo_url,
+        environment=env,
+        environment_url=environment_url,
+        log_url=log_url,
+        merges=merges,
+    )
+    for pr, error in published.failures:
+        console.warn(f"#{pr}: the status comment could not be posted: {error}", "Comment")
+    if published.deployment_error:
+        console.warn(f"the GitHub Deployment was not updated: {published.deployment_error}", "Deployment")
+    return ReportOutcome(published=published)
+
+
+# --- promote and roll back ----------------------------------------------------------------------------
+
+
+@dataclass
+class PromoteOutcome(Outcome):
+    """A promotion: what production holds and runs now, and the pull requests that heard of it."""
+
+    OUTPUTS: ClassVar = ("sha", "previous", "pushed", "deployment-id", "verified")
+    result: PromotionResult | None = None
+    sha: str = ""
+    previous: str = ""
+    pulls: tuple[int, ...] = ()
+    dry_run: bool = False
+    failure: TerpError | None = None
+
+    def data(self) -> dict[str, Json]:
+        r = self.result
+        return {
+            "sha": (r.sha if r else self.sha) or None,
+            "previous": (r.previous if r else self.previous) or None,
+            "pushed": bool(r and r.pushed),
+            "deployment-id": (r.deployment if r else "") or None,
+            "verified": bool(r and r.verified),
+            "rolled-back-to": (r.rolled_back_to if r else "") or None,
+            "pull-requests": list(self.pulls),
+            "notes": list(r.notes) if r else [],
+            "dry-run": self.dry_run,
+        }
+
+
+def promote(
+    git: Git,
+    platform: AppPlatformClient,
+    github: GitHubClient | None,
+    config: Config,
+    *,
+    remote: str,
+    sha: str | None,
+    force_reason: str,
+    console: Console,
+    repo_url: str = "",
+    log_url: str = "",
+    verified: set[str] | None = None,
+    dry_run: bool = False,
+    clock: Clock = time.monotonic,
+    sleep: Sleep = time.sleep,
+) -> PromoteOutcome:
+    """Gate, fast-forward production, deploy and verify it; roll the app back when that fails;
+    then report the `promoted` stage on every pull request the promotion carries."""
+    production, staging = config.branches.production, config.branches.staging
+    environment = config.environments["production"]
+    gitmod.fetch_branches(git, remote, [staging, production])
+    before = gitmod.resolve_commit(git, f"{remote}/{production}") or ""
+    app_id = platform.get_app(environment.app)["id"]
+
+    def deployer(target: str) -> Deployer:
+        contains = commit_checker(git, target, console)
+        return deployer_for(
+            platform, app_id, config.deploy, contains=contains, console=console, clock=clock, sleep=sleep
+        )
+
+    def deploy(target: str) -> DeployResult:
+        with console.group(f"Deploy production to {target[:12]}"):
+            return deployer(target).run()
+
+    def verify(target: str) -> tuple[bool, str]:
+        checked = verify_environment(
+            platform, git, env="production", app=app_id, url=environment.url, head=target,
+            settings=config.verify, console=console, clock=clock, sleep=sleep,
+        )  # fmt: skip
+        for check in checked.verdict.checks:
+            console.say(f"{check.status.upper():<4}  {check.name:<16} {check.detail}")
+        failed = ", ".join(f"{c.name}: {c.detail}" for c in checked.verdict.checks if c.status == "fail")
+        return checked.verdict.passed, failed
+
+    outcome = PromoteOutcome(sha=sha or "", previous=before, dry_run=dry_run)
+    try:
+        outcome.result = run_promotion(
+            git,
+            platform,
+            app_id,
+            remote=remote,
+            staging=staging,
+            production=production,
+            sha_text=sha,
+            verified=verified if verified is not None else verified_commits(github),
+            force_reason=force_reason,
+            deploy=deploy,
+            verify=verify,
+            healthy=health_check(config.verify, environment.url, clock=clock, sleep=sleep),
+            follow=lambda d: deployer("").follow(d),
+            commit_of=commit_of,
+            say=console.say,
+            dry_run=dry_run,
+        )
+        outcome.sha = outcome.result.sha
+    except PromotionFailed as exc:
+        outcome.sha = exc.holds or outcome.sha
+        note = _revert_note(git, github, config, remote, exc)
+        outcome.failure = PromotionFailed(f"{exc}; {note}", runs=exc.runs, holds=exc.holds)
+    except TerpError as exc:
+        outcome.failure = exc
+    if dry_run or not gitmod.is_commit_id(outcome.sha, full=True):
+        return outcome
+    if outcome.sha != before:
+        outcome.pulls = tuple(sorted(pull_requests_in(gitmod.subjects(git, before or None, outcome.sha))))
+    failed = outcome.failure
+    r = outcome.result
+    detail = str(failed) if failed else "; ".join(r.notes if r else [])
+    if github is not None:
+        report_stage(
+            github,
+            outcome.pulls,
+            "promoted",
+            StageState(
+                "failure" if failed else "success", outcome.sha, detail[:300], r.deployment if r else ""
+            ),
+            console=console,
+            env="production",
+            environment_url=environment.url,
+            repo_url=repo_url,
+            log_url=log_url,
+        )
+    return outcome
+
+
+def _revert_note(
+    git: Git, github: GitHubClient | None, config: Config, remote: str, exc: PromotionFailed
+) -> str:
+    """After a rolled-back promotion: open the revert pull request when configured, else say how."""
+    if not (config.promote.revert_pr and github is not None):
+        return "set promote.revert_pr to have a revert pull request opened"
+    try:
+        number = open_revert_pr(
+            git, github, remote=remote, production=config.branches.production,
+            good=exc.runs, bad=exc.holds, identity=BOT_IDENTITY,
+        )  # fmt: skip
+    except TerpError as error:
+        return f"the revert pull request could not be opened ({error})"
+    return f"revert pull request #{number} opened"
+
+
+@dataclass
+class RollbackOutcome(Outcome):
+    """A rollback: the deployment it made (none in a dry run) and the one it restored."""
+
+    OUTPUTS: ClassVar = ("deployment-id", "target")
+    target: str
+    deployment: str = ""
+    valid: bool = True
+    dry_run: bool = False
+
+    def data(self) -> dict[str, Json]:
+        return {
+            "deployment-id": self.deployment or None,
+            "target": self.target,
+            "valid": self.valid,
+            "dry-run": self.dry_run,
+        }
+
+
+def roll_back_environment(
+    platform: AppPlatformClient,
+    *,
+    env: str,
+    app: str,
+    url: str,
+    config: Config,
+    console: Console,
+    target: str | None = None,
+    dry_run: bool = False,
+    clock: Clock = time.monotonic,
+    sleep: Sleep = time.sleep,
+) -> RollbackOutcome:
+    """App Platform's rollback of ``env`` to ``target`` (default: the newest deployment that went
+    live with another commit than the running one): validate, create, wait, check health, commit."""
+    app_id = platform.get_app(app)["id"]
+    live = platform.get_app(app_id).get("active_deployment") or {}
+    if not target:
+        target = rollback_target(
+            platform.list_deployments(app_id), commit_of(live), commit_of, exclude=str(live.get("id", ""))
+        )
+    if not target:
+        raise RollbackFailed(f"{env}: no earlier deployment that went live can be rolled back to")
+    if dry_run:
+        validation = platform.validate_rollback(app_id, target)
+        error = validation.get("error") or {}
+        console.say(
+            f"dry run: rollback of {env} to {target}: "
+            + (
+                "valid"
+                if validation.get("valid")
+                else str(error.get("message") or error.get("code") or "invalid")
+            )
+        )
+        return RollbackOutcome(target, valid=bool(validation.get("valid")), dry_run=True)
+    follower = deployer_for(
+        platform, app_id, config.deploy, contains=lambda _c: False, console=console, clock=clock, sleep=sleep
+    )
+    deployment = roll_back(
+        platform,
+        app_id,
+        target,
+        follow=follower.follow,
+        healthy=health_check(config.verify, url, clock=clock, sleep=sleep),
+        say=console.say,
+    )
+    return RollbackOutcome(target, deployment)
+
+
+@dataclass
+class StatusOutcome(Outcome):
+    """An app's deployments now, and which recent one carries a commit."""
+
+    app: dict[str, Any]
+    head: str | None = None
+    carrying: dict[str, Any] | None = None
+
+    def data(self) -> dict[str, Json]:
+        def brief(dep: Mapping[str, Any] | None) -> Json:
+            if not dep:
+                return None
+            return {
+                "deployment-id": str(dep.get("id", "")),
+                "phase": str(dep.get("phase", "")),
+                "commit": commit_of(dep) or None,
+                "cause": str(dep.get("cause", "")),
+                "created-at": dep.get("created_at"),
+                "updated-at": dep.get("updated_at"),
+                "progress": progress_line(dep),
+            }
+
+        a = self.app
+        return {
+            "app-id": str(a.get("id", "")),
+            "name": (a.get("spec") or {}).get("name"),
+            "url": a.get("live_url"),
+            "active": brief(a.get("active_deployment")),
+            "in-progress": brief(a.get("in_progress_deployment")),
+            "pinned": brief(a.get("pinned_deployment")),
+            "sha": self.head,
+            "carrying": brief(self.carrying),
+        }
+
+
+def app_status(
+    platform: AppPlatformClient, app: str, *, git: Git | None, head: str | None, console: Console
+) -> StatusOutcome:
+    """The app's active, in-progress and pinned deployments; with ``head``, the newest recent
+    deployment whose commit contains it (the same check deploy adopts by)."""
+    live = platform.get_app(app)
+    outcome = StatusOutcome(live, head)
+    if git is not None and head:
+        contains = commit_checker(git, head, console)
+        outcome.carrying = next(
+            (d for d in platform.list_deployments(live["id"]) if contains(commit_of(d))), None
+        )
+    return outcome
+
+
+def spec_changed_in(git: Git, since: str, head: str, path: str, console: Console) -> bool:
+    """Does ``since..head`` change the spec file at ``path``? Says which way it decided."""
+    base = gitmod.resolve_commit(git, since, what="--spec-since")
+    if base is None:
+        from terp_actions.errors import BadInput  # noqa: PLC0415
+
+        raise BadInput(f"--spec-since {since!r} does not name a commit in {git.repo} (fetch it first)")
+    changed = any(True for _ in gitmod.changed_paths(git, base, head, path))
+    console.say(f"app spec {path}: {'changed' if changed else 'unchanged'} in {base[:12]}..{head[:12]}")
+    return changed
