@@ -249,25 +249,32 @@ def test_check_ignore_bad_input_exits_2(args: list[str], message: str, tmp_path:
     assert message in result.stderr
 
 
-def test_demo_shows_deploy_and_skip_decisions() -> None:
-    """The demo builds its repository and shows a deploying and a skipped sync."""
+def test_demo_shows_every_path_on_the_pull_requests() -> None:
+    """The demo runs the seven paths through the flows and each shows on the pull requests."""
     result = run(["demo"])
     assert result.exit_code == 0, result.stderr
-    assert "DEPLOY  deploy: 2 of 4 changed files are not ignored" in result.stdout
-    assert "SKIP    no deploy needed (all 6 files match ignore rules" in result.stdout
-    assert "sync FAST-FORWARD  staging fast-forwarded to main" in result.stdout
-    assert result.stdout.count("sync MERGE  merged main into staging") == 3
-    # Three staging runs deploy and verify (the docs-only one skips), then two promotions: one
-    # verifies, the other fails its health check and is rolled back.
-    assert result.stdout.count("PASS  health") == 4 and result.stdout.count("FAIL  health") == 1
-    # The merge that changes the staging spec applies it, its filled secret hidden, and the
-    # deploy adopts the deployment the update started.
-    assert "app spec applied (services.web.envs)" in result.stdout
-    assert "sandbox-session-secret" not in result.stdout and "value: '***'" in result.stdout
-    assert "app spec applied: services.web.envs" in result.stdout.split("What each pull request shows")[1]
-    assert "PROMOTED  production runs" in result.stdout and "rollback committed" in result.stdout
-    assert "| promoted | ✅ success |" in result.stdout
-    assert "### terp-actions: #101" in result.stdout and "| planned | ⏭️ skipped |" in result.stdout
+    out, comments = result.stdout.split("What each pull request shows")
+    # A code merge deploys; a docs-only merge skips; a staging hotfix is kept by a merge.
+    assert "DEPLOY  deploy: 2 of 4 changed files are not ignored" in out
+    assert "SKIP    no deploy needed (all 6 files match ignore rules" in out
+    assert "sync FAST-FORWARD  staging fast-forwarded to main" in out
+    assert out.count("sync MERGE  merged main into staging") == 4
+    # A transient registry failure is healed by a retry, with its fingerprint on the comment.
+    assert "healed on 2 attempts: transient failure retried (error: failed to push image" in comments
+    # The staging spec change is applied, its filled secret hidden.
+    assert "sandbox-session-secret" not in result.stdout and "value: '***'" in out
+    assert "app spec applied: services.web.envs" in comments
+    # A conflict pushes nothing and opens the main → staging pull request.
+    assert "sync CONFLICT" in out and "nothing pushed" in out
+    assert "| synced | ❌ failure |" in comments and "opened pull request #" in comments
+    # Staging runs and the first promotion verify; the second promotion fails and is rolled back.
+    assert out.count("PASS  health") == 5 and out.count("FAIL  health") == 1
+    assert "PROMOTED  production runs" in out and "rollback committed" in out
+    assert "| promoted | ✅ success |" in comments and "| promoted | ❌ failure |" in comments
+    assert "Rolled back: production runs" in comments.split("### terp-actions: #107")[1]
+    # Every comment has its merge commit in the merged row.
+    assert comments.count("### terp-actions: #") == 9
+    assert comments.count("| merged | ✅ success |") == 9 and "| merged | ⏳ pending |" not in comments
 
 
 def test_demo_keep_refuses_a_non_empty_folder(tmp_path: Path) -> None:

@@ -180,7 +180,7 @@ def sync_branches(
             f"{source} cannot be merged into {target} automatically: {files}; {result.pr_note}",
             result.conflict_files,
         )
-    elif result.status is not SyncStatus.UP_TO_DATE:
+    if result.status is not SyncStatus.UP_TO_DATE:
         outcome.merges = merge_commits(gitmod.commit_subjects(git, result.before, f"{remote}/{source}"))
     return outcome
 

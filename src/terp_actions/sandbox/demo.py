@@ -1,8 +1,12 @@
-"""``terp-actions demo``: the staging flow on a throwaway repository and the local sandbox.
+"""``terp-actions demo``: the whole flow on a throwaway repository and the local sandbox.
 
 It builds a TERP-like repository, starts the GitHub, App Platform and app stand-ins, and runs the
-flow for merged pull requests as the staging workflow would — sync, plan, deploy, verify, report —
-printing each stage, then the pull-request comments as GitHub would receive their Markdown.
+same flows the commands and actions run (``terp_actions.flows``) for each merge into main, then two
+promotions, and prints the pull-request comments as GitHub received their Markdown. The paths it
+shows: a code merge that deploys and verifies; a docs-only merge that skips; a staging-only hotfix
+kept by the next merge; a transient build failure healed by a retry; an app spec change applied;
+a sync conflict that pushes nothing and opens the main → staging pull request; a promotion that
+verifies; and one that fails verification, is rolled back, and says so on its pull request.
 App Platform's clock is simulated, so a five-minute deployment takes a moment.
 """
 
@@ -10,23 +14,21 @@ from __future__ import annotations
 
 import shutil
 import tempfile
-from collections.abc import Callable
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass, field
 from pathlib import Path
 
-from terp_actions.config import Config
-from terp_actions.deploy import Deployer, commit_of
+from terp_actions import flows
+from terp_actions.config import Config, Environment
 from terp_actions.digitalocean import AppPlatform
-from terp_actions.errors import BadInput, TerpError
-from terp_actions.git import Git, changed_paths, subjects
+from terp_actions.errors import BadInput
 from terp_actions.github import GitHubApi
-from terp_actions.paths import IgnoreRules
-from terp_actions.plan import build_plan, pull_requests_in
-from terp_actions.promote import run_promotion
-from terp_actions.publish import publish_stage
 from terp_actions.redact import Redactor
+from terp_actions.render import plural
 from terp_actions.report import StageState, render_plan_text, render_sync_text
 from terp_actions.sandbox.fake_app import UNHEALTHY, AppStandIn, HealthAnswer
-from terp_actions.sandbox.fake_appplatform import App, AppPlatformStandIn, ManualClock
+from terp_actions.sandbox.fake_appplatform import App, AppPlatformStandIn, Failure, ManualClock
 from terp_actions.sandbox.fake_github import GitHubStandIn
 from terp_actions.sandbox.history import (
     SPEC_PULL,
@@ -36,16 +38,72 @@ from terp_actions.sandbox.history import (
     merge_terp_pull,
     start_terp_history,
 )
-from terp_actions.spec import applied_note, apply_spec, prepare_spec
-from terp_actions.sync import run_sync
-from terp_actions.verify import Prober, check_commit, check_health, run_checks
+from terp_actions.spec import prepare_spec
 
 Say = Callable[[str], None]
 _TOKENS = {"github": "ghs_sandbox", "digitalocean": "dop_v1_sandbox"}  # the sandbox's own, public strings
+_REPO_URL = "https://github.com/terp/terp"
 _STAGING_SPEC = ".do/app-staging.yaml"
 # The value the staging spec's ${SESSION_SECRET} placeholder is filled with; in a workflow it
 # comes from a secret through the deploy step's env.
 _SPEC_ENV = {"SESSION_SECRET": "sandbox-session-secret"}
+# A pull request that changes the file the staging hotfix changed: its sync conflicts.
+_CONFLICT_PULL = (109, "Raise the invoice PDF timeout", {"app/invoices/pdf.py": "TIMEOUT = 60\n"})
+_TRANSIENT = "error: failed to push image: registry.digitalocean.com: i/o timeout after 30s"
+
+
+@dataclass
+class Printer:
+    """The demo's console for the flows: indented lines, warnings inline, secrets redacted."""
+
+    say_line: Say
+    indent: str = "   "
+    redact: Redactor = field(default_factory=Redactor)
+
+    def say(self, text: str) -> None:
+        for line in text.splitlines() or [""]:
+            self.say_line(self.indent + self.redact(line))
+
+    def warn(self, message: str, title: str) -> None:
+        self.say(f"warning ({title}): {message}")
+
+    def hide(self, secret: str) -> None:
+        self.redact.add(secret)
+
+    @contextmanager
+    def group(self, title: str) -> Iterator[None]:
+        self.say(f"{title}:")
+        self.indent += "  "
+        try:
+            yield
+        finally:
+            self.indent = self.indent[:-2]
+
+
+@dataclass
+class Sandbox:
+    """The stand-ins and the clients pointed at them, as one run of the demo uses them."""
+
+    b: HistoryBuilder
+    gh: GitHubStandIn
+    do: AppPlatformStandIn
+    app: AppStandIn
+    clock: ManualClock
+    config: Config
+    github: GitHubApi
+    platform: AppPlatform
+    staging: App
+    production: App
+    out: Printer
+
+    def report(
+        self, pulls: Sequence[int], stage: str, state: StageState, merges: dict[int, str] | None = None
+    ) -> None:
+        flows.report_stage(
+            self.github, pulls, stage, state, console=self.out,
+            env="staging" if stage in ("deployed", "verified") else "",
+            environment_url=self.app.url, repo_url=_REPO_URL, merges=merges,
+        )  # fmt: skip
 
 
 def run_demo(say: Say, keep: Path | None = None) -> None:
@@ -64,234 +122,207 @@ def run_demo(say: Say, keep: Path | None = None) -> None:
 
 
 def _flow(say: Say, b: HistoryBuilder) -> None:
-    config = Config()
-    rules = config.rules()
     clock = ManualClock()
-    github_stand_in = GitHubStandIn(b.origin, tokens={_TOKENS["github"]: "github-actions[bot]"})
+    gh_stand_in = GitHubStandIn(b.origin, tokens={_TOKENS["github"]: "github-actions[bot]"})
     do_stand_in = AppPlatformStandIn(tokens={_TOKENS["digitalocean"]}, clock=clock)
     app_stand_in = AppStandIn()
-    with github_stand_in.running() as gh, do_stand_in.running() as do, app_stand_in.running() as app:
-        staging_app = do_stand_in.add_app("terp-staging", "staging", repo=b.origin, url=app.url)
+    with gh_stand_in.running() as gh, do_stand_in.running() as do, app_stand_in.running() as app:
+        staging = do.add_app("terp-staging", "staging", repo=b.origin, url=app.url)
         b.push("main~0:refs/heads/production")  # production starts where staging started
-        production_app = do_stand_in.add_app("terp", "production", repo=b.origin, url=app.url)
-        do_stand_in.deploy(production_app)
-        github = GitHubApi(_TOKENS["github"], "terp/terp", gh.url, throttle=False)
-        platform = AppPlatform(_TOKENS["digitalocean"], do.url, sleep=clock.advance)
-        say("terp-actions demo: the staging flow on a throwaway TERP-like repository and the local sandbox")
+        production = do.add_app("terp", "production", repo=b.origin, url=app.url)
+        do.deploy(production)
+        config = Config(
+            environments={
+                "staging": Environment(staging.id, app.url, _STAGING_SPEC),
+                "production": Environment(production.id, app.url, ".do/app.yaml"),
+            }
+        )
+        s = Sandbox(
+            b, gh, do, app, clock, config,
+            GitHubApi(_TOKENS["github"], "terp/terp", gh.url, throttle=False),
+            AppPlatform(_TOKENS["digitalocean"], do.url, sleep=clock.advance),
+            staging, production, Printer(say, redact=Redactor(_SPEC_ENV.values())),
+        )  # fmt: skip
+        say("terp-actions demo: the whole flow on a throwaway TERP-like repository and the local sandbox")
         say(f"  repository {b.work}; GitHub {gh.url}; App Platform {do.url} (simulated clock); app {app.url}")
         say("  ignore rules (the defaults): " + ", ".join(config.ignore))
         numbers: list[int] = []
-        for index, batch in enumerate((*TERP_BATCHES, (SPEC_PULL,)), start=1):
+        batches = [*TERP_BATCHES, (SPEC_PULL,), (_CONFLICT_PULL[0],)]
+        for index, batch in enumerate(batches, start=1):
             for number in batch:
-                pull = merge_terp_pull(b, number)
-                gh.add_pull(
-                    TERP_PULLS[number][0], f"pr-{number}", "main", merged_sha=pull.merge_commit, number=number
+                title, files, how = TERP_PULLS.get(number) or (
+                    _CONFLICT_PULL[1],
+                    _CONFLICT_PULL[2],
+                    {"squash": True},
                 )
+                pull = b.merge_pull(number, title, files, **how)
+                gh.add_pull(title, f"pr-{number}", "main", merged_sha=pull.merge_commit, number=number)
                 numbers.append(number)
             b.push("main")
             say("")
-            say(f"── Run {index}: merged into main: " + ", ".join(f"#{n} {TERP_PULLS[n][0]}" for n in batch))
-            if index == 2:  # a hotfix straight on staging: the next sync must merge and keep it
-                b.git.run(["fetch", "--quiet", "origin"])
-                b.git.run(["checkout", "--quiet", "-B", "staging", "origin/staging"])
-                b.commit("Hotfix: raise the invoice PDF timeout", {"app/invoices/pdf.py": "TIMEOUT = 30\n"})
-                b.push("staging")
-                b.git.run(["checkout", "--quiet", "main"])
-                say("   (meanwhile a hotfix was pushed straight to staging)")
-            _run(say, b.git, rules, github, platform, clock, staging_app.id, app.url, tuple(batch), config)
-        _promotions(
-            say, b, github, platform, clock, production_app, do_stand_in, app_stand_in, config, numbers
-        )
+            say(f"── Run {index}: merged into main: " + ", ".join(f"#{n}" for n in batch))
+            if index == 2:
+                _hotfix(s, "Hotfix: raise the invoice PDF timeout", "TIMEOUT = 30\n")
+            if index == 3:  # the registry times out once: a transient failure, healed by a retry
+                do.fail_next_deployment(staging, Failure("BUILDING", 20.0, _TRANSIENT))
+                say("   (App Platform's registry will time out on the first build)")
+            _staging_run(s, batch)
+        _resolve_conflict(s)
+        _promotions(s, numbers)
         say("")
         say("── What each pull request shows on GitHub (the comment's Markdown):")
-        for number in numbers:
-            ours = [c for c in github.comments(number) if "terp-actions:status" in c.body]
-            for comment in ours:
+        for comment in sorted(gh.comments.values(), key=lambda c: c.issue):
+            if "terp-actions:status" in comment.body and comment.issue in numbers:
                 say("")
                 say(comment.body.split("<!-- terp-actions:state")[0].rstrip())
         say("")
-        requests = f"GitHub {sum(gh.calls.values())}, App Platform {sum(do.calls.values())}"
-        say(f"API requests made by the whole demo: {requests}.")
-
-
-def _promotions(
-    say: Say,
-    b: HistoryBuilder,
-    github: GitHubApi,
-    platform: AppPlatform,
-    clock: ManualClock,
-    production_app: App,
-    do_stand_in: AppPlatformStandIn,
-    app_stand_in: AppStandIn,
-    config: Config,
-    numbers: list[int],
-) -> None:
-    """Two promotions: the verified staging tip (it verifies), then a later commit whose
-    production build is unhealthy (it is rolled back)."""
-    verified = {d.sha for d in github.deployments("staging") if github.statuses(d.id)[0].state == "success"}
-
-    def deployer(sha: str) -> Deployer:
-        return Deployer(
-            platform,
-            production_app.id,
-            contains=lambda c: c == sha,
-            say=lambda s: say("     " + s),
-            clock=clock,
-            sleep=clock.advance,
+        say(
+            f"API requests made by the whole demo: GitHub {sum(gh.calls.values())}, "
+            f"App Platform {sum(do.calls.values())}."
         )
 
-    def verify(sha: str) -> tuple[bool, str]:
-        active = platform.get_app(production_app.id).get("active_deployment") or {}
-        verdict, _ = run_checks(
-            platform,
-            production_app.id,
-            active,
-            config.verify,
-            url=app_stand_in.url,
-            commit_check=check_commit(commit_of(active), sha, commit_of(active) == sha),
-            previous_p95=None,
-            clock=clock,
-            sleep=clock.advance,
-        )
-        for check in verdict.checks:
-            say(f"     {check.status.upper():<4}  {check.name:<16} {check.detail}")
-        return verdict.passed, ", ".join(c.name for c in verdict.checks if c.status == "fail")
 
-    def healthy() -> bool:
-        h = config.verify.health
-        probes = Prober(
-            app_stand_in.url, h.path, h.expect, h.probes, h.timeout, clock=clock, sleep=clock.advance
-        ).run()
-        return check_health(probes, h.expect, h.probes).status == "pass"
-
-    for attempt, breaks in ((1, False), (2, True)):
-        say("")
-        if breaks:
-            merge_terp_pull(b, 107)
-            b.push("main")
-            numbers.append(107)
-            run_sync(b.git, remote="origin", source="main", target="staging")
-            tip = b.git.text(["rev-parse", "origin/staging"])
-            verified.add(tip)  # as if staging had verified it: the build only breaks in production
-            say(f"── Promotion {attempt}: #107 {TERP_PULLS[107][0]}; its production build answers 503")
-
-            def unhealthy_when_live(tip: str = tip) -> HealthAnswer:
-                phases = ((d, do_stand_in.phase(production_app, d)[0]) for d in production_app.deployments)
-                live = next((d for d, phase in phases if phase == "ACTIVE"), None)
-                return UNHEALTHY if live is not None and live.commit == tip else HealthAnswer()
-
-            app_stand_in.responder = unhealthy_when_live
-        else:
-            say(f"── Promotion {attempt}: the newest commit staging verified goes to production")
-        try:
-            result = run_promotion(
-                b.git,
-                platform,
-                production_app.id,
-                remote="origin",
-                staging="staging",
-                production="production",
-                sha_text=None,
-                verified=verified,
-                force_reason="",
-                deploy=lambda sha: deployer(sha).run(),
-                verify=verify,
-                healthy=healthy,
-                follow=lambda d: deployer("").follow(d),
-                commit_of=commit_of,
-                say=lambda s: say("   " + s),
-            )
-            say(f"   PROMOTED  production runs {result.sha[:12]}, verified")
-            carried = tuple(sorted(pull_requests_in(subjects(b.git, result.previous, result.sha))))
-            publish_stage(
-                github,
-                carried,
-                "promoted",
-                StageState("success", result.sha, "", result.deployment),
-                repo_url="https://github.com/terp/terp",
-                environment="production",
-                environment_url=app_stand_in.url,
-            )
-        except TerpError as exc:
-            say(f"   FAILED  {exc}")
-        finally:
-            app_stand_in.responder = None
+def _hotfix(s: Sandbox, message: str, content: str) -> None:
+    """A person pushes a fix straight to staging: the next sync must merge it and keep it."""
+    s.b.git.run(["fetch", "--quiet", "origin"])
+    s.b.git.run(["checkout", "--quiet", "-B", "staging", "origin/staging"])
+    s.b.commit(message, {"app/invoices/pdf.py": content})
+    s.b.push("staging")
+    s.b.git.run(["checkout", "--quiet", "main"])
+    s.out.say("(meanwhile a hotfix was pushed straight to staging)")
 
 
-def _run(
-    say: Say,
-    git: Git,
-    rules: IgnoreRules,
-    github: GitHubApi,
-    platform: AppPlatform,
-    clock: ManualClock,
-    app_id: str,
-    app_url: str,
-    pulls: tuple[int, ...],
-    config: Config,
-) -> None:
-    def report(stage: str, status: str, sha: str, detail: str = "", deployment: str = "") -> None:
-        publish_stage(
-            github,
-            pulls,
-            stage,
-            StageState(status, sha, detail, deployment),
-            repo_url="https://github.com/terp/terp",
-            environment="staging",
-            environment_url=app_url,
-        )
-
-    sync = run_sync(git, remote="origin", source="main", target="staging")
-    for line in render_sync_text(sync):
-        say("   " + line)
-    report("synced", "success", sync.after, str(sync.status))
-    plan = build_plan(git, rules, sync.before, sync.after, keep=10)
-    for line in render_plan_text(plan):
-        say("   " + line)
-    report("planned", "success" if plan.deploy else "skipped", plan.head, plan.reason)
-    if not plan.deploy:
+def _staging_run(s: Sandbox, pulls: Sequence[int]) -> None:
+    """What the staging workflow does for one push to main: sync, plan, deploy, verify, report."""
+    synced = flows.sync_branches(
+        s.b.git, remote="origin", source="main", target="staging", github=s.github, console=s.out
+    )
+    for line in render_sync_text(synced.result):
+        s.out.say(line)
+    prs = tuple(pulls)
+    if synced.failure is not None:
+        s.out.say(f"FAILED  {synced.failure}")
+        failed = StageState("failure", synced.result.before, str(synced.failure)[:300])
+        s.report(prs, "synced", failed, synced.merges)
         return
-    spec_note = ""
-    if any(True for _ in changed_paths(git, sync.before, plan.head, _STAGING_SPEC)):
-        spec_note = _apply_staging_spec(say, git, platform, app_id)
-    say("   deploy:")
-    deployer = Deployer(
-        platform,
-        app_id,
-        contains=lambda commit: commit == plan.head,
-        say=lambda s: say("     " + s),
-        clock=clock,
-        sleep=clock.advance,
-        timeout=config.deploy.timeout,
+    s.report(
+        prs, "synced", StageState("success", synced.result.after, str(synced.result.status)), synced.merges
     )
-    result = deployer.run()
-    report("deployed", "success", plan.head, spec_note, result.deployment)
-    app = platform.get_app(app_id)
-    active = app.get("active_deployment") or {}
-    settings = config.verify
-    verdict, latencies = run_checks(
-        platform,
-        app_id,
-        active,
-        settings,
-        url=app_url,
-        commit_check=check_commit(commit_of(active), plan.head, commit_of(active) == plan.head),
-        previous_p95=None,
-        clock=clock,
-        sleep=clock.advance,
+    planned = flows.plan_range(s.b.git, s.config.rules(), synced.result.before, synced.result.after, keep=10)
+    for line in render_plan_text(planned.plan):
+        s.out.say(line)
+    head = planned.plan.head
+    s.report(
+        prs, "planned", StageState("success" if planned.plan.deploy else "skipped", head, planned.plan.reason)
     )
-    say("   verify:")
-    for check in verdict.checks:
-        say(f"     {check.status.upper():<4}  {check.name:<16} {check.detail}")
-    p95 = f"p95={max(latencies):.0f}ms" if latencies else ""
-    report("verified", "success" if verdict.passed else "failure", plan.head, p95)
+    if not planned.plan.deploy:
+        return
+    env = s.config.environments["staging"]
+    spec = None
+    if flows.spec_changed_in(s.b.git, synced.result.before, head, _STAGING_SPEC, s.out):
+        spec = prepare_spec(
+            s.b.work / _STAGING_SPEC,
+            _SPEC_ENV,
+            app_name="terp-staging",
+            branch="staging",
+            on_secret=s.out.hide,
+        )
+    deployed = flows.deploy_environment(
+        s.platform, s.b.git, env="staging", app=env.app, url=env.url, head=head, settings=s.config.deploy,
+        console=s.out, spec=spec, clock=s.clock, sleep=s.clock.advance,
+    )  # fmt: skip
+    detail = "; ".join(x for x in (deployed.spec_note, _heal_note(deployed)) if x)
+    status = "failure" if deployed.failure else "success"
+    s.report(prs, "deployed", StageState(status, head, detail, str(deployed.data()["deployment-id"] or "")))
+    if deployed.failure is not None:
+        s.out.say(f"FAILED  {deployed.failure}")
+        return
+    verified = flows.verify_environment(
+        s.platform, s.b.git, env="staging", app=env.app, url=env.url, head=head, settings=s.config.verify,
+        console=s.out, baseline=flows.baseline_for(s.github, "staging", s.out),
+        clock=s.clock, sleep=s.clock.advance,
+    )  # fmt: skip
+    for check in verified.verdict.checks:
+        s.out.say(f"{check.status.upper():<4}  {check.name:<16} {check.detail}")
+    p95 = f"p95={verified.p95:.0f}ms" if verified.p95 is not None else ""
+    s.report(prs, "verified", StageState("success" if verified.failure is None else "failure", head, p95))
 
 
-def _apply_staging_spec(say: Say, git: Git, platform: AppPlatform, app_id: str) -> str:
-    """The range changed the staging spec: apply it (an app update), as `deploy --spec-since` does."""
-    say(f"   app spec: {_STAGING_SPEC} changed in this range; applying it")
-    filled = prepare_spec(git.repo / _STAGING_SPEC, _SPEC_ENV, app_name="terp-staging", branch="staging")
-    app = platform.get_app(app_id)
-    redact = Redactor(_SPEC_ENV.values())
-    change = apply_spec(platform, app, filled, say=lambda s: say("     " + redact(s)))
-    return applied_note(change.fields)
+def _heal_note(deployed: flows.DeployOutcome) -> str:
+    """ "healed on attempt N (fingerprint …)" when auto-heal retried a failure, else ''."""
+    attempts = deployed.result.attempts if deployed.result else []
+    failed = [a.diagnosis for a in attempts if a.diagnosis is not None]
+    if not failed or deployed.failure is not None:
+        return ""
+    first = failed[0]
+    return f"healed on {plural(len(attempts), 'attempt')}: {first.kind} failure retried ({first.fingerprint})"
+
+
+def _resolve_conflict(s: Sandbox) -> None:
+    """A person resolves the conflict on staging, taking main's side, as the pull request asks."""
+    s.b.git.run(["fetch", "--quiet", "origin"])
+    s.b.git.run(["checkout", "--quiet", "-B", "staging", "origin/staging"])
+    s.b.git.run(
+        [
+            "merge",
+            "--quiet",
+            "-X",
+            "theirs",
+            "-m",
+            "Merge main into staging (conflict resolved)",
+            "origin/main",
+        ]
+    )
+    s.b.push("staging")
+    s.b.git.run(["checkout", "--quiet", "main"])
+    s.out.indent = ""
+    s.out.say("")
+    s.out.say("── A person resolves the conflict on staging (taking main's side) and pushes it")
+    s.out.indent = "   "
+
+
+def _promotions(s: Sandbox, numbers: list[int]) -> None:
+    """Two promotions: the newest commit staging verified (it verifies), then #107, whose
+    production build is unhealthy (it is rolled back, and its pull request hears so)."""
+    for attempt, breaks in ((1, False), (2, True)):
+        s.out.indent = ""
+        s.out.say("")
+        if breaks:
+            pull = merge_terp_pull(s.b, 107)
+            s.gh.add_pull(TERP_PULLS[107][0], "pr-107", "main", merged_sha=pull.merge_commit, number=107)
+            s.b.push("main")
+            numbers.append(107)
+            s.out.say(
+                f"── Run {len(TERP_BATCHES) + 3}: merged into main: #107 "
+                "(staging verifies it; its production build will answer 503)"
+            )
+            s.out.indent = "   "
+            _staging_run(s, (107,))
+            s.out.indent = ""
+            s.out.say("")
+            s.out.say(f"── Promotion {attempt}: #107 {TERP_PULLS[107][0]} goes to production")
+            s.app.responder = _unhealthy_when_live(s, s.b.git.text(["rev-parse", "origin/staging"]))
+        else:
+            s.out.say(f"── Promotion {attempt}: the newest commit staging verified goes to production")
+        s.out.indent = "   "
+        try:
+            outcome = flows.promote(
+                s.b.git, s.platform, s.github, s.config, remote="origin", sha=None, force_reason="",
+                console=s.out,
+                repo_url=_REPO_URL, clock=s.clock, sleep=s.clock.advance,
+            )  # fmt: skip
+        finally:
+            s.app.responder = None
+        if outcome.failure is not None:
+            s.out.say(f"FAILED  {outcome.failure}")
+        else:
+            s.out.say(f"PROMOTED  production runs {outcome.sha[:12]}, verified")
+
+
+def _unhealthy_when_live(s: Sandbox, tip: str) -> Callable[[], HealthAnswer]:
+    def answer() -> HealthAnswer:
+        phases = ((d, s.do.phase(s.production, d)[0]) for d in s.production.deployments)
+        live = next((d for d, phase in phases if phase == "ACTIVE"), None)
+        return UNHEALTHY if live is not None and live.commit == tip else HealthAnswer()
+
+    return answer
