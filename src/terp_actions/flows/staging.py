@@ -1,17 +1,12 @@
-"""The stages as the actions, the CLI and the demo all run them: each flow takes its clients and
-settings as parameters and returns an outcome that knows its action outputs and its JSON.
-
-A flow never reads the environment and never prints: it talks to people through a ``Console``
-(the CLI's session, or the demo's indented printer), so every caller gets the same behaviour.
-"""
+"""The staging stages as the workflow, the CLI and the demo run them: sync, plan, deploy, verify,
+and the read-only view of an app (status)."""
 
 from __future__ import annotations
 
 import time
 from collections.abc import Callable, Mapping, Sequence
-from contextlib import AbstractContextManager
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any, ClassVar, Protocol
+from typing import TYPE_CHECKING, Any, ClassVar
 
 from terp_actions import git as gitmod
 from terp_actions.deploy import (
@@ -26,22 +21,10 @@ from terp_actions.deploy import (
     progress_line,
 )
 from terp_actions.errors import SyncConflict, TerpError, VerificationFailed
-from terp_actions.gha import Json, output_text
-from terp_actions.plan import Plan, build_plan, merge_commits, plan_to_json, pull_requests_in
-from terp_actions.promote import (
-    PromotionFailed,
-    PromotionResult,
-    RollbackFailed,
-    open_revert_pr,
-    roll_back,
-    rollback_target,
-    run_promotion,
-    verified_commits,
-)
-from terp_actions.publish import BOT_LOGIN, StageReport, publish_stage
-from terp_actions.report import PullState, StageState, render_comment
+from terp_actions.gha import Json
+from terp_actions.plan import Plan, build_plan, merge_commits, plan_to_json
 from terp_actions.spec import FilledSpec, apply_spec
-from terp_actions.sync import BOT_IDENTITY, SyncResult, SyncStatus, open_conflict_pr, run_sync
+from terp_actions.sync import SyncResult, SyncStatus, open_conflict_pr, run_sync
 from terp_actions.verify import (
     Prober,
     Verdict,
@@ -53,39 +36,14 @@ from terp_actions.verify import (
 )
 
 if TYPE_CHECKING:
-    from terp_actions.config import Config, DeploySettings, VerifySettings
+    from terp_actions.config import DeploySettings, VerifySettings
     from terp_actions.digitalocean import AppPlatformClient
     from terp_actions.git import Git
     from terp_actions.github import GitHubClient
     from terp_actions.paths import IgnoreRules
 
-Clock = Callable[[], float]
-Sleep = Callable[[float], None]
 
-
-class Console(Protocol):
-    """Where a flow's words go: lines, warnings, log groups, and secrets to hide from then on."""
-
-    def say(self, text: str) -> None: ...
-    def warn(self, message: str, title: str) -> None: ...
-    def hide(self, secret: str) -> None: ...
-    def group(self, title: str) -> AbstractContextManager[None]: ...
-
-
-class Outcome:
-    """How a flow ended: ``data()`` is the ``--json`` document, whose keys include every action
-    output (``OUTPUTS``); ``failure`` is the error the command exits with after rendering."""
-
-    OUTPUTS: ClassVar[tuple[str, ...]] = ()
-    failure: TerpError | None = None
-
-    def data(self) -> dict[str, Json]:
-        raise NotImplementedError
-
-    def outputs(self) -> dict[str, str]:
-        """The action outputs, always all set (empty or "false" when they do not apply)."""
-        data = self.data()
-        return {name: output_text(data[name]) for name in self.OUTPUTS}
+from terp_actions.flows.outcome import Clock, Console, Outcome, Sleep
 
 
 def commit_checker(git: Git, head: str, console: Console) -> Callable[[str], bool]:
@@ -417,287 +375,6 @@ def health_check(
         return check_health(probes.run(), h.expect, h.probes).status == "pass"
 
     return healthy
-
-
-# --- report -----------------------------------------------------------------------------------------
-
-
-@dataclass
-class ReportOutcome(Outcome):
-    """What one stage's report published (or, dry, would publish)."""
-
-    OUTPUTS: ClassVar = ("comments", "github-deployment-id")
-    published: StageReport | None = None
-    previews: list[str] = field(default_factory=list)
-
-    def data(self) -> dict[str, Json]:
-        p = self.published
-        return {
-            "comments": [{"pr": c.pr, "action": c.action, "comment-id": c.comment_id} for c in p.comments]
-            if p
-            else [],
-            "failures": [{"pr": pr, "error": error} for pr, error in p.failures] if p else [],
-            "github-deployment-id": p.deployment if p else None,
-            "deployment-state": (p.deployment_state or None) if p else None,
-        }
-
-
-def report_stage(
-    github: GitHubClient | None,
-    pulls: Sequence[int],
-    stage: str,
-    state: StageState,
-    *,
-    console: Console,
-    env: str = "",
-    environment_url: str = "",
-    repo_url: str = "",
-    log_url: str = "",
-    merges: Mapping[int, str] | None = None,
-    author: str = BOT_LOGIN,
-    dry_run: bool = False,
-) -> ReportOutcome:
-    """Record ``stage`` on each pull request's sticky comment (filling its `merged` row from
-    ``merges`` when it has none) and on the environment's GitHub Deployment. A comment or
-    Deployment that cannot be written is a warning, never the run's failure."""
-    merges = merges or {}
-    if dry_run or github is None:
-        if not dry_run:
-            console.warn("GITHUB_TOKEN or GITHUB_REPOSITORY is not set: nothing posted", "Report")
-        previews = []
-        for pr in pulls:
-            pull = PullState(pr).with_stage(stage, state)
-            if pr in merges:
-                pull = pull.with_stage("merged", StageState("success", merges[pr], "", "", state.at))
-            previews.append(render_comment(pull, repo_url=repo_url))
-        return ReportOutcome(previews=previews)
-    published = publish_stage(
-        github,
-        tuple(pulls),
-        stage,
-        state,
-        author=author,
-        repo_url=repo_url,
-        environment=env,
-        environment_url=environment_url,
-        log_url=log_url,
-        merges=merges,
-    )
-    for pr, error in published.failures:
-        console.warn(f"#{pr}: the status comment could not be posted: {error}", "Comment")
-    if published.deployment_error:
-        console.warn(f"the GitHub Deployment was not updated: {published.deployment_error}", "Deployment")
-    return ReportOutcome(published=published)
-
-
-# --- promote and roll back ----------------------------------------------------------------------------
-
-
-@dataclass
-class PromoteOutcome(Outcome):
-    """A promotion: what production holds and runs now, and the pull requests that heard of it."""
-
-    OUTPUTS: ClassVar = ("sha", "previous", "pushed", "deployment-id", "verified")
-    result: PromotionResult | None = None
-    sha: str = ""
-    previous: str = ""
-    pulls: tuple[int, ...] = ()
-    dry_run: bool = False
-    failure: TerpError | None = None
-
-    def data(self) -> dict[str, Json]:
-        r = self.result
-        return {
-            "sha": (r.sha if r else self.sha) or None,
-            "previous": (r.previous if r else self.previous) or None,
-            "pushed": bool(r and r.pushed),
-            "deployment-id": (r.deployment if r else "") or None,
-            "verified": bool(r and r.verified),
-            "rolled-back-to": (r.rolled_back_to if r else "") or None,
-            "pull-requests": list(self.pulls),
-            "notes": list(r.notes) if r else [],
-            "dry-run": self.dry_run,
-        }
-
-
-def promote(
-    git: Git,
-    platform: AppPlatformClient,
-    github: GitHubClient | None,
-    config: Config,
-    *,
-    remote: str,
-    sha: str | None,
-    force_reason: str,
-    console: Console,
-    repo_url: str = "",
-    log_url: str = "",
-    verified: set[str] | None = None,
-    dry_run: bool = False,
-    clock: Clock = time.monotonic,
-    sleep: Sleep = time.sleep,
-) -> PromoteOutcome:
-    """Gate, fast-forward production, deploy and verify it; roll the app back when that fails;
-    then report the `promoted` stage on every pull request the promotion carries."""
-    production, staging = config.branches.production, config.branches.staging
-    environment = config.environments["production"]
-    gitmod.fetch_branches(git, remote, [staging, production])
-    before = gitmod.resolve_commit(git, f"{remote}/{production}") or ""
-    app_id = platform.get_app(environment.app)["id"]
-
-    def deployer(target: str) -> Deployer:
-        contains = commit_checker(git, target, console)
-        return deployer_for(
-            platform, app_id, config.deploy, contains=contains, console=console, clock=clock, sleep=sleep
-        )
-
-    def deploy(target: str) -> DeployResult:
-        with console.group(f"Deploy production to {target[:12]}"):
-            return deployer(target).run()
-
-    def verify(target: str) -> tuple[bool, str]:
-        checked = verify_environment(
-            platform, git, env="production", app=app_id, url=environment.url, head=target,
-            settings=config.verify, console=console, clock=clock, sleep=sleep,
-        )  # fmt: skip
-        for check in checked.verdict.checks:
-            console.say(f"{check.status.upper():<4}  {check.name:<16} {check.detail}")
-        failed = ", ".join(f"{c.name}: {c.detail}" for c in checked.verdict.checks if c.status == "fail")
-        return checked.verdict.passed, failed
-
-    outcome = PromoteOutcome(sha=sha or "", previous=before, dry_run=dry_run)
-    try:
-        outcome.result = run_promotion(
-            git,
-            platform,
-            app_id,
-            remote=remote,
-            staging=staging,
-            production=production,
-            sha_text=sha,
-            verified=verified if verified is not None else verified_commits(github),
-            force_reason=force_reason,
-            deploy=deploy,
-            verify=verify,
-            healthy=health_check(config.verify, environment.url, clock=clock, sleep=sleep),
-            follow=lambda d: deployer("").follow(d),
-            commit_of=commit_of,
-            say=console.say,
-            dry_run=dry_run,
-        )
-        outcome.sha = outcome.result.sha
-    except PromotionFailed as exc:
-        outcome.sha = exc.holds or outcome.sha
-        note = _revert_note(git, github, config, remote, exc)
-        outcome.failure = PromotionFailed(f"{exc}; {note}", runs=exc.runs, holds=exc.holds)
-    except TerpError as exc:
-        outcome.failure = exc
-    if dry_run or not gitmod.is_commit_id(outcome.sha, full=True):
-        return outcome
-    if outcome.sha != before:
-        outcome.pulls = tuple(sorted(pull_requests_in(gitmod.subjects(git, before or None, outcome.sha))))
-    failed = outcome.failure
-    r = outcome.result
-    detail = str(failed) if failed else "; ".join(r.notes if r else [])
-    if github is not None:
-        report_stage(
-            github,
-            outcome.pulls,
-            "promoted",
-            StageState(
-                "failure" if failed else "success", outcome.sha, detail[:300], r.deployment if r else ""
-            ),
-            console=console,
-            env="production",
-            environment_url=environment.url,
-            repo_url=repo_url,
-            log_url=log_url,
-        )
-    return outcome
-
-
-def _revert_note(
-    git: Git, github: GitHubClient | None, config: Config, remote: str, exc: PromotionFailed
-) -> str:
-    """After a rolled-back promotion: open the revert pull request when configured, else say how."""
-    if not (config.promote.revert_pr and github is not None):
-        return "set promote.revert_pr to have a revert pull request opened"
-    try:
-        number = open_revert_pr(
-            git, github, remote=remote, production=config.branches.production,
-            good=exc.runs, bad=exc.holds, identity=BOT_IDENTITY,
-        )  # fmt: skip
-    except TerpError as error:
-        return f"the revert pull request could not be opened ({error})"
-    return f"revert pull request #{number} opened"
-
-
-@dataclass
-class RollbackOutcome(Outcome):
-    """A rollback: the deployment it made (none in a dry run) and the one it restored."""
-
-    OUTPUTS: ClassVar = ("deployment-id", "target")
-    target: str
-    deployment: str = ""
-    valid: bool = True
-    dry_run: bool = False
-
-    def data(self) -> dict[str, Json]:
-        return {
-            "deployment-id": self.deployment or None,
-            "target": self.target,
-            "valid": self.valid,
-            "dry-run": self.dry_run,
-        }
-
-
-def roll_back_environment(
-    platform: AppPlatformClient,
-    *,
-    env: str,
-    app: str,
-    url: str,
-    config: Config,
-    console: Console,
-    target: str | None = None,
-    dry_run: bool = False,
-    clock: Clock = time.monotonic,
-    sleep: Sleep = time.sleep,
-) -> RollbackOutcome:
-    """App Platform's rollback of ``env`` to ``target`` (default: the newest deployment that went
-    live with another commit than the running one): validate, create, wait, check health, commit."""
-    app_id = platform.get_app(app)["id"]
-    live = platform.get_app(app_id).get("active_deployment") or {}
-    if not target:
-        target = rollback_target(
-            platform.list_deployments(app_id), commit_of(live), commit_of, exclude=str(live.get("id", ""))
-        )
-    if not target:
-        raise RollbackFailed(f"{env}: no earlier deployment that went live can be rolled back to")
-    if dry_run:
-        validation = platform.validate_rollback(app_id, target)
-        error = validation.get("error") or {}
-        console.say(
-            f"dry run: rollback of {env} to {target}: "
-            + (
-                "valid"
-                if validation.get("valid")
-                else str(error.get("message") or error.get("code") or "invalid")
-            )
-        )
-        return RollbackOutcome(target, valid=bool(validation.get("valid")), dry_run=True)
-    follower = deployer_for(
-        platform, app_id, config.deploy, contains=lambda _c: False, console=console, clock=clock, sleep=sleep
-    )
-    deployment = roll_back(
-        platform,
-        app_id,
-        target,
-        follow=follower.follow,
-        healthy=health_check(config.verify, url, clock=clock, sleep=sleep),
-        say=console.say,
-    )
-    return RollbackOutcome(target, deployment)
 
 
 @dataclass
