@@ -51,11 +51,13 @@ class Branches:
 
 @dataclass(frozen=True)
 class Environment:
-    """One App Platform environment: the app (id or name), its public URL, its spec file."""
+    """One App Platform environment: the app (id or name), its public URL, its spec file, and the
+    name it has in the configuration (staging, production, …)."""
 
     app: str
     url: str
     spec: str = ""
+    name: str = ""
 
 
 @dataclass(frozen=True)
@@ -346,7 +348,7 @@ class _Reader:
             spec = self.get(
                 sec, field_, "spec", "", convert=_relative_path, expected="a path relative to the repository"
             )
-            envs[name] = Environment(app=app, url=url, spec=spec)
+            envs[name] = Environment(app=app, url=url, spec=spec, name=name)
         return envs
 
     def verify(self, data: object) -> VerifySettings:

@@ -353,17 +353,7 @@ def auth_env(
 
 def subjects(git: Git, base: str | None, head: str) -> Iterator[str]:
     """Subjects of every commit in ``base..head`` (all parents, not only the first)."""
-    args = [
-        "log",
-        "-z",
-        "--no-show-signature",
-        "--format=%s",
-        head if base is None else f"{base}..{head}",
-        "--",
-    ]
-    for token in git.stream(args):
-        if token:
-            yield token.decode("utf-8", "replace")
+    return (subject for _, subject in commit_subjects(git, base, head))
 
 
 def commit_subjects(git: Git, base: str | None, head: str) -> Iterator[tuple[str, str]]:

@@ -12,7 +12,8 @@ from terp_actions.deploy import (
     DeployResult,
     commit_of,
 )
-from terp_actions.errors import TerpError
+from terp_actions.digitalocean import is_app_id
+from terp_actions.errors import BadInput, TerpError
 from terp_actions.gha import Json
 from terp_actions.plan import pull_requests_in
 from terp_actions.promote import (
@@ -29,7 +30,7 @@ from terp_actions.report import StageState
 from terp_actions.sync import BOT_IDENTITY
 
 if TYPE_CHECKING:
-    from terp_actions.config import Config
+    from terp_actions.config import Config, Environment
     from terp_actions.digitalocean import AppPlatformClient
     from terp_actions.git import Git
     from terp_actions.github import GitHubClient
@@ -106,9 +107,15 @@ def promote(
 
     def verify(target: str) -> tuple[bool, str]:
         checked = verify_environment(
-            platform, git, env="production", app=app_id, url=environment.url, head=target,
-            settings=config.verify, console=console, clock=clock, sleep=sleep,
-        )  # fmt: skip
+            platform,
+            git,
+            environment,
+            target,
+            settings=config.verify,
+            console=console,
+            clock=clock,
+            sleep=sleep,
+        )
         for check in checked.verdict.checks:
             console.say(f"{check.status.upper():<4}  {check.name:<16} {check.detail}")
         failed = ", ".join(f"{c.name}: {c.detail}" for c in checked.verdict.checks if c.status == "fail")
@@ -190,6 +197,7 @@ class RollbackOutcome(Outcome):
     deployment: str = ""
     valid: bool = True
     dry_run: bool = False
+    failure: TerpError | None = None
 
     def data(self) -> dict[str, Json]:
         return {
@@ -202,39 +210,40 @@ class RollbackOutcome(Outcome):
 
 def roll_back_environment(
     platform: AppPlatformClient,
+    environment: Environment,
     *,
-    env: str,
-    app: str,
-    url: str,
     config: Config,
     console: Console,
-    target: str | None = None,
+    to: str | None = None,
     dry_run: bool = False,
     clock: Clock = time.monotonic,
     sleep: Sleep = time.sleep,
 ) -> RollbackOutcome:
-    """App Platform's rollback of ``env`` to ``target`` (default: the newest deployment that went
-    live with another commit than the running one): validate, create, wait, check health, commit."""
-    app_id = platform.get_app(app)["id"]
-    live = platform.get_app(app_id).get("active_deployment") or {}
-    if not target:
-        target = rollback_target(
-            platform.list_deployments(app_id), commit_of(live), commit_of, exclude=str(live.get("id", ""))
-        )
+    """App Platform's rollback of the environment to deployment ``to`` (default: the newest one
+    that went live with another commit than the running one): validate, create, wait, check
+    health, commit. A dry run only validates; an invalid target is then its failure."""
+    env = environment.name
+    if to is not None and not is_app_id(to):  # deployment ids are UUIDs, like app ids
+        raise BadInput(f"--to {to!r} is not a deployment id")
+    app = platform.get_app(environment.app)
+    app_id, live = str(app["id"]), app.get("active_deployment") or {}
+    if to and to == live.get("id"):
+        raise BadInput(f"--to {to}: that deployment is the one running on {env}; name an earlier one")
+    target = to or rollback_target(
+        platform.list_deployments(app_id), commit_of(live), commit_of, exclude=str(live.get("id", ""))
+    )
     if not target:
         raise RollbackFailed(f"{env}: no earlier deployment that went live can be rolled back to")
     if dry_run:
         validation = platform.validate_rollback(app_id, target)
-        error = validation.get("error") or {}
-        console.say(
-            f"dry run: rollback of {env} to {target}: "
-            + (
-                "valid"
-                if validation.get("valid")
-                else str(error.get("message") or error.get("code") or "invalid")
-            )
-        )
-        return RollbackOutcome(target, valid=bool(validation.get("valid")), dry_run=True)
+        outcome = RollbackOutcome(target, valid=bool(validation.get("valid")), dry_run=True)
+        if not outcome.valid:
+            error = validation.get("error") or {}
+            why = str(error.get("message") or error.get("code") or "invalid")
+            outcome.failure = RollbackFailed(f"{env}: rollback to {target} is not possible: {why}")
+        else:
+            console.say(f"dry run: rollback of {env} to {target} is valid")
+        return outcome
     follower = deployer_for(
         platform, app_id, config.deploy, contains=lambda _c: False, console=console, clock=clock, sleep=sleep
     )
@@ -243,7 +252,7 @@ def roll_back_environment(
         app_id,
         target,
         follow=follower.follow,
-        healthy=health_check(config.verify, url, clock=clock, sleep=sleep),
+        healthy=health_check(config.verify, environment.url, clock=clock, sleep=sleep),
         say=console.say,
     )
     return RollbackOutcome(target, deployment)

@@ -36,7 +36,7 @@ from terp_actions.verify import (
 )
 
 if TYPE_CHECKING:
-    from terp_actions.config import DeploySettings, VerifySettings
+    from terp_actions.config import DeploySettings, Environment, VerifySettings
     from terp_actions.digitalocean import AppPlatformClient
     from terp_actions.git import Git
     from terp_actions.github import GitHubClient
@@ -243,11 +243,9 @@ def deployer_for(
 def deploy_environment(
     platform: AppPlatformClient,
     git: Git,
-    *,
-    env: str,
-    app: str,
-    url: str,
+    environment: Environment,
     head: str,
+    *,
     settings: DeploySettings,
     console: Console,
     spec: FilledSpec | None = None,
@@ -257,11 +255,11 @@ def deploy_environment(
     clock: Clock = time.monotonic,
     sleep: Sleep = time.sleep,
 ) -> DeployOutcome:
-    """Make ``env`` run a deployment containing ``head``: apply the spec when given, then adopt or
+    """Make the environment run a deployment containing ``head``: apply the spec when given, then adopt or
     create, follow and auto-heal; a failed deploy is the outcome's failure."""
-    live = platform.get_app(app)
+    live = platform.get_app(environment.app)
     contains = commit_checker(git, head, console)
-    outcome = DeployOutcome(env, head, str(live.get("live_url") or url))
+    outcome = DeployOutcome(environment.name, head, str(live.get("live_url") or environment.url))
     if spec is not None:
         with console.group("App spec"):
             change = apply_spec(platform, live, spec, say=console.say, dry_run=dry_run)
@@ -280,7 +278,7 @@ def deploy_environment(
         sleep=sleep,
     )
     try:
-        with console.group(f"Deploy {env} ({app}) to {head[:12]}"):
+        with console.group(f"Deploy {environment.name} ({environment.app}) to {head[:12]}"):
             outcome.result = deployer.run(force_build=force_build)
     except DeploymentFailed as exc:
         outcome.failure = exc
@@ -329,19 +327,17 @@ def baseline_for(github: GitHubClient | None, env: str, console: Console) -> flo
 def verify_environment(
     platform: AppPlatformClient,
     git: Git,
-    *,
-    env: str,
-    app: str,
-    url: str,
+    environment: Environment,
     head: str,
+    *,
     settings: VerifySettings,
     console: Console,
     baseline: float | None = None,
     clock: Clock = time.monotonic,
     sleep: Sleep = time.sleep,
 ) -> VerifyOutcome:
-    """Every verification check against the live deployment of ``env``, which must contain ``head``."""
-    live = platform.get_app(app)
+    """Every verification check against the environment's live deployment, which must contain ``head``."""
+    live = platform.get_app(environment.app)
     active = live.get("active_deployment") or {}
     deployed = commit_of(active)
     verdict, latencies = run_checks(
@@ -349,16 +345,16 @@ def verify_environment(
         live["id"],
         active,
         settings,
-        url=url,
+        url=environment.url,
         commit_check=check_commit(deployed, head, commit_checker(git, head, console)(deployed)),
         previous_p95=baseline,
         clock=clock,
         sleep=sleep,
     )
-    outcome = VerifyOutcome(env, verdict, latencies, baseline)
+    outcome = VerifyOutcome(environment.name, verdict, latencies, baseline)
     if not verdict.passed:
         failed = ", ".join(c.name for c in verdict.checks if c.status == "fail")
-        outcome.failure = VerificationFailed(f"{env}: {failed} failed")
+        outcome.failure = VerificationFailed(f"{environment.name}: {failed} failed")
     return outcome
 
 

@@ -133,8 +133,8 @@ def _flow(say: Say, b: HistoryBuilder) -> None:
         do.deploy(production)
         config = Config(
             environments={
-                "staging": Environment(staging.id, app.url, _STAGING_SPEC),
-                "production": Environment(production.id, app.url, ".do/app.yaml"),
+                "staging": Environment(staging.id, app.url, _STAGING_SPEC, "staging"),
+                "production": Environment(production.id, app.url, ".do/app.yaml", "production"),
             }
         )
         s = Sandbox(
@@ -228,7 +228,7 @@ def _staging_run(s: Sandbox, pulls: Sequence[int]) -> None:
             on_secret=s.out.hide,
         )
     deployed = flows.deploy_environment(
-        s.platform, s.b.git, env="staging", app=env.app, url=env.url, head=head, settings=s.config.deploy,
+        s.platform, s.b.git, env, head, settings=s.config.deploy,
         console=s.out, spec=spec, clock=s.clock, sleep=s.clock.advance,
     )  # fmt: skip
     detail = "; ".join(x for x in (deployed.spec_note, _heal_note(deployed)) if x)
@@ -238,7 +238,7 @@ def _staging_run(s: Sandbox, pulls: Sequence[int]) -> None:
         s.out.say(f"FAILED  {deployed.failure}")
         return
     verified = flows.verify_environment(
-        s.platform, s.b.git, env="staging", app=env.app, url=env.url, head=head, settings=s.config.verify,
+        s.platform, s.b.git, env, head, settings=s.config.verify,
         console=s.out, baseline=flows.baseline_for(s.github, "staging", s.out),
         clock=s.clock, sleep=s.clock.advance,
     )  # fmt: skip

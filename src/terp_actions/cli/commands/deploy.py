@@ -75,10 +75,8 @@ def command(
     outcome = deploy_environment(
         session.platform(),
         git,
-        env=env,
-        app=environment.app,
-        url=environment.url,
-        head=head,
+        environment,
+        head,
         settings=config.deploy,
         console=session,
         spec=spec,

@@ -27,13 +27,6 @@ def command(
     config = session.config(config_path, repo)
     environment = session.environment(config, env)
     outcome = roll_back_environment(
-        session.platform(),
-        env=env,
-        app=environment.app,
-        url=environment.url,
-        config=config,
-        console=session,
-        target=target,
-        dry_run=dry_run,
+        session.platform(), environment, config=config, console=session, to=target, dry_run=dry_run
     )
     session.finish(outcome, lines=render_rollback_text(outcome, env))

@@ -31,10 +31,8 @@ def command(
     outcome = verify_environment(
         session.platform(),
         git,
-        env=env,
-        app=environment.app,
-        url=environment.url,
-        head=head,
+        environment,
+        head,
         settings=config.verify,
         console=session,
         baseline=baseline_for(session.github_or_none(), env, session),
