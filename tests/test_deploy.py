@@ -16,7 +16,6 @@ from terp_actions.cli import cli
 from terp_actions.deploy import (
     Attempt,
     Deployer,
-    DeploymentFailed,
     Diagnosis,
     choose_deployment,
     decide_heal,
@@ -26,6 +25,7 @@ from terp_actions.deploy import (
     poll_interval,
 )
 from terp_actions.digitalocean import AppPlatform
+from terp_actions.errors import DeploymentFailed
 from terp_actions.sandbox.fake_appplatform import AppPlatformStandIn, Failure, ManualClock
 from terp_actions.sandbox.http import Fault
 

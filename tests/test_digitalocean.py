@@ -11,7 +11,7 @@ import pytest
 
 from terp_actions.backoff import RetryPolicy
 from terp_actions.digitalocean import AppPlatform, is_loopback
-from terp_actions.errors import AppNotFound, DigitalOceanError, RequestLost
+from terp_actions.errors import AppNotFound, DigitalOceanError, RequestLost, TokenRefused
 from terp_actions.sandbox.contract import DIGITALOCEAN_CONTRACT, load_contract
 from terp_actions.sandbox.fake_appplatform import AppPlatformStandIn, Failure, ManualClock
 from terp_actions.sandbox.http import Fault
@@ -137,9 +137,9 @@ def test_wrong_token_is_refused(do_stand_in: AppPlatformStandIn, sleeps: Sleeps)
     """A token the API does not know gives 401, reported without the token."""
     do_stand_in.add_app("terp-staging", "staging")
     bad = AppPlatform("dop_v1_" + "f" * 64, do_stand_in.url, sleep=sleeps)
-    with pytest.raises(DigitalOceanError) as caught:
+    with pytest.raises(TokenRefused, match="refused DIGITALOCEAN_TOKEN") as caught:
         bad.list_apps()
-    assert caught.value.status == 401 and "f" * 64 not in str(caught.value)
+    assert caught.value.status == 401 and caught.value.exit_code == 2 and "f" * 64 not in str(caught.value)
 
 
 def test_plain_http_is_only_for_loopback() -> None:

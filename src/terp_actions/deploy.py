@@ -16,23 +16,11 @@ from dataclasses import dataclass, field
 from typing import Any, Final, Literal
 
 from terp_actions.digitalocean import AppPlatformClient
-from terp_actions.errors import DigitalOceanError, RequestLost, TerpError
+from terp_actions.errors import DeploymentFailed, DigitalOceanError, RequestLost
 
 IN_PROGRESS: Final = ("PENDING_BUILD", "BUILDING", "PENDING_DEPLOY", "DEPLOYING")
 TERMINAL: Final = frozenset({"ACTIVE", "ERROR", "CANCELED", "SUPERSEDED"})
 Kind = Literal["transient", "deterministic", "unknown"]
-
-
-class DeploymentFailed(TerpError):
-    """The deploy ran and did not go live; carries the last deployment, phase and fingerprint."""
-
-    title = "Deployment failed"
-
-    def __init__(self, message: str, *, deployment: str = "", phase: str = "", fingerprint: str = "") -> None:
-        super().__init__(message)
-        self.deployment = deployment
-        self.phase = phase
-        self.fingerprint = fingerprint
 
 
 # --- failure analysis (pure) ----------------------------------------------------------------

@@ -16,7 +16,7 @@ from typing import Any, Final, Protocol
 from urllib.parse import urlsplit
 
 from terp_actions.backoff import RetryPolicy, retrying
-from terp_actions.errors import AppNotFound, DigitalOceanError, RequestLost
+from terp_actions.errors import AppNotFound, DigitalOceanError, RequestLost, TokenRefused
 from terp_actions.redact import Redactor
 
 DEFAULT_ENDPOINT: Final = "https://api.digitalocean.com"
@@ -132,6 +132,8 @@ class AppPlatform:
             if status is not None and status < 300:  # a 2xx whose body could not be read
                 raise DigitalOceanError(f"{what}: unreadable answer", app=app, deployment=deployment,
                                         retryable=not write) from None  # fmt: skip
+            if status == 401:
+                raise _refused(what) from None
             retryable = status is not None and (status == 429 or status >= 500)
             message = self._message(exc, status)
             if write and status is not None and status >= 500:
@@ -174,6 +176,8 @@ class AppPlatform:
                 retryable=not write,
             ) from None
         if isinstance(result, Mapping) and "id" in result and "message" in result and len(result) <= 3:
+            if result["id"] == "unauthorized":
+                raise _refused(what)
             if result["id"] == "not_found":
                 if deployment:
                     raise DigitalOceanError(
@@ -397,6 +401,14 @@ class AppPlatform:
             "revert rollback", lambda: self._client.apps.revert_rollback(app_id), app=app_id, write=True
         )
         return dict(body["deployment"])
+
+
+def _refused(what: str) -> TokenRefused:
+    return TokenRefused(
+        f"{what}: App Platform refused DIGITALOCEAN_TOKEN (401 unauthorized)",
+        status=401,
+        hint="it is wrong, expired or revoked, or lacks the app scopes: make a new one and update the secret",
+    )
 
 
 def _retry_after(headers: Mapping[str, str]) -> float | None:

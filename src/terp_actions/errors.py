@@ -1,4 +1,29 @@
-"""One exception family: each error carries what a person needs to act, and its exit code."""
+"""One exception family: each error carries what a person needs to act, and its exit code.
+
+    TerpError                    exit 1: the work ran and the answer is no
+    ├── BadInput                 exit 2: a wrong option, value, file or configuration
+    │   ├── PatternError         an ignore pattern GitHub would refuse
+    │   ├── ConfigError          a configuration file (one line per mistake)
+    │   ├── RefError             a git revision that is malformed or unknown
+    │   └── NotARepository       the folder is not a git work tree
+    ├── GitError                 a git command failed (command, return code, stderr)
+    ├── ServiceError             an outside API refused or failed (HTTP status)
+    │   ├── DigitalOceanError    App Platform (app, deployment)
+    │   │   ├── AppNotFound      exit 2: the configured app does not exist for this token
+    │   │   ├── TokenRefused     exit 2: App Platform refused the token (401)
+    │   │   └── RequestLost      a write whose answer was lost: look before retrying
+    │   └── GitHubError          the GitHub API
+    ├── SyncConflict             main cannot be merged into staging without a person
+    ├── PushRejected             the remote refused our push; nothing was lost
+    ├── DeploymentFailed         the deploy did not go live (deployment, phase, fingerprint)
+    ├── VerificationFailed       the deploy is live but a check failed
+    ├── PromotionRefused         the promotion gate said no; nothing changed
+    ├── PromotionFailed          production did not verify (and was rolled back, or not)
+    ├── RollbackFailed           rolling back did not bring the app back
+    └── DoctorFoundErrors        doctor found error-level problems
+
+An error's text is final once raised: a caller that knows more raises a new error (chained).
+"""
 
 from __future__ import annotations
 
@@ -138,6 +163,13 @@ class RequestLost(DigitalOceanError):
     title = "Answer lost"
 
 
+class TokenRefused(DigitalOceanError):
+    """App Platform refused the token (401): DIGITALOCEAN_TOKEN is wrong, expired or revoked."""
+
+    exit_code = 2
+    title = "Token refused"
+
+
 class GitHubError(ServiceError):
     """The GitHub API answered with an error."""
 
@@ -170,3 +202,38 @@ class DoctorFoundErrors(TerpError):
     """doctor found at least one error-level problem (it printed them all)."""
 
     title = "doctor found errors"
+
+
+class DeploymentFailed(TerpError):
+    """The deploy ran and did not go live; carries the last deployment, phase and fingerprint."""
+
+    title = "Deployment failed"
+
+    def __init__(self, message: str, *, deployment: str = "", phase: str = "", fingerprint: str = "") -> None:
+        super().__init__(message)
+        self.deployment = deployment
+        self.phase = phase
+        self.fingerprint = fingerprint
+
+
+class PromotionRefused(TerpError):
+    """The gate said no: nothing was pushed or deployed."""
+
+    title = "Promotion refused"
+
+
+class PromotionFailed(TerpError):
+    """Production did not verify: rolled back (or not), the message says what runs where."""
+
+    title = "Promotion failed"
+
+    def __init__(self, message: str, *, runs: str = "", holds: str = "") -> None:
+        super().__init__(message)
+        self.runs = runs  # the commit production runs after the rollback
+        self.holds = holds  # the commit the production branch holds
+
+
+class RollbackFailed(TerpError):
+    """Rolling back did not bring the app back; names both failures."""
+
+    title = "Rollback failed"

@@ -17,22 +17,17 @@ from dataclasses import dataclass, field
 from typing import Any, Final, NoReturn
 
 from terp_actions import git as gitmod
-from terp_actions.errors import BadInput, PushRejected, TerpError
+from terp_actions.errors import (
+    BadInput,
+    PromotionFailed,
+    PromotionRefused,
+    PushRejected,
+    RollbackFailed,
+    TerpError,
+)
 from terp_actions.git import Git
 
 _HEX: Final = re.compile(r"[0-9a-f]{7,64}")
-
-
-class PromotionRefused(TerpError):
-    """The gate said no: nothing was pushed or deployed."""
-
-    title = "Promotion refused"
-
-
-class RollbackFailed(TerpError):
-    """Rolling back did not bring the app back; names both failures."""
-
-    title = "Rollback failed"
 
 
 class Refusal(enum.StrEnum):
@@ -238,17 +233,6 @@ def roll_back(
     platform.commit_rollback(app_id)
     say("rollback committed: the app is no longer pinned")
     return str(deployment["id"])
-
-
-class PromotionFailed(TerpError):
-    """Production did not verify: rolled back (or not), the message says what runs where."""
-
-    title = "Promotion failed"
-
-    def __init__(self, message: str, *, runs: str = "", holds: str = "") -> None:
-        super().__init__(message)
-        self.runs = runs  # the commit production runs after the rollback
-        self.holds = holds  # the commit the production branch holds
 
 
 def open_revert_pr(

@@ -13,13 +13,11 @@ from terp_actions.deploy import (
     commit_of,
 )
 from terp_actions.digitalocean import is_app_id
-from terp_actions.errors import BadInput, TerpError
+from terp_actions.errors import BadInput, PromotionFailed, RollbackFailed, TerpError
 from terp_actions.gha import Json
 from terp_actions.plan import pull_requests_in
 from terp_actions.promote import (
-    PromotionFailed,
     PromotionResult,
-    RollbackFailed,
     open_revert_pr,
     roll_back,
     rollback_target,

@@ -13,14 +13,13 @@ from terp_actions.deploy import (
     DEFAULT_RULES,
     Choice,
     Deployer,
-    DeploymentFailed,
     DeployResult,
     HealRule,
     choose_deployment,
     commit_of,
     progress_line,
 )
-from terp_actions.errors import SyncConflict, TerpError, VerificationFailed
+from terp_actions.errors import DeploymentFailed, SyncConflict, TerpError, VerificationFailed
 from terp_actions.gha import Json
 from terp_actions.plan import Plan, build_plan, merge_commits, plan_to_json
 from terp_actions.spec import FilledSpec, apply_spec
