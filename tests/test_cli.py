@@ -316,7 +316,7 @@ def test_long_ranges_show_the_newest_commits_and_say_how_many_more(repo: Repo) -
     for i in range(55):
         repo.commit(f"change {i} (#{i + 1})", {"app.py": str(i)})
     human = run(["plan", "--repo", str(repo.path), "--base", base])
-    assert "plan " in human.stdout and ": 55 commits, 1 changed files" in human.stdout
+    assert "plan " in human.stdout and ": 55 commits, 1 changed file" in human.stdout
     assert "  … 5 more commits (--json lists them all)" in human.stdout
     assert "change 54 (#55)" in human.stdout and "change 4 (#5)" not in human.stdout
     data = json.loads(run(["plan", "--repo", str(repo.path), "--base", base, "--json"]).stdout)

@@ -72,7 +72,7 @@ def test_one_code_file_among_docs_deploys_and_is_named() -> None:
     assert plan.deploy
     assert plan.deployable == ("app/main.py",)
     assert "app/main.py" in plan.reason
-    assert plan.reason.startswith("deploy: 1 of 3 changed files are not ignored")
+    assert plan.reason.startswith("deploy: 1 of 3 changed files is not ignored")
 
 
 def test_no_changes_means_no_deploy() -> None:

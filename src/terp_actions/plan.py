@@ -187,7 +187,9 @@ def decide(
         hidden = changes.deployable_count - len(named)
         more = f" and {hidden} more" if hidden else ""
         reason = (
-            f"deploy: {changes.deployable_count} of {changes.count} changed files are not ignored "
+            f"deploy: {changes.deployable_count} of {changes.count} changed "
+            f"{'file' if changes.count == 1 else 'files'} {'is' if changes.deployable_count == 1 else 'are'} "
+            "not ignored "
             f"({shown}{more})"
         )
     else:

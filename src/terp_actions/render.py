@@ -8,7 +8,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import TYPE_CHECKING
 
-from terp_actions.report import escape_markdown
+from terp_actions.report import escape_markdown, plural
 
 if TYPE_CHECKING:
     from terp_actions.doctor import Finding
@@ -20,11 +20,6 @@ if TYPE_CHECKING:
         StatusOutcome,
         VerifyOutcome,
     )
-
-
-def plural(count: int, noun: str) -> str:
-    """``1 commit``, ``2 commits``."""
-    return f"{count} {noun}" if count == 1 else f"{count} {noun}s"
 
 
 def render_deploy_summary(outcome: DeployOutcome) -> str:

@@ -20,6 +20,11 @@ MAX_ROWS: Final = 50
 _MENTION: Final = re.compile(r"@(?=[A-Za-z0-9-])")
 
 
+def plural(count: int, noun: str) -> str:
+    """``1 commit``, ``2 commits``."""
+    return f"{count} {noun}" if count == 1 else f"{count} {noun}s"
+
+
 def escape_markdown(text: str) -> str:
     """Untrusted text made inert in Markdown: no HTML, no table breaks, no @-mentions."""
     text = text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
@@ -36,7 +41,8 @@ def render_plan_summary(plan: Plan) -> str:
         "",
         f"**{verdict}** — {escape_markdown(plan.reason)}",
         "",
-        f"Range `{base}..{plan.head[:12]}`: {plan.commit_count} commits, {plan.changes.count} changed files.",
+        f"Range `{base}..{plan.head[:12]}`: {plural(plan.commit_count, 'commit')}, "
+        f"{plural(plan.changes.count, 'changed file')}.",
     ]
     if plan.pull_requests:
         lines.append("Pull requests: " + ", ".join(f"#{n}" for n in plan.pull_requests))
@@ -60,7 +66,8 @@ def render_plan_text(plan: Plan, *, rows: int = MAX_ROWS) -> list[str]:
     """The terminal rendering of a plan: a header, one row per commit, the verdict last."""
     base = plan.base[:12] if plan.base else "unknown"
     lines = [
-        f"plan {base}..{plan.head[:12]}: {plan.commit_count} commits, {plan.changes.count} changed files"
+        f"plan {base}..{plan.head[:12]}: {plural(plan.commit_count, 'commit')}, "
+        f"{plural(plan.changes.count, 'changed file')}"
     ]
     for commit in plan.commits[:rows]:
         files = ", ".join(display_path(p) for p in commit.files[:2])
@@ -86,7 +93,8 @@ def render_sync_text(result: SyncResult) -> list[str]:
         "up-to-date": f"{t} already contains {s} ({result.before[:12]}): nothing to do",
         "fast-forward": f"{t} fast-forwarded to {s}: {result.before[:12]} → {result.after[:12]}",
         "merge": f"merged {s} into {t}: {result.before[:12]} → {result.after[:12]}",
-        "conflict": f"{s} conflicts with {t} in {n} files, nothing pushed; {result.pr_note}",
+        # The conflict itself (files, pull request) is the command's error line, printed once.
+        "conflict": f"{s} conflicts with {t} in {plural(n, 'file')}: nothing pushed",
     }
     verdict = verdicts[str(result.status)]
     if result.dry_run and result.status in ("fast-forward", "merge"):
@@ -94,7 +102,7 @@ def render_sync_text(result: SyncResult) -> list[str]:
     lines = [f"sync {str(result.status).upper()}  {verdict}"]
     if result.status != "up-to-date":
         lines.append(
-            f"  {result.merged_commits} commits from {s}"
+            f"  {plural(result.merged_commits, 'commit')} from {s}"
             + (
                 "; pull requests " + ", ".join(f"#{n}" for n in result.pull_requests)
                 if result.pull_requests
@@ -113,7 +121,8 @@ def render_sync_summary(result: SyncResult) -> str:
     lines = ["### terp-actions sync", "", f"**{result.status}** — `{result.source}` → `{result.target}`"]
     if result.status != "up-to-date":
         lines.append(
-            f"\n{result.merged_commits} commits; staging `{result.before[:12]}` → `{result.after[:12]}`"
+            f"\n{plural(result.merged_commits, 'commit')}; "
+            f"staging `{result.before[:12]}` → `{result.after[:12]}`"
             + (" (dry run)" if result.dry_run else "")
         )
     if result.pull_requests:
