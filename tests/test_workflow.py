@@ -232,12 +232,18 @@ def test_staging_workflow_syncs_plans_deploys_verifies_and_reports(tmp_path: Pat
         [comment] = gh.comments.values()
         state = parse_state(comment.body, 21)
         assert state is not None
+        # The first report fills the merged row with the pull request's merge commit on main.
         assert {s: st.status for s, st in state.stages.items()} == {
+            "merged": "success",
             "synced": "success",
             "planned": "success",
             "deployed": "success",
             "verified": "success",
         }
+        main_tip = subprocess.run(
+            ["git", "rev-parse", "main"], cwd=origin, capture_output=True, text=True, check=True
+        ).stdout.strip()
+        assert state.stages["merged"].sha == main_tip
         [deployment] = gh.deployments.values()
         assert (
             deployment.statuses[-1]["state"] == "success" and "p95=" in deployment.statuses[-1]["description"]
