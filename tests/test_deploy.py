@@ -3,16 +3,13 @@
 from __future__ import annotations
 
 import itertools
-import json
 import subprocess
 from pathlib import Path
 
 import pytest
-from click.testing import CliRunner
 from hypothesis import given
 from hypothesis import strategies as st
 
-from terp_actions.cli import cli
 from terp_actions.deploy import (
     Attempt,
     Deployer,
@@ -300,116 +297,3 @@ def test_requests_stay_sparse_on_a_five_minute_deploy(world: World) -> None:
     after_first_minute = [t for t in polls if t > 60]
     assert polls[-1] >= 300 and len(after_first_minute) <= (polls[-1] - 60) / 5
     assert all(later - earlier <= 6 for earlier, later in itertools.pairwise(polls))
-
-
-def cli_env(stand_in: AppPlatformStandIn, repo: Path, **extra: str) -> dict[str, str]:
-    return {"DIGITALOCEAN_TOKEN": TOKEN, "TERP_DO_ENDPOINT": stand_in.url, "TERP_REPO": str(repo), **extra}
-
-
-@pytest.fixture
-def configured(tmp_path: Path, origin: Path) -> Path:
-    """A clone of origin whose configuration names the staging app."""
-    clone = tmp_path / "clone"
-    subprocess.run(["git", "clone", "-q", str(origin), str(clone)], check=True)
-    (clone / ".github").mkdir()
-    (clone / ".github" / "terp-actions.yml").write_text(
-        "environments:\n  staging: {app: terp-staging, url: 'https://staging.terp.example'}\n"
-    )
-    return clone
-
-
-def test_cli_deploy_writes_outputs(
-    do_stand_in: AppPlatformStandIn, origin: Path, configured: Path, tmp_path: Path
-) -> None:
-    """`deploy --env staging` goes live and sets every output."""
-    app = do_stand_in.add_app("terp-staging", "staging", repo=origin, timings={})
-    out = tmp_path / "out"
-    result = CliRunner().invoke(
-        cli,
-        ["deploy", "--env", "staging"],
-        env=cli_env(do_stand_in, configured, GITHUB_ACTIONS="true", GITHUB_OUTPUT=str(out)),
-    )
-    assert result.exit_code == 0, result.stderr
-    text = out.read_text()
-    for name in ("deployment-id", "phase", "commit", "attempts", "fingerprint", "url", "adopted", "spec"):
-        assert f"{name}<<" in text
-    assert app.deployments[0].id in text and "ACTIVE" in text
-
-
-def test_cli_deploy_failure_never_leaks_secrets(
-    do_stand_in: AppPlatformStandIn, origin: Path, configured: Path, tmp_path: Path
-) -> None:
-    """A failed deploy exits 1; a canary token and DATABASE_URL password in the log stay hidden."""
-    canary = "dop_v1_" + "c" * 64
-    app = do_stand_in.add_app("terp-staging", "staging", repo=origin, timings={})
-    do_stand_in.tokens.add(canary)
-    log = "Error: environment variable SECRET_KEY is missing; "
-    log += f"DATABASE_URL=postgres://terp:CanaryPass99@db/t {canary}"
-    do_stand_in.fail_next_deployment(app, Failure("BUILDING", 0, log))
-    out, summary = tmp_path / "out", tmp_path / "summary"
-    env = cli_env(
-        do_stand_in,
-        configured,
-        GITHUB_ACTIONS="true",
-        GITHUB_OUTPUT=str(out),
-        GITHUB_STEP_SUMMARY=str(summary),
-    )
-    env["DIGITALOCEAN_TOKEN"] = canary
-    result = CliRunner().invoke(cli, ["deploy", "--env", "staging"], env=env)
-    assert result.exit_code == 1
-    everything = result.stdout + result.stderr + out.read_text() + summary.read_text()
-    assert "Deployment failed" in result.stderr
-    assert canary not in everything and "CanaryPass99" not in everything
-
-
-@pytest.mark.parametrize(
-    ("env", "message"),
-    [
-        pytest.param({"DIGITALOCEAN_TOKEN": ""}, "DIGITALOCEAN_TOKEN is not set", id="no-token"),
-        pytest.param({"TERP_ENV": "qa"}, "environment 'qa' is not configured", id="unknown-env"),
-    ],
-)
-def test_cli_deploy_bad_input_exits_2_before_any_request(
-    do_stand_in: AppPlatformStandIn, configured: Path, env: dict[str, str], message: str
-) -> None:
-    """No token or an unknown environment: exit 2, and the API was not called."""
-    args = ["deploy"] + ([] if "TERP_ENV" in env else ["--env", "staging"])
-    result = CliRunner().invoke(cli, args, env=cli_env(do_stand_in, configured, **env))
-    assert result.exit_code == 2 and message in result.stderr
-    assert sum(do_stand_in.calls.values()) == 0
-
-
-def test_cli_status_and_logs(do_stand_in: AppPlatformStandIn, origin: Path, configured: Path) -> None:
-    """`status` names the deployment carrying a commit; `logs` prints the build log."""
-    app = do_stand_in.add_app("terp-staging", "staging", repo=origin, timings={})
-    do_stand_in.deploy(app)
-    head = subprocess.run(
-        ["git", "rev-parse", "origin/staging"], cwd=configured, capture_output=True, text=True, check=True
-    ).stdout.strip()
-    status = CliRunner().invoke(
-        cli, ["status", "--env", "staging", "--sha", head, "--json"], env=cli_env(do_stand_in, configured)
-    )
-    assert status.exit_code == 0, status.stderr
-    data = json.loads(status.stdout)
-    assert data["carrying"]["deployment-id"] == app.deployments[0].id and data["active"]["phase"] == "ACTIVE"
-    logs = CliRunner().invoke(
-        cli,
-        ["logs", "--env", "staging", "--type", "build", "--grep", "building"],
-        env=cli_env(do_stand_in, configured),
-    )
-    assert logs.exit_code == 0 and "building commit" in logs.stdout and "token=" not in logs.stdout
-
-
-def test_configured_heal_rule_overrides_the_defaults(
-    do_stand_in: AppPlatformStandIn, origin: Path, configured: Path
-) -> None:
-    """A team's own rule marks a failure deterministic: one attempt, exit 1, no retry."""
-    (configured / ".github" / "terp-actions.yml").write_text(
-        "environments:\n  staging: {app: terp-staging, url: 'https://staging.terp.example'}\n"
-        "deploy: {rules: [{pattern: 'quota exceeded', kind: deterministic}]}\n"
-    )
-    app = do_stand_in.add_app("terp-staging", "staging", repo=origin, timings={})
-    do_stand_in.fail_next_deployment(app, Failure("BUILDING", 0, "error: quota exceeded for builds"))
-    result = CliRunner().invoke(cli, ["deploy", "--env", "staging"], env=cli_env(do_stand_in, configured))
-    assert result.exit_code == 1 and "deterministic failure (configured rule)" in result.stderr
-    assert len(app.deployments) == 1

@@ -17,6 +17,7 @@ from terp_actions.sandbox.fake_app import AppStandIn
 from terp_actions.sandbox.fake_appplatform import AppPlatformStandIn
 from terp_actions.sandbox.fake_github import GitHubStandIn
 
+from .cli.conftest import read_outputs
 from .conftest import Repo
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -53,25 +54,6 @@ def substitute(value: Any, context: dict[str, Any]) -> str:
         result = evaluate(whole[1], context)
         return "" if result is None else str(result).lower() if isinstance(result, bool) else str(result)
     return _EXPR.sub(lambda m: str(evaluate(m[1], context)), text)
-
-
-def read_outputs(path: Path) -> dict[str, str]:
-    outputs: dict[str, str] = {}
-    lines = path.read_text().split("\n") if path.exists() else []
-    i = 0
-    while i < len(lines):
-        if "<<" in lines[i]:
-            name, delimiter = lines[i].split("<<", 1)
-            end = lines.index(delimiter, i + 1)
-            outputs[name] = "\n".join(lines[i + 1 : end])
-            i = end + 1
-        elif "=" in lines[i]:
-            name, _, value = lines[i].partition("=")
-            outputs[name] = value
-            i += 1
-        else:
-            i += 1
-    return outputs
 
 
 class Runner:

@@ -6,11 +6,9 @@ import json
 from pathlib import Path
 
 import pytest
-from click.testing import CliRunner
 
-from terp_actions.cli import cli
-
-from .conftest import Repo
+from ..conftest import Repo
+from .conftest import invoke
 
 TERP_CONFIG = """\
 ignore: ["docs/**", "*.md", ".github/**", "docs/**", "legacy/**", "!src/keep.py"]
@@ -48,8 +46,8 @@ jobs:
 """
 
 
-def run(repo: Path) -> tuple[int, list[dict[str, object]]]:
-    result = CliRunner().invoke(cli, ["doctor", "--repo", str(repo), "--json"], env={})
+def doctor_json(repo: Path) -> tuple[int, list[dict[str, object]]]:
+    result = invoke(["doctor", "--repo", str(repo), "--json"], env={})
     return result.exit_code, json.loads(result.stdout)
 
 
@@ -76,7 +74,7 @@ def messages(findings: list[dict[str, object]], severity: str) -> str:
 
 def test_terp_shaped_repository_gets_the_findings_a_reviewer_wants(terp_shaped: Path) -> None:
     """Every planted mistake is reported, with file and line; exit 1 since some are errors."""
-    code, findings = run(terp_shaped)
+    code, findings = doctor_json(terp_shaped)
     errors, warnings, notes = (messages(findings, s) for s in ("error", "warning", "info"))
     fixes = "\n".join(str(f["fix"]) for f in findings)
     assert code == 1
@@ -102,14 +100,14 @@ def test_deploy_on_push_on_the_staging_branch_is_an_error(repo: Repo) -> None:
         STAGING_SPEC.replace("branch: main", "branch: staging") + "    health_check: {http_path: /health}\n"
     )
     repo.commit("init", {".do/app-staging.yaml": spec, "src/app.py": "x"})
-    code, findings = run(repo.path)
+    code, findings = doctor_json(repo.path)
     assert code == 1
     assert "component 'web' deploys every push to staging" in messages(findings, "error")
 
 
 def test_a_clean_repository_has_no_errors_or_warnings(terp_history: object) -> None:
     """The TERP-like demo history with the default rules: nothing to fix."""
-    code, findings = run(terp_history.work)  # type: ignore[attr-defined]
+    code, findings = doctor_json(terp_history.work)  # type: ignore[attr-defined]
     assert code == 0
     assert not [f for f in findings if f["severity"] in ("error", "warning")], findings
 
@@ -117,13 +115,13 @@ def test_a_clean_repository_has_no_errors_or_warnings(terp_history: object) -> N
 def test_unreadable_yaml_is_bad_input(repo: Repo) -> None:
     """A workflow that is not YAML: exit 2 naming the file and line."""
     repo.commit("init", {".github/workflows/broken.yml": "on: [push\njobs: {", "a": "a"})
-    result = CliRunner().invoke(cli, ["doctor", "--repo", str(repo.path)], env={})
+    result = invoke(["doctor", "--repo", str(repo.path)], env={})
     assert result.exit_code == 2 and ".github/workflows/broken.yml:" in result.stderr
 
 
 def test_human_output_groups_by_file(terp_shaped: Path) -> None:
     """Findings are grouped under their file, each with its fix, and a count line ends it."""
-    result = CliRunner().invoke(cli, ["doctor", "--repo", str(terp_shaped)], env={})
+    result = invoke(["doctor", "--repo", str(terp_shaped)], env={})
     lines = result.stdout.splitlines()
     assert ".do/app-staging.yaml" in lines and "fix:" in result.stdout
     assert lines[-1].startswith("doctor: ") and " errors, " in lines[-1]

@@ -1,0 +1,82 @@
+"""`terp-actions report`: comments and Deployments through the GitHub stand-in."""
+
+from __future__ import annotations
+
+import subprocess
+from pathlib import Path
+
+import pytest
+
+from terp_actions.report import (
+    MARKER,
+)
+from terp_actions.sandbox.fake_github import GitHubStandIn
+
+from ..test_report import gh  # noqa: F401 - a fixture
+from .conftest import invoke
+
+
+def test_cli_report_posts_comments_and_the_deployment(
+    gh: GitHubStandIn, origin: Path, tmp_path: Path
+) -> None:
+    """`report` takes the PR numbers as sync and plan output them and updates everything."""
+    sha = subprocess.run(
+        ["git", "rev-parse", "main"], cwd=origin, capture_output=True, text=True, check=True
+    ).stdout.strip()
+    out, summary = tmp_path / "out", tmp_path / "summary"
+    env = {
+        "GITHUB_TOKEN": "ghs_sandbox",
+        "GITHUB_REPOSITORY": "terp/terp",
+        "GITHUB_API_URL": gh.url,
+        "GITHUB_RUN_ID": "99",
+        "GITHUB_ACTIONS": "true",
+        "GITHUB_OUTPUT": str(out),
+        "GITHUB_STEP_SUMMARY": str(summary),
+        "TERP_PULL_REQUESTS": "[12]",
+    }
+    args = [
+        "report",
+        "--stage",
+        "verified",
+        "--status",
+        "success",
+        "--sha",
+        sha,
+        "--env",
+        "staging",
+        "--p95-ms",
+        "120",
+    ]
+    result = invoke(args, env=env)
+    assert result.exit_code == 0, result.stderr
+    assert "#12: comment created" in result.stdout
+    assert "comments<<" in out.read_text() and "deployment-id<<" in out.read_text()
+    assert "| verified | ✅ success |" in summary.read_text()
+    [deployment] = gh.deployments.values()
+    assert deployment.statuses[-1]["log_url"] == "https://github.com/terp/terp/actions/runs/99"
+    assert "p95=120ms" in deployment.statuses[-1]["description"]
+
+
+def test_cli_report_without_github_only_warns(tmp_path: Path) -> None:
+    """Without a token it renders, warns and exits 0: reporting never fails the run."""
+    result = invoke(["report", "--stage", "planned", "--status", "skipped", "--pr", "7"], env={})
+    assert result.exit_code == 0 and "nothing posted" in result.stderr and MARKER in result.stdout
+
+
+@pytest.mark.parametrize("args", [["--sha", "not-hex"], ["--pr", "abc"], ["--deployment", "a/b"]])
+def test_cli_report_bad_input_exits_2(args: list[str]) -> None:
+    """Malformed commit ids, PR numbers or deployment ids are refused."""
+    result = invoke(["report", "--stage", "synced", "--status", "success", *args], env={})
+    assert result.exit_code == 2
+
+
+def test_cli_report_finds_the_pull_requests_of_the_commit(gh: GitHubStandIn, origin: Path) -> None:
+    """Without PR numbers, `report` comments on the merged PRs GitHub associates with --sha."""
+    sha = subprocess.run(
+        ["git", "rev-parse", "feature"], cwd=origin, capture_output=True, text=True, check=True
+    ).stdout.strip()
+    gh.add_pull("Feature", "feature", "main", merged_sha=sha, number=30)
+    env = {"GITHUB_TOKEN": "ghs_sandbox", "GITHUB_REPOSITORY": "terp/terp", "GITHUB_API_URL": gh.url}
+    result = invoke(["report", "--stage", "synced", "--status", "success", "--sha", sha], env=env)
+    assert result.exit_code == 0, result.stderr
+    assert "#30: comment created" in result.stdout

@@ -1,0 +1,43 @@
+"""`terp-actions rollback`: App Platform rollback of an environment, committed when healthy."""
+
+from __future__ import annotations
+
+from terp_actions.sandbox.fake_app import UNHEALTHY
+
+from .conftest import invoke
+from .test_promote import World, world  # noqa: F401 - world is a fixture
+
+
+def test_manual_rollback_to_the_previous_live_deployment(world: World) -> None:
+    """`rollback --env production` restores the previous live build and leaves the app unpinned."""
+    assert world.run().exit_code == 0
+    env = {
+        "DIGITALOCEAN_TOKEN": "dop_v1_sandbox",
+        "TERP_DO_ENDPOINT": world.do.url,
+        "TERP_REPO": str(world.repo),
+    }
+    dry = invoke(["rollback", "--env", "production", "--dry-run"], env=env)
+    assert dry.exit_code == 0 and "valid" in dry.stdout
+    result = invoke(["rollback", "--env", "production", "--json"], env=env)
+    assert result.exit_code == 0, result.stderr
+    app = world.do.apps[world.app_id]
+    assert app.pinned is None and app.deployments[0].commit == world.production_sha
+
+
+def test_a_failed_rollback_names_both_failures_and_leaves_the_app_pinned(world: World) -> None:
+    """When the restored build is unhealthy too, both errors are named and the pin stays for a person."""
+    world.app.responder = lambda: UNHEALTHY
+    result = world.run("--sha", world.staging_sha)
+    assert result.exit_code == 1
+    assert "verification failed" in result.stderr and "then the rollback failed too" in result.stderr
+    assert world.do.apps[world.app_id].pinned is not None
+
+
+def test_without_an_earlier_live_build_there_is_nothing_to_roll_back_to(world: World) -> None:
+    """A failure with no earlier live build of production's commit says so instead of guessing."""
+    app = world.do.apps[world.app_id]
+    app.deployments.clear()
+    world.app.responder = lambda: UNHEALTHY
+    result = world.run("--sha", world.staging_sha)
+    assert result.exit_code == 1 and "no earlier live deployment" in result.stderr
+    assert app.pinned is None

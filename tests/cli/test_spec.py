@@ -1,0 +1,88 @@
+"""`terp-actions spec validate|diff`: offline checks, the live diff with secrets hidden."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+from pathlib import Path
+
+import pytest
+
+from terp_actions.sandbox.fake_appplatform import AppPlatformStandIn
+
+from ..test_spec import CANARY, STAGING_SPEC, TOKEN
+from .conftest import invoke
+
+
+@pytest.fixture
+def spec_repo(tmp_path: Path, origin: Path) -> Path:
+    """A clone of origin whose configuration names the staging app and its spec file."""
+    clone = tmp_path / "clone"
+    subprocess.run(["git", "clone", "-q", str(origin), str(clone)], check=True)
+    (clone / ".github").mkdir()
+    (clone / ".github" / "terp-actions.yml").write_text(
+        "environments:\n"
+        "  staging: {app: terp-staging, url: 'https://staging.terp.example', spec: .do/app.staging.yaml}\n"
+    )
+    (clone / ".do").mkdir()
+    (clone / ".do" / "app.staging.yaml").write_text(STAGING_SPEC)
+    return clone
+
+
+def env_for(stand_in: AppPlatformStandIn, repo: Path, **extra: str) -> dict[str, str]:
+    return {
+        "DIGITALOCEAN_TOKEN": TOKEN,
+        "TERP_DO_ENDPOINT": stand_in.url,
+        "TERP_REPO": str(repo),
+        "SESSION_SECRET": CANARY,
+        **extra,
+    }
+
+
+def test_spec_validate_is_offline_and_exits_2_on_a_wrong_spec(spec_repo: Path) -> None:
+    """`spec validate` passes a good spec and names the field of a bad one, without any token."""
+    env = {"TERP_REPO": str(spec_repo), "SESSION_SECRET": CANARY, "DIGITALOCEAN_TOKEN": ""}
+    ok = invoke(["spec", "validate", "--env", "staging"], env=env)
+    assert ok.exit_code == 0, ok.stderr
+    assert "valid for staging" in ok.stdout and CANARY not in ok.stdout + ok.stderr
+
+    spec = spec_repo / ".do" / "app.staging.yaml"
+    spec.write_text(STAGING_SPEC.replace("name: terp-staging", "name: terp-production"))
+    bad = invoke(["spec", "validate", "--env", "staging"], env=env)
+    assert bad.exit_code == 2
+    assert "app.staging.yaml: name: 'terp-production' is not this environment's app" in bad.stderr
+
+
+def test_spec_diff_shows_the_change_without_secrets(
+    do_stand_in: AppPlatformStandIn, origin: Path, spec_repo: Path
+) -> None:
+    """`spec diff` compares the file with the live app; the filled secret is never printed."""
+    do_stand_in.add_app("terp-staging", "staging", repo=origin, timings={})
+    result = invoke(["spec", "diff", "--env", "staging"], env=env_for(do_stand_in, spec_repo))
+    assert result.exit_code == 0, result.stderr
+    assert "+    - key: LOG_LEVEL" in result.stdout or "key: LOG_LEVEL" in result.stdout
+    assert CANARY not in result.stdout + result.stderr
+
+
+def test_malformed_yaml_names_the_file_and_line(spec_repo: Path) -> None:
+    """A spec that is not YAML: one line naming the file and the line, exit 2."""
+    (spec_repo / ".do" / "app.staging.yaml").write_text("name: terp-staging\nservices: [\n  - name: web\n")
+    env = {"TERP_REPO": str(spec_repo), "DIGITALOCEAN_TOKEN": ""}
+    result = invoke(["spec", "validate", "--env", "staging"], env=env)
+    assert result.exit_code == 2
+    assert "app.staging.yaml:" in result.stderr and "not valid YAML" in result.stderr
+
+
+def test_json_output_is_one_document_even_with_a_spec_diff(
+    do_stand_in: AppPlatformStandIn, origin: Path, spec_repo: Path
+) -> None:
+    """With --json, stdout is only the JSON document (the diff and progress go to stderr)."""
+    do_stand_in.add_app("terp-staging", "staging", repo=origin, timings={})
+    env = env_for(do_stand_in, spec_repo)
+    result = invoke(["deploy", "--env", "staging", "--apply-spec", "--json"], env=env)
+    assert result.exit_code == 0, result.stderr
+    assert json.loads(result.stdout)["spec"] == "app spec applied: services.web.envs"
+    assert "+++ new" in result.stderr and CANARY not in result.stdout + result.stderr
+
+    checked = invoke(["spec", "validate", "--env", "staging", "--json"], env=env)
+    assert json.loads(checked.stdout) == {"valid": True, "name": "terp-staging", "env": "staging"}

@@ -1,0 +1,80 @@
+"""`terp-actions verify` against the stand-ins: the checks table, outputs and exit codes."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+from pathlib import Path
+
+import pytest
+
+from terp_actions.sandbox.fake_app import UNHEALTHY, AppStandIn
+from terp_actions.sandbox.fake_appplatform import AppPlatformStandIn
+
+from .conftest import invoke
+
+
+@pytest.fixture
+def verify_world(tmp_path: Path, origin: Path, do_stand_in: AppPlatformStandIn) -> tuple[Path, AppStandIn]:
+    """A clone configured for staging, an App Platform app with a live deployment, the app itself."""
+    app_stand_in = AppStandIn().start()
+    clone = tmp_path / "clone"
+    subprocess.run(["git", "clone", "-q", str(origin), str(clone)], check=True)
+    (clone / ".github").mkdir()
+    (clone / ".github" / "terp-actions.yml").write_text(
+        f"environments:\n  staging: {{app: terp-staging, url: '{app_stand_in.url}'}}\n"
+        "verify: {health: {probes: 2, interval: 0.01s, timeout: 5s}}\n"
+    )
+    app = do_stand_in.add_app("terp-staging", "staging", repo=origin, timings={})
+    do_stand_in.deploy(app)
+    return clone, app_stand_in
+
+
+def test_cli_verify_passes_on_a_healthy_deploy(
+    verify_world: tuple[Path, AppStandIn], do_stand_in: AppPlatformStandIn, tmp_path: Path
+) -> None:
+    """Every check passes, outputs carry the verdict, the checks and the p95."""
+    clone, app = verify_world
+    out = tmp_path / "out"
+    env = {
+        "DIGITALOCEAN_TOKEN": "dop_v1_sandbox",
+        "TERP_DO_ENDPOINT": do_stand_in.url,
+        "TERP_REPO": str(clone),
+        "GITHUB_ACTIONS": "true",
+        "GITHUB_OUTPUT": str(out),
+    }
+    try:
+        result = invoke(["verify", "--env", "staging", "--json"], env=env)
+    finally:
+        app.stop()
+    assert result.exit_code == 0, result.stderr
+    data = json.loads(result.stdout)
+    assert data["verdict"] == "pass"
+    assert [c["name"] for c in data["checks"]] == [
+        "deployment active",
+        "deployed commit",
+        "health",
+        "latency",
+        "runtime logs",
+        "migrations",
+    ]
+    assert "verdict<<" in out.read_text() and "health-p95-ms<<" in out.read_text()
+
+
+def test_cli_verify_fails_when_the_app_is_unhealthy(
+    verify_world: tuple[Path, AppStandIn], do_stand_in: AppPlatformStandIn
+) -> None:
+    """An unhealthy app fails verification with exit 1, naming the failed check."""
+    clone, app = verify_world
+    app.set_script([], steady=UNHEALTHY)
+    env = {
+        "DIGITALOCEAN_TOKEN": "dop_v1_sandbox",
+        "TERP_DO_ENDPOINT": do_stand_in.url,
+        "TERP_REPO": str(clone),
+    }
+    try:
+        result = invoke(["verify", "--env", "staging"], env=env)
+    finally:
+        app.stop()
+    assert result.exit_code == 1
+    assert "FAIL  health" in result.stdout and "staging: health failed" in result.stderr
