@@ -12,7 +12,9 @@ from terp_actions.cli import cli
 
 def invoke(args: list[str], env: Mapping[str, str] | None = None, stdin: str | None = None) -> Result:
     """Run ``terp-actions ARGS`` with exactly ``env`` added to the (hermetic) environment."""
-    return CliRunner().invoke(cli, args, env=dict(env or {}), input=stdin, catch_exceptions=False)
+    return CliRunner().invoke(
+        cli, args, env=dict(env or {}), input=stdin, catch_exceptions=False, prog_name="terp-actions"
+    )
 
 
 def read_outputs(path: Path) -> dict[str, str]:

@@ -125,3 +125,9 @@ def test_human_output_groups_by_file(terp_shaped: Path) -> None:
     lines = result.stdout.splitlines()
     assert ".do/app-staging.yaml" in lines and "fix:" in result.stdout
     assert lines[-1].startswith("doctor: ") and " errors, " in lines[-1]
+    # Each finding is said once; the error line after the list only counts them.
+    for line in (x for x in lines if x.startswith("  ERROR")):
+        assert (
+            result.stdout.count(line.split("  ", 2)[-1]) == 1 and line.split("  ", 2)[-1] not in result.stderr
+        )
+    assert result.stderr.splitlines() == [f"terp-actions: error: doctor found {lines[-1].split()[1]} errors"]

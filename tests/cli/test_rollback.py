@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+
 from terp_actions.sandbox.fake_app import UNHEALTHY
 
 from .conftest import invoke
@@ -20,6 +22,8 @@ def test_manual_rollback_to_the_previous_live_deployment(world: World) -> None:
     assert dry.exit_code == 0 and "valid" in dry.stdout
     result = invoke(["rollback", "--env", "production", "--json"], env=env)
     assert result.exit_code == 0, result.stderr
+    data = json.loads(result.stdout)
+    assert data["deployment-id"] == world.do.apps[world.app_id].deployments[0].id and data["dry-run"] is False
     app = world.do.apps[world.app_id]
     assert app.pinned is None and app.deployments[0].commit == world.production_sha
 

@@ -30,3 +30,25 @@ def test_cli_status_and_logs(do_stand_in: AppPlatformStandIn, origin: Path, conf
         env=cli_env(do_stand_in, configured),
     )
     assert logs.exit_code == 0 and "building commit" in logs.stdout and "token=" not in logs.stdout
+
+
+def test_status_of_an_unknown_commit_is_bad_input(
+    do_stand_in: AppPlatformStandIn, origin: Path, configured: Path
+) -> None:
+    """`status --sha` naming no commit of the clone is one line and exit 2, not a git error."""
+    do_stand_in.add_app("terp-staging", "staging", repo=origin, timings={})
+    for sha in ("deadbeefdeadbeef", "mäin"):
+        result = invoke(["status", "--env", "staging", "--sha", sha], env=cli_env(do_stand_in, configured))
+        assert result.exit_code == 2, result.stderr
+        assert len(result.stderr.splitlines()) == 1 and result.stderr.startswith("terp-actions: error: --sha")
+
+
+def test_a_refused_token_is_bad_input_naming_the_token(
+    do_stand_in: AppPlatformStandIn, configured: Path
+) -> None:
+    """A token App Platform refuses (401) says which token and what to do, exit 2, token hidden."""
+    env = cli_env(do_stand_in, configured) | {"DIGITALOCEAN_TOKEN": "dop_v1_" + "e" * 64}
+    result = invoke(["status", "--env", "staging"], env=env)
+    assert result.exit_code == 2
+    assert "App Platform refused DIGITALOCEAN_TOKEN (401 unauthorized)" in result.stderr
+    assert "hint: it is wrong, expired or revoked" in result.stderr and "e" * 64 not in result.stderr

@@ -89,13 +89,12 @@ def sha(help_text: str) -> Callable[[F], F]:
 
 def env(*, required: bool = True) -> Callable[[F], F]:
     """``--env`` (``TERP_ENV``): the configured environment to act on."""
+    if required:  # no default at all: click >= 8.3 takes an explicit None as a value given
+        return click.option(
+            "--env", "env", envvar="TERP_ENV", required=True, help="Environment (staging, production, …)."
+        )
     return click.option(
-        "--env",
-        "env",
-        envvar="TERP_ENV",
-        required=required,
-        default=None if required else "",
-        help="Environment (staging, production, …).",
+        "--env", "env", envvar="TERP_ENV", default="", help="Environment (staging, production, …)."
     )
 
 

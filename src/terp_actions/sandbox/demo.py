@@ -25,8 +25,7 @@ from terp_actions.digitalocean import AppPlatform
 from terp_actions.errors import BadInput
 from terp_actions.github import GitHubApi
 from terp_actions.redact import Redactor
-from terp_actions.render import plural
-from terp_actions.report import StageState, render_plan_text, render_sync_text
+from terp_actions.report import StageState, plural, render_plan_text, render_sync_text
 from terp_actions.sandbox.fake_app import UNHEALTHY, AppStandIn, HealthAnswer
 from terp_actions.sandbox.fake_appplatform import App, AppPlatformStandIn, Failure, ManualClock
 from terp_actions.sandbox.fake_github import GitHubStandIn

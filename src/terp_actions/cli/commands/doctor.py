@@ -19,7 +19,8 @@ def command(config_path: Path | None, as_json: bool, repo: Path) -> None:
     from terp_actions.config import DEFAULT_PATH
     from terp_actions.doctor import diagnose, read_repository
     from terp_actions.errors import DoctorFoundErrors
-    from terp_actions.render import plural, render_doctor_text
+    from terp_actions.render import render_doctor_text
+    from terp_actions.report import plural
 
     session = Session.start(as_json=as_json)
     config = session.config(config_path, repo)
