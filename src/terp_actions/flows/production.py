@@ -24,6 +24,7 @@ from terp_actions.promote import (
     run_promotion,
     verified_commits,
 )
+from terp_actions.render import render_verify_text
 from terp_actions.report import StageState
 from terp_actions.sync import BOT_IDENTITY
 
@@ -114,8 +115,8 @@ def promote(
             clock=clock,
             sleep=sleep,
         )
-        for check in checked.verdict.checks:
-            console.say(f"{check.status.upper():<4}  {check.name:<16} {check.detail}")
+        for line in render_verify_text(checked):
+            console.say(line)
         failed = ", ".join(f"{c.name}: {c.detail}" for c in checked.verdict.checks if c.status == "fail")
         return checked.verdict.passed, failed
 

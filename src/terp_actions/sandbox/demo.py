@@ -25,6 +25,7 @@ from terp_actions.digitalocean import AppPlatform
 from terp_actions.errors import BadInput
 from terp_actions.github import GitHubApi
 from terp_actions.redact import Redactor
+from terp_actions.render import render_verify_text
 from terp_actions.report import StageState, plural, render_plan_text, render_sync_text
 from terp_actions.sandbox.fake_app import UNHEALTHY, AppStandIn, HealthAnswer
 from terp_actions.sandbox.fake_appplatform import App, AppPlatformStandIn, Failure, ManualClock
@@ -183,16 +184,13 @@ def _flow(say: Say, b: HistoryBuilder) -> None:
 
 def _hotfix(s: Sandbox, message: str, content: str) -> None:
     """A person pushes a fix straight to staging: the next sync must merge it and keep it."""
-    s.b.git.run(["fetch", "--quiet", "origin"])
-    s.b.git.run(["checkout", "--quiet", "-B", "staging", "origin/staging"])
-    s.b.commit(message, {"app/invoices/pdf.py": content})
-    s.b.push("staging")
-    s.b.git.run(["checkout", "--quiet", "main"])
+    s.b.on_staging(message, {"app/invoices/pdf.py": content})
     s.out.say("(meanwhile a hotfix was pushed straight to staging)")
 
 
-def _staging_run(s: Sandbox, pulls: Sequence[int]) -> None:
-    """What the staging workflow does for one push to main: sync, plan, deploy, verify, report."""
+def _staging_run(s: Sandbox, pulls: Sequence[int]) -> str:
+    """What the staging workflow does for one push to main: sync, plan, deploy, verify, report.
+    Returns the staging tip after the sync."""
     synced = flows.sync_branches(
         s.b.git, remote="origin", source="main", target="staging", github=s.github, console=s.out
     )
@@ -203,7 +201,7 @@ def _staging_run(s: Sandbox, pulls: Sequence[int]) -> None:
         s.out.say(f"FAILED  {synced.failure}")
         failed = StageState("failure", synced.result.before, str(synced.failure)[:300])
         s.report(prs, "synced", failed, synced.merges)
-        return
+        return synced.result.after
     s.report(
         prs, "synced", StageState("success", synced.result.after, str(synced.result.status)), synced.merges
     )
@@ -215,7 +213,7 @@ def _staging_run(s: Sandbox, pulls: Sequence[int]) -> None:
         prs, "planned", StageState("success" if planned.plan.deploy else "skipped", head, planned.plan.reason)
     )
     if not planned.plan.deploy:
-        return
+        return head
     env = s.config.environments["staging"]
     spec = None
     if flows.spec_changed_in(s.b.git, synced.result.before, head, _STAGING_SPEC, s.out):
@@ -235,16 +233,17 @@ def _staging_run(s: Sandbox, pulls: Sequence[int]) -> None:
     s.report(prs, "deployed", StageState(status, head, detail, str(deployed.data()["deployment-id"] or "")))
     if deployed.failure is not None:
         s.out.say(f"FAILED  {deployed.failure}")
-        return
+        return head
     verified = flows.verify_environment(
         s.platform, s.b.git, env, head, settings=s.config.verify,
         console=s.out, baseline=flows.baseline_for(s.github, "staging", s.out),
         clock=s.clock, sleep=s.clock.advance,
     )  # fmt: skip
-    for check in verified.verdict.checks:
-        s.out.say(f"{check.status.upper():<4}  {check.name:<16} {check.detail}")
+    for line in render_verify_text(verified):
+        s.out.say(line)
     p95 = f"p95={verified.p95:.0f}ms" if verified.p95 is not None else ""
     s.report(prs, "verified", StageState("success" if verified.failure is None else "failure", head, p95))
+    return head
 
 
 def _heal_note(deployed: flows.DeployOutcome) -> str:
@@ -259,21 +258,7 @@ def _heal_note(deployed: flows.DeployOutcome) -> str:
 
 def _resolve_conflict(s: Sandbox) -> None:
     """A person resolves the conflict on staging, taking main's side, as the pull request asks."""
-    s.b.git.run(["fetch", "--quiet", "origin"])
-    s.b.git.run(["checkout", "--quiet", "-B", "staging", "origin/staging"])
-    s.b.git.run(
-        [
-            "merge",
-            "--quiet",
-            "-X",
-            "theirs",
-            "-m",
-            "Merge main into staging (conflict resolved)",
-            "origin/main",
-        ]
-    )
-    s.b.push("staging")
-    s.b.git.run(["checkout", "--quiet", "main"])
+    s.b.on_staging("Merge main into staging (conflict resolved)")
     s.out.indent = ""
     s.out.say("")
     s.out.say("── A person resolves the conflict on staging (taking main's side) and pushes it")
@@ -296,11 +281,11 @@ def _promotions(s: Sandbox, numbers: list[int]) -> None:
                 "(staging verifies it; its production build will answer 503)"
             )
             s.out.indent = "   "
-            _staging_run(s, (107,))
+            head = _staging_run(s, (107,))
             s.out.indent = ""
             s.out.say("")
             s.out.say(f"── Promotion {attempt}: #107 {TERP_PULLS[107][0]} goes to production")
-            s.app.responder = _unhealthy_when_live(s, s.b.git.text(["rev-parse", "origin/staging"]))
+            s.app.responder = _unhealthy_when_live(s, head)
         else:
             s.out.say(f"── Promotion {attempt}: the newest commit staging verified goes to production")
         s.out.indent = "   "

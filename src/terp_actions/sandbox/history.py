@@ -119,6 +119,21 @@ class HistoryBuilder:
         """Push to the bare origin (plain pushes; never forced)."""
         self.git.run(["push", "--quiet", "origin", *refspecs])
 
+    def on_staging(self, message: str, files: Mapping[str, str | None] | None = None) -> str:
+        """What a person does straight on staging: commit ``files`` on top of origin's staging (or,
+        without files, merge origin's main into it taking main's side of a conflict) and push."""
+        self.git.run(["fetch", "--quiet", "origin"])
+        self.git.run(["checkout", "--quiet", "-B", "staging", "origin/staging"])
+        if files is not None:
+            self.commit(message, files)
+        else:
+            Git(self.work, {**self.env, **self._clock()}).run(
+                ["merge", "--quiet", "-X", "theirs", "-m", message, "origin/main"]
+            )
+        self.push("staging")
+        self.git.run(["checkout", "--quiet", "main"])
+        return self.git.text(["rev-parse", "origin/staging"])
+
     def repo(self, pulls: list[PullRequest]) -> DemoRepo:
         """What was built."""
         return DemoRepo(self.root, self.origin, self.work, self.env, pulls)
