@@ -20,7 +20,6 @@ MAX_FILES_PER_COMMIT: Final = 100  # per-commit file lists are for people; the c
 _PR_SQUASH: Final = re.compile(r"\(#(\d+)\)")
 _PR_MERGE: Final = re.compile(r"^Merge pull request #(\d+)\b")
 _PR_ANY: Final = re.compile(r"\(#(\d+)\)|^Merge pull request #(\d+)\b")
-_FULL_SHA: Final = re.compile(r"[0-9a-f]{40}|[0-9a-f]{64}")
 
 
 @dataclass(frozen=True)
@@ -240,7 +239,7 @@ def build_plan(
     base = gitmod.resolve_commit(git, base_rev, what="base")
     shallow = gitmod.is_shallow(git)
     if base is None:
-        if not (_FULL_SHA.fullmatch(base_rev) or shallow):
+        if not (gitmod.is_commit_id(base_rev, full=True) or shallow):
             raise RefError(f"base {base_rev!r} does not name a commit in {git.repo}")
         where = "this shallow clone" if shallow else "this repository"
         return fail_open(None, head, f"base {base_rev} is not in {where} (fetch more history)")

@@ -11,10 +11,9 @@ branch is left as it is. Every step checks where things stand first, so a rerun 
 from __future__ import annotations
 
 import enum
-import re
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
-from typing import Any, Final, NoReturn
+from typing import Any, NoReturn
 
 from terp_actions import git as gitmod
 from terp_actions.errors import (
@@ -26,8 +25,6 @@ from terp_actions.errors import (
     TerpError,
 )
 from terp_actions.git import Git
-
-_HEX: Final = re.compile(r"[0-9a-f]{7,64}")
 
 
 class Refusal(enum.StrEnum):
@@ -100,7 +97,7 @@ def gate(facts: GateFacts) -> GateDecision:
 
 def resolve_sha(git: Git, text: str) -> str:
     """A full SHA for a hex (possibly short, then unique) commit id; refuses anything else."""
-    if not _HEX.fullmatch(text or ""):
+    if not gitmod.is_commit_id(text or ""):
         raise BadInput(f"sha {text!r} must be a hexadecimal commit id")
     full = gitmod.resolve_commit(git, text, what="sha")
     if full is None:

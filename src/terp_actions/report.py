@@ -12,12 +12,18 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Final
 
+from terp_actions.git import is_commit_id
 from terp_actions.paths import display_path
 from terp_actions.plan import Plan
 from terp_actions.sync import SyncResult
 
 MAX_ROWS: Final = 50
 _MENTION: Final = re.compile(r"@(?=[A-Za-z0-9-])")
+
+
+def is_deployment_id(text: str) -> bool:
+    """True for what an App Platform deployment id can be (letters, digits, dashes; at most 64)."""
+    return bool(_DEPLOYMENT_ID.fullmatch(text))
 
 
 def plural(count: int, noun: str) -> str:
@@ -147,7 +153,6 @@ MAX_COMMENT: Final = 65_536
 MAX_DETAIL: Final = 500  # per stage, in the hidden state (the table shows at most 1,000)
 _STATE_RE: Final = re.compile(r"<!-- terp-actions:state v(\d+) ([A-Za-z0-9+/=]{1,60000}) -->")
 _ICONS: Final = {"pending": "⏳", "running": "🔄", "success": "✅", "skipped": "⏭️", "failure": "❌"}
-_SHA: Final = re.compile(r"[0-9a-f]{7,64}")
 _DEPLOYMENT_ID: Final = re.compile(r"[A-Za-z0-9-]{1,64}")
 
 
@@ -208,7 +213,7 @@ def parse_state(body: str, pr: int) -> PullState | None:
         if name not in STAGES or not isinstance(raw, dict) or raw.get("status") not in STATUSES:
             return None
         sha, deployment = str(raw.get("sha", "")), str(raw.get("deployment", ""))
-        if (sha and not _SHA.fullmatch(sha)) or (deployment and not _DEPLOYMENT_ID.fullmatch(deployment)):
+        if (sha and not is_commit_id(sha)) or (deployment and not is_deployment_id(deployment)):
             return None
         stages[name] = StageState(
             raw["status"],

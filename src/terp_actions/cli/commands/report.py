@@ -78,12 +78,12 @@ def command(
     from terp_actions.flows import report_stage
     from terp_actions.publish import BOT_LOGIN, pulls_for_commit
     from terp_actions.render import render_report_summary, render_report_text
-    from terp_actions.report import StageState
+    from terp_actions.report import StageState, is_deployment_id
 
     session = Session.start(as_json=as_json)
     if sha and not is_commit_id(sha):
         raise BadInput(f"--sha {sha!r} must be a commit id (hex)")
-    if deployment and not (deployment.replace("-", "").isalnum() and len(deployment) <= 64):
+    if deployment and not is_deployment_id(deployment):
         raise BadInput(f"--deployment {deployment!r} is not a deployment id")
     if p95_ms and not p95_ms.isdigit():
         raise BadInput(f"--p95-ms {p95_ms!r} must be a whole number of milliseconds")
