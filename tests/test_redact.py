@@ -2,7 +2,12 @@
 
 from __future__ import annotations
 
+import base64
+from urllib.parse import quote
+
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from terp_actions.redact import Redactor, is_secret_name
 
@@ -44,8 +49,18 @@ def test_from_environ_takes_secret_named_variables_only() -> None:
     redact = Redactor.from_environ(
         {"GITHUB_TOKEN": "gh-token-value", "HOME": "/home/runner", "X_PASSWORD": "pw-value"}
     )
-    assert redact.secrets == {"gh-token-value", "pw-value"}
+    assert {"gh-token-value", "pw-value"} <= redact.secrets and "/home/runner" not in redact.secrets
     assert is_secret_name("digitalocean_token") and not is_secret_name("GITHUB_REPOSITORY")
+    for name in (
+        "SENTRY_DSN",
+        "stripe_key",
+        "DB_PASSWD",
+        "AWS_CREDENTIALS",
+        "session_secret",
+        "DATABASE_URL",
+    ):
+        assert is_secret_name(name), name
+    assert not is_secret_name("GIT_CONFIG_KEY_0") and not is_secret_name("TERP_SECRETS")
 
 
 @pytest.mark.parametrize(
@@ -79,3 +94,53 @@ def test_masking_is_rechecked_until_nothing_changes() -> None:
     redact = Redactor(["token-value-1"])
     once = redact("DATABASE_URL=postgres://u:token-value-1@db/x and token-value-1")
     assert redact(once) == once and "token-value-1" not in once
+
+
+_PASSWORD = "pW-4x!Tz9q"
+_DATABASE_URL = f"postgres://terp:{_PASSWORD}@db.internal:25060/terp?sslmode=require"
+
+
+@pytest.mark.parametrize(
+    "line",
+    [
+        pytest.param(f"FATAL: password was {_PASSWORD} for user terp", id="free-text"),
+        pytest.param(f"connect password={_PASSWORD} host=db", id="libpq"),
+        pytest.param(f'{{"user": "terp", "password": "{_PASSWORD}"}}', id="json"),
+        pytest.param(f"Password: {_PASSWORD}", id="title-case-key"),
+        pytest.param(f"url={quote(_DATABASE_URL, safe='')}", id="url-encoded-url"),
+        pytest.param(f"pw {quote(_PASSWORD, safe='')}", id="url-encoded-password"),
+    ],
+)
+def test_a_database_url_password_is_hidden_outside_url_form(line: str) -> None:
+    """The password inside DATABASE_URL is a secret of its own, whatever text surrounds it."""
+    out = Redactor.from_environ({"DATABASE_URL": _DATABASE_URL})(line)
+    assert _PASSWORD not in out and quote(_PASSWORD, safe="") not in out and "***" in out
+
+
+@given(
+    secret=st.text(alphabet=st.characters(min_codepoint=33, max_codepoint=126), min_size=8, max_size=40),
+    before=st.text(max_size=30),
+    after=st.text(max_size=30),
+    form=st.sampled_from(["raw", "base64", "urlsafe-base64", "url-encoded", "line-of-multiline"]),
+)
+@settings(max_examples=300, deadline=None)
+def test_a_registered_secret_never_survives_in_any_form(
+    secret: str, before: str, after: str, form: str
+) -> None:
+    """Any secret, inserted anywhere in any text, raw or encoded, is gone after redaction."""
+    redact = Redactor([secret])
+    text = before + secret + after
+    if form == "raw":
+        shown, needle = text, secret
+    elif form == "line-of-multiline":
+        shown, needle = f"{before}\n{secret}\n{after}", secret
+    elif form == "url-encoded":
+        shown, needle = quote(text, safe=""), quote(secret, safe="")
+    else:
+        encode = base64.b64encode if form == "base64" else base64.urlsafe_b64encode
+        shown = encode(text.encode()).decode()
+        # The characters of the encoded text that only the secret's bytes decide.
+        offset, raw = len(before.encode()) % 3, secret.encode()
+        start, end = -(-offset * 4 // 3), (offset + len(raw)) * 4 // 3
+        needle = shown[len(before.encode()) // 3 * 4 :][start:end]
+    assert needle not in redact(shown)

@@ -35,6 +35,7 @@ DEFAULT_IGNORE: Final = (
 
 _DURATION: Final = re.compile(r"(?:(?P<h>\d+)h)?(?:(?P<m>\d+)m)?(?:(?P<s>\d+(?:\.\d+)?)s)?")
 _ENV_NAME: Final = re.compile(r"[a-z][a-z0-9_-]{0,31}")
+_VARIABLE: Final = re.compile(r"[A-Za-z_][A-Za-z0-9_]{0,127}")
 _BRANCH: Final = re.compile(r"(?!-)(?!.*\.\.)(?!.*//)(?!.*@\{)[A-Za-z0-9._/-]+(?<![./])(?<!\.lock)")
 
 HealKind = Literal["transient", "deterministic"]
@@ -144,6 +145,8 @@ class Config:
     verify: VerifySettings = field(default_factory=VerifySettings)
     deploy: DeploySettings = field(default_factory=DeploySettings)
     promote: PromoteSettings = field(default_factory=PromoteSettings)
+    # Environment variables whose values are secrets although their names do not say so.
+    secrets: tuple[str, ...] = ()
     source: str = "defaults"
 
     def rules(self) -> IgnoreRules:
@@ -284,7 +287,9 @@ class _Reader:
         return converted
 
     def config(self, data: object) -> Config:
-        top = self.section(data, "", {"branches", "ignore", "environments", "verify", "deploy", "promote"})
+        top = self.section(
+            data, "", {"branches", "ignore", "environments", "verify", "deploy", "promote", "secrets"}
+        )
         return Config(
             branches=self.branches(top.get("branches")),
             ignore=self.ignore(top["ignore"]) if "ignore" in top else DEFAULT_IGNORE,
@@ -292,6 +297,7 @@ class _Reader:
             verify=self.verify(top.get("verify")),
             deploy=self.deploy(top.get("deploy")),
             promote=self.promote(top.get("promote")),
+            secrets=self.secrets(top.get("secrets")),
             source=self.where,
         )
 
@@ -420,6 +426,20 @@ class _Reader:
             ok=self.get(sec, name, "ok", d.ok, convert=_regex, expected="a valid regular expression"),
             fail=self.get(sec, name, "fail", d.fail, convert=_regex, expected="a valid regular expression"),
         )
+
+    def secrets(self, data: object) -> tuple[str, ...]:
+        if data is None:
+            return ()
+        if not isinstance(data, list):
+            self.problem("secrets", f"expected a list of environment variable names, got {_kind(data)}")
+            return ()
+        names = []
+        for index, item in enumerate(data):
+            if not isinstance(item, str) or not _VARIABLE.fullmatch(item):
+                self.problem(f"secrets[{index}]", f"expected an environment variable name, got {item!r}")
+                continue
+            names.append(item)
+        return tuple(names)
 
     def promote(self, data: object) -> PromoteSettings:
         sec = self.section(data, "promote", {"revert_pr"})

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import base64
+import json
+import re
 import subprocess
 from pathlib import Path
 
@@ -80,3 +83,55 @@ def test_cli_report_finds_the_pull_requests_of_the_commit(gh: GitHubStandIn, ori
     result = invoke(["report", "--stage", "synced", "--status", "success", "--sha", sha], env=env)
     assert result.exit_code == 0, result.stderr
     assert "#30: comment created" in result.stdout
+
+
+SESSION = "sess-" + "Q9x" * 6
+PEPPER = "pepper-" + "k2" * 6
+
+
+def _everything_github_holds(gh: GitHubStandIn) -> str:
+    """Every comment (with its hidden state decoded) and every Deployment description and status."""
+    texts = []
+    for comment in gh.comments.values():
+        texts.append(comment.body)
+        for block in re.findall(r"terp-actions:state v\d+ ([A-Za-z0-9+/=]+)", comment.body):
+            texts.append(base64.b64decode(block).decode())
+    for deployment in gh.deployments.values():
+        texts.append(json.dumps(deployment.__dict__, default=str))
+    return "\n".join(texts)
+
+
+@pytest.mark.parametrize("dry_run", [False, True], ids=["posted", "dry-run"])
+def test_secrets_in_a_detail_never_reach_github_or_the_printed_comment(
+    gh: GitHubStandIn, origin: Path, tmp_path: Path, dry_run: bool
+) -> None:
+    """A detail quoting secret values (a secret-named variable, a name listed under `secrets:`,
+    a URL password) is redacted before it is rendered, put in the hidden state or a Deployment."""
+    sha = subprocess.run(
+        ["git", "rev-parse", "main"], cwd=origin, capture_output=True, text=True, check=True
+    ).stdout.strip()
+    repo = tmp_path / "repo"
+    (repo / ".github").mkdir(parents=True)
+    (repo / ".github" / "terp-actions.yml").write_text("secrets: [APP_PEPPER]\n")
+    env = {
+        "GITHUB_TOKEN": "ghs_sandbox",
+        "GITHUB_REPOSITORY": "terp/terp",
+        "GITHUB_API_URL": gh.url,
+        "SESSION_SECRET": SESSION,
+        "APP_PEPPER": PEPPER,
+        "DATABASE_URL": "postgres://terp:dbPassw0rd!@db/terp",
+    }
+    encoded = base64.b64encode(PEPPER.encode()).decode()
+    detail = f"boot failed: SESSION={SESSION} pepper {PEPPER}; password was dbPassw0rd! ({encoded})"
+    args = ["report", "--stage", "deployed", "--status", "failure", "--pr", "12", "--sha", sha,
+            "--env", "staging", "--detail", detail, "--repo", str(repo)]  # fmt: skip
+    result = invoke([*args, "--dry-run"] if dry_run else args, env)
+    assert result.exit_code == 0, result.stderr
+    printed = result.stdout + result.stderr
+    for block in re.findall(r"terp-actions:state v\d+ ([A-Za-z0-9+/=]+)", printed):
+        printed += base64.b64decode(block).decode()
+    seen = printed + _everything_github_holds(gh)
+    assert "boot failed" in seen
+    for secret in (SESSION, PEPPER, "dbPassw0rd!", base64.b64encode(PEPPER.encode()).decode()):
+        assert secret not in seen
+    assert bool(gh.comments) is not dry_run

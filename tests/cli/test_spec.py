@@ -11,7 +11,7 @@ import pytest
 from terp_actions.sandbox.fake_appplatform import AppPlatformStandIn
 
 from ..test_spec import CANARY, STAGING_SPEC, TOKEN
-from .conftest import invoke
+from .conftest import actions_env, invoke
 
 
 @pytest.fixture
@@ -86,3 +86,17 @@ def test_json_output_is_one_document_even_with_a_spec_diff(
 
     checked = invoke(["spec", "validate", "--env", "staging", "--json"], env=env)
     assert json.loads(checked.stdout) == {"valid": True, "name": "terp-staging", "env": "staging"}
+
+
+def test_in_actions_json_stdout_holds_no_workflow_command(
+    do_stand_in: AppPlatformStandIn, origin: Path, spec_repo: Path, tmp_path: Path
+) -> None:
+    """In Actions with --json, masks and log groups go to stderr (the runner reads it too):
+    stdout is the document alone, and no mask command carries a secret into it."""
+    do_stand_in.add_app("terp-staging", "staging", repo=origin, timings={})
+    env = env_for(do_stand_in, spec_repo) | actions_env(tmp_path)
+    result = invoke(["deploy", "--env", "staging", "--apply-spec", "--json"], env=env)
+    assert result.exit_code == 0, result.stderr
+    assert json.loads(result.stdout)["spec"] == "app spec applied: services.web.envs"
+    assert "::" not in result.stdout and CANARY not in result.stdout
+    assert f"::add-mask::{CANARY}" in result.stderr and "::group::App spec" in result.stderr

@@ -36,12 +36,9 @@ class Session:
         self.environ = dict(environ)
         self.as_json = as_json
         self.redact = Redactor.from_environ(self.environ)
-        # With --json outside Actions, headings go to stderr with the rest of the human output;
-        # in Actions, workflow commands stay on stdout, where the runner reads them.
-        outside_actions = self.environ.get("GITHUB_ACTIONS") != "true"
-        self.runner = Runner.from_environ(
-            self.environ, sys.stderr if as_json and outside_actions else sys.stdout, sys.stderr
-        )
+        # With --json, stdout holds the JSON document alone: headings, log groups and masks go to
+        # stderr, where the Actions runner reads workflow commands as well.
+        self.runner = Runner.from_environ(self.environ, sys.stderr if as_json else sys.stdout, sys.stderr)
         self.runner.redact = self.redact
         self._github: GitHubApi | None = None
         self._platform: AppPlatform | None = None
@@ -117,8 +114,13 @@ class Session:
         from terp_actions import config as configmod
 
         if config_path is not None:
-            return configmod.load(config_path, required=True)
-        return configmod.load(repo / configmod.DEFAULT_PATH)
+            config = configmod.load(config_path, required=True)
+        else:
+            config = configmod.load(repo / configmod.DEFAULT_PATH)
+        for name in config.secrets:  # the team's own secret names, hidden from here on
+            if self.environ.get(name, "").strip():
+                self.hide(self.environ[name])
+        return config
 
     def rules(self, config_path: Path | None, repo: Path, ignore: Sequence[str]) -> IgnoreRules:
         """``--ignore`` when given, else the configured ignore rules."""

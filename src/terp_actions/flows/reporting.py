@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import TYPE_CHECKING, ClassVar
 
 from terp_actions.gha import Json
@@ -56,8 +56,11 @@ def report_stage(
 ) -> ReportOutcome:
     """Record ``stage`` on each pull request's sticky comment (filling its `merged` row from
     ``merges`` when it has none) and on the environment's GitHub Deployment. A comment or
-    Deployment that cannot be written is a warning, never the run's failure."""
+    Deployment that cannot be written is a warning, never the run's failure. Everything posted
+    goes through the console's redactor first: the detail is redacted before it is rendered, put in
+    the hidden state or used as a Deployment description."""
     merges = merges or {}
+    state = replace(state, detail=console.redact(state.detail))
     if dry_run or github is None:
         if not dry_run:
             console.warn("GITHUB_TOKEN or GITHUB_REPOSITORY is not set: nothing posted", "Report")

@@ -81,6 +81,7 @@ def command(
     from terp_actions.report import StageState, is_deployment_id
 
     session = Session.start(as_json=as_json)
+    config = session.config(config_path, repo)
     if sha and not is_commit_id(sha):
         raise BadInput(f"--sha {sha!r} must be a commit id (hex)")
     if deployment and not is_deployment_id(deployment):
@@ -94,7 +95,7 @@ def command(
     github = None if dry_run else session.github_or_none()
     if github is not None and not pulls and sha:
         # No numbers from the commit messages: ask GitHub which pull requests carried the commit.
-        pulls = pulls_for_commit(github, sha, base=session.config(config_path, repo).branches.main)
+        pulls = pulls_for_commit(github, sha, base=config.branches.main)
     outcome = report_stage(
         github,
         pulls,
