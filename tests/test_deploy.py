@@ -297,3 +297,12 @@ def test_requests_stay_sparse_on_a_five_minute_deploy(world: World) -> None:
     after_first_minute = [t for t in polls if t > 60]
     assert polls[-1] >= 300 and len(after_first_minute) <= (polls[-1] - 60) / 5
     assert all(later - earlier <= 6 for earlier, later in itertools.pairwise(polls))
+
+
+def test_a_rate_limited_create_waits_as_asked_and_creates_once(world: World, clock: ManualClock) -> None:
+    """A 429 on create-deployment refuses it unprocessed: wait out Retry-After, then create (once)."""
+    world.stand_in.inject(Fault("apps_create_deployment", "status", frozenset({1}), 429, retry_after=7))
+    began = clock.now
+    result = world.deployer().run()
+    assert result.phase == "ACTIVE" and len(world.app.deployments) == 1
+    assert world.stand_in.calls["apps_create_deployment"] == 2 and clock.now - began >= 7

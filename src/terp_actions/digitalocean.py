@@ -12,7 +12,7 @@ from __future__ import annotations
 import ipaddress
 import time
 from collections.abc import Callable, Mapping
-from typing import Any, Final, Protocol
+from typing import Any, Final, Protocol, TypedDict
 from urllib.parse import urlsplit
 
 from terp_actions.backoff import RetryPolicy, retrying
@@ -50,6 +50,13 @@ def _bearer_policy(token: str) -> Any:
             request.http_request.headers["Authorization"] = f"Bearer {token}"
 
     return LoopbackBearer()
+
+
+class _Where(TypedDict):
+    """The app and deployment a request was about, for the error it may raise."""
+
+    app: str
+    deployment: str
 
 
 class AppPlatformClient(Protocol):
@@ -123,76 +130,55 @@ class AppPlatform:
             ServiceResponseError,
         )
 
+        where = _Where(app=app, deployment=deployment)
         try:
             result = fn()
         except HttpResponseError as exc:
             status = exc.status_code
             response: Any = exc.response
             headers: Mapping[str, str] = response.headers if response is not None else {}
-            if status is not None and status < 300:  # a 2xx whose body could not be read
-                raise DigitalOceanError(f"{what}: unreadable answer", app=app, deployment=deployment,
-                                        retryable=not write) from None  # fmt: skip
+            if status is not None and status < 300:  # a 2xx whose body could not be read: processed
+                raise _unanswered(f"{what}: answered but unreadable", write, where) from None
             if status == 401:
                 raise _refused(what) from None
-            retryable = status is not None and (status == 429 or status >= 500)
-            message = self._message(exc, status)
             if write and status is not None and status >= 500:
-                raise RequestLost(
-                    f"{what}: answered {status} and may have been processed",
-                    app=app,
-                    deployment=deployment,
-                    status=status,
-                ) from None
+                raise RequestLost(f"{what}: answered {status} and may have been processed", status=status,
+                                  **where) from None  # fmt: skip
             raise DigitalOceanError(
-                f"{what}: {message}",
-                app=app,
-                deployment=deployment,
+                f"{what}: {self._message(exc, status)}",
                 status=status,
-                retryable=retryable and not write,
+                # A 429 refuses a request before processing it: even a write is safe to repeat.
+                retryable=status == 429 or (not write and status is not None and status >= 500),
                 retry_after=_retry_after(headers),
+                **where,
             ) from None
-        except (
-            ServiceResponseError
-        ) as exc:  # sent, but no (complete) answer: a read timeout, a dropped connection
-            if write:
-                raise RequestLost(
-                    f"{what}: no answer ({type(exc).__name__})", app=app, deployment=deployment
-                ) from None
-            raise DigitalOceanError(
-                f"{what}: no answer ({type(exc).__name__})", app=app, deployment=deployment, retryable=True
-            ) from None
+        except ServiceResponseError as exc:  # sent, but no (complete) answer: a timeout, a dropped connection
+            raise _unanswered(f"{what}: no answer ({type(exc).__name__})", write, where) from None
         except ServiceRequestError as exc:  # never sent: safe to retry even a write
             raise DigitalOceanError(
-                f"{what}: could not connect ({self._redact(str(exc))[:200]})",
-                app=app,
-                deployment=deployment,
-                retryable=not write,
+                f"{what}: could not connect ({self._redact(str(exc))[:200]})", retryable=True, **where
             ) from None
         except ValueError as exc:  # a body that is not JSON
-            raise DigitalOceanError(
-                f"{what}: unreadable answer ({exc.__class__.__name__})",
-                app=app,
-                deployment=deployment,
-                retryable=not write,
-            ) from None
-        if isinstance(result, Mapping) and "id" in result and "message" in result and len(result) <= 3:
-            if result["id"] == "unauthorized":
-                raise _refused(what)
-            if result["id"] == "not_found":
-                if deployment:
-                    raise DigitalOceanError(
-                        f"{what}: no such deployment", app=app, deployment=deployment, status=404
-                    )
-                raise AppNotFound(
-                    f"{what}: no such app (or the token cannot see it)",
-                    app=app,
-                    status=404,
-                    hint="check environments.<env>.app in the configuration and the token's team",
-                )
-            raise DigitalOceanError(
-                f"{what}: {self._redact(str(result['message']))[:300]}", app=app, deployment=deployment
-            )
+            raise _unanswered(f"{what}: unreadable answer ({exc.__class__.__name__})", write, where) from None
+        self._check_body(what, result, where)
         return result
+
+    def _check_body(self, what: str, result: Any, where: _Where) -> None:
+        """pydo hands some error answers back as bodies (``{"id": "not_found", ...}``): raise them."""
+        if not (isinstance(result, Mapping) and "id" in result and "message" in result and len(result) <= 3):
+            return
+        if result["id"] == "unauthorized":
+            raise _refused(what)
+        if result["id"] == "not_found":
+            if where["deployment"]:
+                raise DigitalOceanError(f"{what}: no such deployment", status=404, **where)
+            raise AppNotFound(
+                f"{what}: no such app (or the token cannot see it)",
+                app=where["app"],
+                status=404,
+                hint="check environments.<env>.app in the configuration and the token's team",
+            )
+        raise DigitalOceanError(f"{what}: {self._redact(str(result['message']))[:300]}", **where)
 
     def _message(self, exc: Any, status: int | None) -> str:
         body: Any = None
@@ -206,6 +192,15 @@ class AppPlatform:
     def _read(self, what: str, fn: Callable[[], Any], *, app: str = "", deployment: str = "") -> Any:
         return retrying(
             lambda: self._call(what, fn, app=app, deployment=deployment), self._policy, sleep=self._sleep
+        )
+
+    def _write(self, what: str, fn: Callable[[], Any], *, app: str = "", deployment: str = "") -> Any:
+        """A request that changes something: retried only when refused unprocessed (429, as
+        ``Retry-After`` asks); a lost answer raises RequestLost for the caller to reconcile."""
+        return retrying(
+            lambda: self._call(what, fn, app=app, deployment=deployment, write=True),
+            self._policy,
+            sleep=self._sleep,
         )
 
     # --- apps -----------------------------------------------------------------------------------
@@ -226,7 +221,7 @@ class AppPlatform:
     def create_app(self, spec: Mapping[str, Any]) -> dict[str, Any]:
         """Create an app from ``spec`` (App Platform deploys it at once). A lost answer raises
         RequestLost: look the app up by name before creating again."""
-        body = self._call("create app", lambda: self._client.apps.create({"spec": dict(spec)}), write=True)
+        body = self._write("create app", lambda: self._client.apps.create({"spec": dict(spec)}))
         return dict(body["app"])
 
     def delete_app(self, app_id: str) -> bool:
@@ -249,11 +244,10 @@ class AppPlatform:
 
     def update_app(self, app_id: str, spec: Mapping[str, Any]) -> dict[str, Any]:
         """Apply a new spec (App Platform starts a deployment for it). Never retried."""
-        body = self._call(
+        body = self._write(
             "update app",
             lambda: self._client.apps.update(app_id, {"spec": dict(spec)}),
             app=app_id,
-            write=True,
         )
         return dict(body["app"])
 
@@ -279,11 +273,10 @@ class AppPlatform:
 
     def create_deployment(self, app_id: str, *, force_build: bool = False) -> dict[str, Any]:
         """Start a deployment. A lost answer raises RequestLost: list before trying again."""
-        body = self._call(
+        body = self._write(
             "create deployment",
             lambda: self._client.apps.create_deployment(app_id, {"force_build": force_build}),
             app=app_id,
-            write=True,
         )
         return dict(body["deployment"])
 
@@ -380,27 +373,31 @@ class AppPlatform:
 
     def rollback(self, app_id: str, deployment_id: str) -> dict[str, Any]:
         """Roll back to ``deployment_id`` (App Platform pins the app). Never retried."""
-        body = self._call(
+        body = self._write(
             "create rollback",
             lambda: self._client.apps.create_rollback(app_id, {"deployment_id": deployment_id}),
             app=app_id,
             deployment=deployment_id,
-            write=True,
         )
         return dict(body["deployment"])
 
     def commit_rollback(self, app_id: str) -> None:
         """Keep the rollback and unpin the app."""
-        self._call(
-            "commit rollback", lambda: self._client.apps.commit_rollback(app_id), app=app_id, write=True
-        )
+        # Committing is safe to repeat: retried on transport errors, 429 and 5xx like a read.
+        self._read("commit rollback", lambda: self._client.apps.commit_rollback(app_id), app=app_id)
 
     def revert_rollback(self, app_id: str) -> dict[str, Any]:
         """Undo the rollback (a new deployment of the previous state) and unpin."""
-        body = self._call(
-            "revert rollback", lambda: self._client.apps.revert_rollback(app_id), app=app_id, write=True
-        )
+        body = self._write("revert rollback", lambda: self._client.apps.revert_rollback(app_id), app=app_id)
         return dict(body["deployment"])
+
+
+def _unanswered(message: str, write: bool, where: _Where) -> DigitalOceanError:
+    """No usable answer: a write may have been processed (the caller looks before trying again);
+    a read is simply worth another try."""
+    if write:
+        return RequestLost(message, **where)
+    return DigitalOceanError(message, retryable=True, **where)
 
 
 def _refused(what: str) -> TokenRefused:

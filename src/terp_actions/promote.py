@@ -18,9 +18,11 @@ from typing import Any, NoReturn
 from terp_actions import git as gitmod
 from terp_actions.errors import (
     BadInput,
+    DigitalOceanError,
     PromotionFailed,
     PromotionRefused,
     PushRejected,
+    RequestLost,
     RollbackFailed,
     TerpError,
 )
@@ -216,7 +218,7 @@ def roll_back(
         raise RollbackFailed(
             f"rollback to {target} is not possible: {error.get('message') or error.get('code') or 'invalid'}"
         )
-    deployment = platform.rollback(app_id, target)
+    deployment = _create_rollback(platform, app_id, target, say)
     say(f"rollback: deployment {deployment['id']} restores {target}")
     phase, _ = follow(deployment["id"])
     if phase != "ACTIVE":
@@ -227,9 +229,36 @@ def roll_back(
         raise RollbackFailed(
             f"rollback deployment {deployment['id']} is live but unhealthy; the app stays pinned"
         )
-    platform.commit_rollback(app_id)
+    commit_rollback(platform, app_id)
     say("rollback committed: the app is no longer pinned")
     return str(deployment["id"])
+
+
+def _create_rollback(platform: Any, app_id: str, target: str, say: Callable[[str], None]) -> dict[str, Any]:
+    """Create the rollback; when its answer is lost, the app's pin says whether it happened (App
+    Platform pins the app to the rollback deployment it creates), so it is never created twice."""
+    for attempt in (1, 2):
+        try:
+            return dict(platform.rollback(app_id, target))
+        except RequestLost:
+            pinned = platform.get_app(app_id).get("pinned_deployment")
+            if pinned:
+                say(f"rollback: the answer was lost; App Platform had created deployment {pinned['id']}")
+                return dict(pinned)
+            if attempt == 2:
+                raise
+            say("rollback: the answer was lost and nothing was created; asking again")
+    raise AssertionError("unreachable")
+
+
+def commit_rollback(platform: Any, app_id: str) -> None:
+    """Commit the rollback (unpin). It is safe to repeat; an error after which the app is no longer
+    pinned means an earlier try got through."""
+    try:
+        platform.commit_rollback(app_id)
+    except DigitalOceanError:
+        if platform.get_app(app_id).get("pinned_deployment"):
+            raise
 
 
 def open_revert_pr(
@@ -293,7 +322,7 @@ def _resume_rollback(
         raise RollbackFailed(
             f"the unfinished rollback {pinned['id']} is {phase} and not healthy; the app stays pinned"
         )
-    platform.commit_rollback(app_id)
+    commit_rollback(platform, app_id)
     say("rollback committed: the app is no longer pinned")
     runs = commit_of(pinned)
     raise PromotionFailed(

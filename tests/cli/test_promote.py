@@ -383,3 +383,21 @@ def test_the_promote_and_rollback_actions_run_as_a_runner_would(world: World, tm
     assert job["outputs"]["verified"] == "true" and job["outputs"]["pushed"] == "true"
     assert job["outputs"]["target"]  # the dry run found the previous live deployment
     assert world.tip("production") == world.staging_sha
+
+
+def test_rerunning_a_failed_promotion_rolls_back_to_the_last_good_commit_again(world: World) -> None:
+    """Run twice, a promotion whose build fails verification ends both times with production on
+    the previous commit: the second rollback never picks an earlier build of the failed commit."""
+    app = world.do.apps[world.app_id]
+
+    def health() -> HealthAnswer:
+        live = next((d for d in app.deployments if world.do.phase(app, d)[0] == "ACTIVE"), None)
+        return UNHEALTHY if live is not None and live.commit == world.staging_sha else HealthAnswer()
+
+    world.app.responder = health
+    for run in (1, 2):
+        result = world.run("--sha", world.staging_sha)
+        assert result.exit_code == 1, (run, result.stderr)
+        assert f"production runs {world.production_sha[:12]} again" in result.stderr, (run, result.stderr)
+        live = next(d for d in app.deployments if world.do.phase(app, d)[0] == "ACTIVE")
+        assert live.commit == world.production_sha and app.pinned is None
