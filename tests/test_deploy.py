@@ -23,6 +23,7 @@ from terp_actions.deploy import (
 )
 from terp_actions.digitalocean import AppPlatform
 from terp_actions.errors import DeploymentFailed
+from terp_actions.logsearch import MAX_LINE
 from terp_actions.sandbox.fake_appplatform import AppPlatformStandIn, Failure, ManualClock
 from terp_actions.sandbox.http import Fault
 
@@ -306,3 +307,12 @@ def test_a_rate_limited_create_waits_as_asked_and_creates_once(world: World, clo
     result = world.deployer().run()
     assert result.phase == "ACTIVE" and len(world.app.deployments) == 1
     assert world.stand_in.calls["apps_create_deployment"] == 2 and clock.now - began >= 7
+
+
+@pytest.mark.parametrize("unit", ["pull ", "cache ", "env ", "migration ", "error ", "a" * 7])
+def test_a_hostile_log_line_is_diagnosed_in_bounded_time(unit: str) -> None:
+    """A 160 KB single-line log (no newline) gets a diagnosis; the default rules have no
+    unbounded gap, and every rule reads lines cut to MAX_LINE (the time is in benchmarks/)."""
+    line = unit * (160_000 // len(unit))
+    found = diagnose(line + "\n" + line)
+    assert found.line and len(found.line) <= MAX_LINE

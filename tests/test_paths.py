@@ -9,8 +9,8 @@ import pytest
 from hypothesis import assume, given, settings
 from hypothesis import strategies as st
 
-from terp_actions.errors import PatternError
-from terp_actions.paths import IgnoreRules, display_path, parse_pattern
+from terp_actions.errors import BadInput, PatternError
+from terp_actions.paths import MAX_PATTERNS, IgnoreRules, display_path, parse_pattern
 
 
 def matches(patterns: list[str], path: str) -> bool:
@@ -309,3 +309,10 @@ def test_display_path_escapes_what_a_terminal_would_mangle() -> None:
     assert display_path(os.fsdecode(b"a\xe9.txt")) == "a\\xe9.txt"
     assert display_path("new\nline") == "new\\nline"
     assert display_path("plain/ü.md") == "plain/ü.md"
+
+
+def test_a_list_longer_than_the_limit_is_refused_with_one_line() -> None:
+    """More than MAX_PATTERNS patterns is bad input naming the count, before any matching."""
+    with pytest.raises(BadInput, match=r"--ignore: 1,001 ignore patterns; at most 1,000"):
+        IgnoreRules([f"dir{i}/**" for i in range(MAX_PATTERNS + 1)], where="--ignore")
+    assert len(IgnoreRules([f"dir{i}/**" for i in range(MAX_PATTERNS)])) == MAX_PATTERNS

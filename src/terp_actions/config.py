@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import functools
 import re
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
@@ -10,8 +9,9 @@ from pathlib import Path
 from typing import Any, Final, Literal, TypeVar, cast
 from urllib.parse import urlsplit
 
-from terp_actions.errors import ConfigError, PatternError
-from terp_actions.paths import IgnoreRules, parse_pattern
+from terp_actions import yamlfile
+from terp_actions.errors import BadInput, ConfigError, PatternError
+from terp_actions.paths import MAX_PATTERNS, IgnoreRules, parse_pattern
 from terp_actions.redact import Redactor
 
 DEFAULT_PATH: Final = ".github/terp-actions.yml"
@@ -96,7 +96,7 @@ class MigrationSettings:
     """Patterns in the deploy logs that show migrations applied, or failed."""
 
     ok: str = r"(?i)migrations? (applied|up to date)"
-    fail: str = r"(?i)migration.*(failed|error)"
+    fail: str = r"(?i)migration.{0,200}(failed|error)"
 
 
 @dataclass(frozen=True)
@@ -161,25 +161,23 @@ class Config:
 def load(path: Path, *, required: bool = False) -> Config:
     """Load and validate ``path``; with the file absent, defaults (or an error when ``required``)."""
     where = str(path)
-    if not path.exists():
+    if not path.exists() and not path.is_symlink():
         if required:
             raise ConfigError([f"{where}: no such configuration file"])
         return Config()
     try:
-        text = path.read_text(encoding="utf-8")
-    except (OSError, UnicodeDecodeError) as exc:
-        raise ConfigError([f"{where}: cannot be read: {exc}"]) from exc
+        text = yamlfile.read_text(path, what="configuration file")
+    except BadInput as exc:
+        raise ConfigError([str(exc)]) from None
     return parse(text, where=where)
 
 
 def parse(text: str, *, where: str = DEFAULT_PATH) -> Config:
     """Validate configuration text; every mistake becomes one line of a single ConfigError."""
-    import yaml  # noqa: PLC0415 - only when there is a file: keeps check-ignore's start-up small
-
     try:
-        data = yaml.load(text, Loader=_strict_loader())  # noqa: S506 - a SafeLoader subclass
-    except yaml.YAMLError as exc:
-        raise ConfigError([f"{where}: {_yaml_problem(exc)}"]) from exc
+        data = yamlfile.parse(text, where=where)
+    except BadInput as exc:
+        raise ConfigError([str(exc)]) from None
     if data is None:
         data = {}
     reader = _Reader(where)
@@ -202,38 +200,6 @@ def parse_duration(value: object) -> float | None:
             total = h * 3600 + m * 60 + s
             return total if total > 0 else None
     return None
-
-
-@functools.cache
-def _strict_loader() -> type[Any]:
-    """A safe YAML loader that refuses duplicate keys instead of silently keeping the last."""
-    import yaml  # noqa: PLC0415 - see parse()
-
-    class StrictLoader(yaml.SafeLoader):
-        pass
-
-    def construct_mapping(loader: yaml.SafeLoader, node: yaml.MappingNode) -> dict[Any, Any]:
-        seen: set[object] = set()
-        for key_node, _ in node.value:
-            key = loader.construct_object(key_node)
-            if key in seen:
-                line = key_node.start_mark.line + 1
-                raise yaml.constructor.ConstructorError(
-                    None, None, f"duplicate key {key!r} (line {line})", key_node.start_mark
-                )
-            seen.add(key)
-        return loader.construct_mapping(node)
-
-    StrictLoader.add_constructor(yaml.resolver.BaseResolver.DEFAULT_MAPPING_TAG, construct_mapping)
-    return StrictLoader
-
-
-def _yaml_problem(exc: Exception) -> str:
-    mark = getattr(exc, "problem_mark", None)
-    problem = getattr(exc, "problem", None) or str(exc)
-    if mark is not None:
-        return f"line {mark.line + 1}, column {mark.column + 1}: not valid YAML: {problem}"
-    return f"not valid YAML: {problem}"
 
 
 T = TypeVar("T")
@@ -317,6 +283,9 @@ class _Reader:
             return ()
         if not isinstance(data, list):
             self.problem("ignore", f"expected a list of patterns, got {_kind(data)}")
+            return DEFAULT_IGNORE
+        if len(data) > MAX_PATTERNS:
+            self.problem("ignore", f"{len(data):,} patterns; at most {MAX_PATTERNS:,} are supported")
             return DEFAULT_IGNORE
         patterns: list[str] = []
         for index, item in enumerate(data):

@@ -9,6 +9,7 @@ create whose answer was lost is followed by a list-and-adopt, never a blind seco
 
 from __future__ import annotations
 
+import functools
 import re
 import time
 from collections.abc import Callable, Iterable, Mapping, Sequence
@@ -17,6 +18,7 @@ from typing import Any, Final, Literal
 
 from terp_actions.digitalocean import AppPlatformClient
 from terp_actions.errors import DeploymentFailed, DigitalOceanError, RequestLost
+from terp_actions.logsearch import MAX_LINE, first_match
 
 IN_PROGRESS: Final = ("PENDING_BUILD", "BUILDING", "PENDING_DEPLOY", "DEPLOYING")
 TERMINAL: Final = frozenset({"ACTIVE", "ERROR", "CANCELED", "SUPERSEDED"})
@@ -43,10 +45,7 @@ _VOLATILE: Final = (
 
 def error_line(log: str) -> str:
     """The first line of ``log`` that reads like an error ('' when none does)."""
-    for line in log.splitlines():
-        if _ERROR_LINE.search(line):
-            return line.strip()
-    return ""
+    return (first_match(_ERROR_LINE, log) or "").strip()
 
 
 def fingerprint(line: str) -> str:
@@ -55,6 +54,11 @@ def fingerprint(line: str) -> str:
     for pattern, placeholder in _VOLATILE:
         text = pattern.sub(placeholder, text)
     return re.sub(r"\s+", " ", text)[:300]
+
+
+@functools.lru_cache(maxsize=64)
+def _compiled(pattern: str) -> re.Pattern[str]:
+    return re.compile(pattern)
 
 
 @dataclass(frozen=True)
@@ -67,12 +71,13 @@ class HealRule:
     label: str = ""
 
     def matches(self, text: str) -> bool:
-        return re.search(self.pattern, text) is not None
+        """True when the pattern matches a line of ``text`` (each line cut, for bounded time)."""
+        return first_match(_compiled(self.pattern), text) is not None
 
 
 DEFAULT_RULES: Final = (
     HealRule(
-        r"(?i)no space left on device|failed to compute cache key|cache.*(corrupt|not found)|"
+        r"(?i)no space left on device|failed to compute cache key|cache.{0,200}(corrupt|not found)|"
         r"layer does not exist",
         "transient",
         True,
@@ -80,7 +85,7 @@ DEFAULT_RULES: Final = (
     ),
     HealRule(r"(?i)oomkilled|out of memory|exit code 137", "transient", False, "out of memory"),
     HealRule(
-        r"(?i)(registry|docker|pull|push|fetch).*(timeout|timed out)|tls handshake timeout|i/o timeout|"
+        r"(?i)(registry|docker|pull|push|fetch).{0,200}(timeout|timed out)|tls handshake timeout|i/o timeout|"
         r"etimedout|econnreset|eai_again|connection (reset|refused)|503 service unavailable|"
         r"too many requests|rate limit",
         "transient",
@@ -95,13 +100,13 @@ DEFAULT_RULES: Final = (
         "code",
     ),
     HealRule(
-        r"(?i)(environment variable|env var|env).*(missing|not set|required)|missing required",
+        r"(?i)(environment variable|env var|env).{0,200}(missing|not set|required)|missing required",
         "deterministic",
         False,
         "configuration",
     ),
     HealRule(
-        r"(?i)invalid (app )?spec|spec validation|run command .* not found|health check failed",
+        r"(?i)invalid (app )?spec|spec validation|run command .{0,200} not found|health check failed",
         "deterministic",
         False,
         "app spec",
@@ -122,7 +127,9 @@ class Diagnosis:
 
 def diagnose(logs: str, rules: Sequence[HealRule] = DEFAULT_RULES) -> Diagnosis:
     """Fingerprint and classify a failure from its build and deploy logs."""
-    line = error_line(logs) or (logs.strip().splitlines()[-1].strip() if logs.strip() else "no log output")
+    line = error_line(logs) or (
+        logs.strip().splitlines()[-1].strip()[:MAX_LINE] if logs.strip() else "no log output"
+    )
     for rule in rules:
         if rule.matches(line) or rule.matches(logs):
             return Diagnosis(line, fingerprint(line), rule.kind, rule.force_build, rule.label)

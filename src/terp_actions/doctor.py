@@ -12,8 +12,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Final, Literal
 
+from terp_actions import yamlfile
 from terp_actions.config import Config
-from terp_actions.errors import BadInput, PatternError
+from terp_actions.errors import PatternError
 from terp_actions.paths import IgnoreRules, parse_pattern
 
 Severity = Literal["error", "warning", "info"]
@@ -328,23 +329,15 @@ MAX_HISTORY_PATHS: Final = 200_000
 
 def read_repository(git: Any, root: Path, config: Config, config_file: str) -> Repository:
     """Read what doctor checks: the config text, `.do/*.yaml`, workflows, and git's paths."""
-    import yaml  # noqa: PLC0415
-
     from terp_actions import git as gitmod  # noqa: PLC0415
 
     def load(path: Path) -> tuple[str, Any]:
-        text = path.read_text(encoding="utf-8")
-        try:
-            return text, yaml.safe_load(text)
-        except yaml.YAMLError as exc:
-            mark = getattr(exc, "problem_mark", None)
-            where = f":{mark.line + 1}" if mark is not None else ""
-            raise BadInput(f"{path.relative_to(root)}{where}: not valid YAML") from None
+        return yamlfile.load(path, where=str(path.relative_to(root)))
 
     repo = Repository(config, config_file)
     config_path = root / config_file
     if config_path.exists():
-        repo.config_text = config_path.read_text(encoding="utf-8")
+        repo.config_text = yamlfile.read_text(config_path, what="configuration file")
     for folder, target in ((".do", repo.specs), (".github/workflows", repo.workflows)):
         for path in sorted((root / folder).glob("*.y*ml")) if (root / folder).is_dir() else []:
             target[str(path.relative_to(root))] = load(path)

@@ -22,10 +22,12 @@ from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from typing import Final
 
-from terp_actions.errors import PatternError
+from terp_actions.errors import BadInput, PatternError
 
 __all__ = ["IgnoreRules", "Match", "Pattern", "display_path", "parse_pattern"]
 
+# A list longer than this is refused: matching costs grow with the list, and no team reads one.
+MAX_PATTERNS: Final = 1000
 _ALNUM: Final = frozenset("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789")
 _RANGE_CLASSES: Final = ("az", "AZ", "09")
 
@@ -194,6 +196,22 @@ class _Automaton:
             self.starts.append(start)
             end = self._build(start, pattern.items)
             self.accept[end] = index
+        # Moves indexed for step(): what any character, any but "/", and each literal lead to.
+        self._any: list[tuple[int, ...]] = []
+        self._not_slash: list[tuple[int, ...]] = []
+        self._lit: list[dict[str, list[int]]] = []
+        self._sets: list[tuple[tuple[frozenset[str], int], ...]] = []
+        for moves in self.moves:
+            lit: dict[str, list[int]] = {}
+            for kind, arg, dst in moves:
+                if kind == _LIT:
+                    lit.setdefault(str(arg), []).append(dst)
+            self._any.append(tuple(dst for kind, _, dst in moves if kind == _ANY))
+            self._not_slash.append(tuple(dst for kind, _, dst in moves if kind == _NOT_SLASH))
+            self._lit.append(lit)
+            self._sets.append(
+                tuple((arg, dst) for kind, arg, dst in moves if kind == _SET and isinstance(arg, frozenset))
+            )
 
     def _new(self) -> int:
         self.moves.append([])
@@ -241,14 +259,17 @@ class _Automaton:
     def step(self, states: frozenset[int], ch: str) -> frozenset[int]:
         """The closed state set after reading ``ch``."""
         nxt: list[int] = []
+        slash = ch == "/"
+        anys, not_slash, lits, sets = self._any, self._not_slash, self._lit, self._sets
         for s in states:
-            for kind, arg, dst in self.moves[s]:
-                if (
-                    kind == _ANY
-                    or (kind == _NOT_SLASH and ch != "/")
-                    or (kind == _LIT and arg == ch)
-                    or (kind == _SET and ch in arg)
-                ):
+            nxt += anys[s]
+            if not slash:
+                nxt += not_slash[s]
+            found = lits[s].get(ch)
+            if found:
+                nxt += found
+            for chars, dst in sets[s]:
+                if ch in chars:
                     nxt.append(dst)
         return self.closure(nxt)
 
@@ -274,7 +295,14 @@ class IgnoreRules:
         max_states: int = 4096,
         max_cached_paths: int = 100_000,
     ) -> None:
-        parsed = [p if isinstance(p, Pattern) else parse_pattern(p, where=where) for p in patterns]
+        listed = list(patterns)
+        if len(listed) > MAX_PATTERNS:
+            prefix = f"{where}: " if where else ""
+            raise BadInput(
+                f"{prefix}{len(listed):,} ignore patterns; at most {MAX_PATTERNS:,} are supported "
+                "(fold them with ** and [] sets)"
+            )
+        parsed = [p if isinstance(p, Pattern) else parse_pattern(p, where=where) for p in listed]
         self.patterns: tuple[Pattern, ...] = tuple(parsed)
         self._negated = tuple(p.negated for p in parsed)
         self._nfa = _Automaton(self.patterns)

@@ -11,6 +11,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Final
 
+from terp_actions import yamlfile
 from terp_actions.errors import BadInput, ConfigError
 from terp_actions.redact import MASK, Redactor
 
@@ -54,18 +55,9 @@ class FilledSpec:
 
 
 def load_spec(path: Path) -> tuple[str, Any]:
-    """The file's text and its YAML; bad YAML is bad input naming the line."""
-    import yaml  # noqa: PLC0415
-
-    try:
-        text = path.read_text(encoding="utf-8")
-    except OSError as exc:
-        raise BadInput(f"{path}: cannot be read ({exc.strerror})") from None
-    try:
-        return text, yaml.safe_load(text)
-    except yaml.YAMLError as exc:
-        mark = getattr(exc, "problem_mark", None)
-        raise BadInput(f"{path}{f':{mark.line + 1}' if mark else ''}: not valid YAML") from None
+    """The file's text and its YAML; an unreadable, oversized or malformed file is bad input
+    naming the file and line."""
+    return yamlfile.load(path, what="app spec")
 
 
 def fill_placeholders(spec: Any, environ: Mapping[str, str], *, where: str) -> FilledSpec:

@@ -18,6 +18,8 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Literal
 from urllib.parse import urljoin, urlsplit
 
+from terp_actions.logsearch import MAX_LINE, first_match
+
 if TYPE_CHECKING:
     from terp_actions.github import GitHubClient
 
@@ -146,9 +148,8 @@ def check_logs(lines: Iterable[str], error: str, allow: Sequence[str], maximum: 
     """At most ``maximum`` runtime log lines match ``error`` and none of ``allow``."""
     error_re = re.compile(error)
     allow_re = [re.compile(a) for a in allow]
-    bad = [
-        ln for ln in lines if error_re.search(ln[:4096]) and not any(a.search(ln[:4096]) for a in allow_re)
-    ]
+    cut = (ln[:MAX_LINE] for ln in lines)
+    bad = [ln for ln in cut if error_re.search(ln) and not any(a.search(ln) for a in allow_re)]
     if len(bad) <= maximum:
         return CheckResult("runtime logs", "pass", f"{len(bad)} error lines (at most {maximum} allowed)")
     return CheckResult("runtime logs", "fail", f"{len(bad)} error lines, first: {bad[0][:200]}")
@@ -156,11 +157,10 @@ def check_logs(lines: Iterable[str], error: str, allow: Sequence[str], maximum: 
 
 def check_migrations(deploy_log: str, ok: str, fail: str) -> CheckResult:
     """The deploy log shows migrations applied and no migration failure."""
-    failed = re.search(fail, deploy_log)
-    if failed:
-        line = deploy_log[deploy_log.rfind("\n", 0, failed.start()) + 1 :].split("\n", 1)[0]
-        return CheckResult("migrations", "fail", f"migration failure in the deploy log: {line[:200]}")
-    if re.search(ok, deploy_log):
+    failed = first_match(fail, deploy_log)
+    if failed is not None:
+        return CheckResult("migrations", "fail", f"migration failure in the deploy log: {failed[:200]}")
+    if first_match(ok, deploy_log) is not None:
         return CheckResult("migrations", "pass", "migrations applied")
     return CheckResult("migrations", "fail", "no sign in the deploy log that migrations ran")
 

@@ -9,6 +9,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from terp_actions import yamlfile
 from terp_actions.errors import BadInput
 from terp_actions.sandbox.contract import DIGITALOCEAN_CONTRACT, GITHUB_CONTRACT, load_contract
 from terp_actions.sandbox.fake_app import AppStandIn, HealthAnswer
@@ -45,13 +46,8 @@ def load_scenario(path: Path | None) -> Scenario:
     """Read and check a scenario file; mistakes are one line naming the file and the field."""
     if path is None:
         return Scenario()
-    import yaml  # noqa: PLC0415
-
     where = str(path)
-    try:
-        data = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
-    except (OSError, yaml.YAMLError) as exc:
-        raise BadInput(f"{where}: cannot be read as YAML ({exc.__class__.__name__})") from None
+    data = yamlfile.load(path, what="scenario")[1] or {}
     if not isinstance(data, dict):
         raise BadInput(f"{where}: expected a mapping at the top level")
     unknown = set(data) - _TOP
