@@ -8,6 +8,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import TYPE_CHECKING
 
+from terp_actions import markdown
 from terp_actions.report import escape_markdown, plural
 
 if TYPE_CHECKING:
@@ -27,7 +28,7 @@ def render_deploy_summary(outcome: DeployOutcome) -> str:
     parts = []
     if outcome.spec_fields:
         verb = "Would change" if outcome.choice is not None else "Applied; changed"
-        fields = ", ".join(f"`{f}`" for f in outcome.spec_fields)
+        fields = ", ".join(markdown.code(f) for f in outcome.spec_fields)
         diff = "\n".join(outcome.spec_diff)
         parts.append(f"### App spec\n\n{verb}: {fields}\n\n```diff\n{diff}\n```\n")
     r = outcome.result
@@ -56,8 +57,7 @@ def render_deploy_text(outcome: DeployOutcome) -> list[str]:
 
 def _check_rows(outcome: VerifyOutcome) -> list[str]:
     return [
-        f"| {c.status.upper()} | {c.name} | {escape_markdown(c.detail).replace('|', chr(92) + '|')} |"
-        for c in outcome.verdict.checks
+        f"| {c.status.upper()} | {c.name} | {escape_markdown(c.detail)} |" for c in outcome.verdict.checks
     ]
 
 

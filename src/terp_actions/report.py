@@ -12,13 +12,13 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Final
 
+from terp_actions import markdown
 from terp_actions.git import is_commit_id
 from terp_actions.paths import display_path
 from terp_actions.plan import Plan
 from terp_actions.sync import SyncResult
 
 MAX_ROWS: Final = 50
-_MENTION: Final = re.compile(r"@(?=[A-Za-z0-9-])")
 
 
 def is_deployment_id(text: str) -> bool:
@@ -31,11 +31,7 @@ def plural(count: int, noun: str) -> str:
     return f"{count} {noun}" if count == 1 else f"{count} {noun}s"
 
 
-def escape_markdown(text: str) -> str:
-    """Untrusted text made inert in Markdown: no HTML, no table breaks, no @-mentions."""
-    text = text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
-    text = text.replace("|", "\\|").replace("`", "'").replace("\n", " ").replace("\r", " ")
-    return _MENTION.sub("@\u200b", text)
+escape_markdown = markdown.escape
 
 
 def render_plan_summary(plan: Plan) -> str:
@@ -55,7 +51,7 @@ def render_plan_summary(plan: Plan) -> str:
     if plan.commits:
         lines += ["", "| commit | subject | decision | files |", "|---|---|---|---|"]
         for commit in plan.commits[:MAX_ROWS]:
-            files = ", ".join(escape_markdown(display_path(p)) for p in commit.files[:3])
+            files = ", ".join(markdown.code(display_path(p)) for p in commit.files[:3])
             if commit.file_count > 3:
                 files += f" +{commit.file_count - 3} more"
             decision = "deploy" if commit.deployable else "ignored"
@@ -137,7 +133,7 @@ def render_sync_summary(result: SyncResult) -> str:
         lines += [
             "",
             "Conflicting files:",
-            *[f"- `{escape_markdown(display_path(f))}`" for f in result.conflict_files[:100]],
+            *[f"- {markdown.code(display_path(f))}" for f in result.conflict_files[:100]],
         ]
         lines.append(f"\n{escape_markdown(result.pr_note)}")
     return "\n".join(lines) + "\n"

@@ -15,9 +15,11 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Final
 
 from terp_actions import git as gitmod
+from terp_actions import markdown
 from terp_actions.config import is_branch_name
 from terp_actions.errors import BadInput, PushRejected
 from terp_actions.git import Git
+from terp_actions.paths import display_path
 from terp_actions.plan import pull_requests_in
 
 if TYPE_CHECKING:
@@ -200,7 +202,7 @@ def open_conflict_pr(
 ) -> tuple[int, str]:
     """Open the one ``source → target`` pull request for a person to resolve, or update it."""
     title = f"Sync {source} → {target}: resolve {len(files)} conflicting file{'s' if len(files) != 1 else ''}"
-    shown = "\n".join(f"- `{f}`" for f in files[:100])
+    shown = "\n".join(f"- {markdown.code(display_path(f))}" for f in files[:100])
     body = (
         f"terp-actions could not merge `{source}` ({main_tip[:12]}) into `{target}` ({staging_tip[:12]}) "
         f"without help. These files conflict:\n\n{shown}\n\n"
