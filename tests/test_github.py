@@ -157,3 +157,20 @@ def test_the_stand_in_serves_exactly_the_contract_operations(gh_stand_in: GitHub
     assert CONTRACTS is not None
     contract = load_contract(CONTRACTS / GITHUB_CONTRACT)
     assert {r.operation for r in gh_stand_in.routes if r.in_contract} == set(contract.operations)
+
+
+@pytest.mark.parametrize("kind", ["truncate", "invalid_json"])
+def test_an_unreadable_answer_is_our_error_after_bounded_retries(
+    gh_stand_in: GitHubStandIn, api: GitHubApi, sleeps: Sleeps, kind: str
+) -> None:
+    """A body that is not GitHub's JSON becomes GitHubError('unreadable answer'), retried for reads."""
+    gh_stand_in.add_pull("Fix", "fix", "main", merged_sha="a" * 40, number=5)
+    for operation, call in (
+        ("issues/list-comments", lambda: api.comments(5)),
+        ("repos/list-deployments", lambda: api.deployments("staging")),
+    ):
+        gh_stand_in.inject(Fault(operation, kind))  # type: ignore[arg-type]
+        with pytest.raises(GitHubError, match="unreadable answer"):
+            call()
+        assert gh_stand_in.calls[operation] > 1  # retried, as a read is
+    assert sleeps

@@ -3,11 +3,14 @@
 
 from __future__ import annotations
 
+import re
+from pathlib import Path
+
 import pytest
 import yaml
 
-from terp_actions.errors import BadInput
-from terp_actions.spec import changed_fields, fill_placeholders, spec_diff, validate
+from terp_actions.errors import BadInput, ConfigError
+from terp_actions.spec import changed_fields, fill_placeholders, prepare_spec, spec_diff, validate
 
 TOKEN = "dop_v1_sandbox"
 CANARY = "CanarySecret-5f1e9c"
@@ -93,3 +96,25 @@ def test_changed_fields_name_components_and_envs_by_name() -> None:
     live = yaml.safe_load(STAGING_SPEC)
     new = yaml.safe_load(STAGING_SPEC.replace("value: info", "value: debug"))
     assert changed_fields(live, new) == ["services.web.envs.LOG_LEVEL.value"]
+
+
+@pytest.mark.parametrize(
+    ("text", "problem"),
+    [
+        pytest.param(
+            "name: x\nservices: 5\n", "services: expected a list of components", id="services-number"
+        ),
+        pytest.param("name: x\nservices: [web]\n", "services[0]: expected a mapping", id="component-text"),
+        pytest.param(
+            "name: x\nservices:\n  - name: web\n    github: staging\n",
+            "services[0].github: expected a mapping",
+            id="github-text",
+        ),
+    ],
+)
+def test_a_spec_of_the_wrong_shape_names_the_field(tmp_path: Path, text: str, problem: str) -> None:
+    """Fields of the wrong kind are bad input naming the field, never a traceback."""
+    path = tmp_path / "app.yaml"
+    path.write_text(text)
+    with pytest.raises(ConfigError, match=re.escape(f"{path}: {problem}")):
+        prepare_spec(path, {})

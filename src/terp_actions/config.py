@@ -11,6 +11,7 @@ from urllib.parse import urlsplit
 
 from terp_actions import yamlfile
 from terp_actions.errors import BadInput, ConfigError, PatternError
+from terp_actions.git import is_branch_name
 from terp_actions.paths import MAX_PATTERNS, IgnoreRules, parse_pattern
 from terp_actions.redact import Redactor
 
@@ -36,7 +37,6 @@ DEFAULT_IGNORE: Final = (
 _DURATION: Final = re.compile(r"(?:(?P<h>\d+)h)?(?:(?P<m>\d+)m)?(?:(?P<s>\d+(?:\.\d+)?)s)?")
 _ENV_NAME: Final = re.compile(r"[a-z][a-z0-9_-]{0,31}")
 _VARIABLE: Final = re.compile(r"[A-Za-z_][A-Za-z0-9_]{0,127}")
-_BRANCH: Final = re.compile(r"(?!-)(?!.*\.\.)(?!.*//)(?!.*@\{)[A-Za-z0-9._/-]+(?<![./])(?<!\.lock)")
 
 HealKind = Literal["transient", "deterministic"]
 
@@ -473,13 +473,8 @@ def _nonempty_str(value: object) -> str | None:
     return value.strip() if isinstance(value, str) and value.strip() else None
 
 
-def is_branch_name(name: str) -> bool:
-    """True for a plain branch name: letters, digits, ``.``, ``_``, ``/``, ``-``, valid for git."""
-    return bool(_BRANCH.fullmatch(name))
-
-
 def _branch(value: object) -> str | None:
-    return value if isinstance(value, str) and _BRANCH.fullmatch(value) else None
+    return value if isinstance(value, str) and is_branch_name(value) else None
 
 
 def _url(value: object) -> str | None:

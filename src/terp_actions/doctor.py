@@ -16,6 +16,7 @@ from terp_actions import yamlfile
 from terp_actions.config import Config
 from terp_actions.errors import PatternError
 from terp_actions.paths import IgnoreRules, parse_pattern
+from terp_actions.spec import shape_problems
 
 Severity = Literal["error", "warning", "info"]
 OTHER_PLATFORMS: Final = {
@@ -159,6 +160,12 @@ def check_spec(file: str, text: str, spec: Any, config: Config) -> list[Finding]
     branch than configured, or has no health check."""
     if not isinstance(spec, Mapping):
         return [Finding("error", file, 1, "not an app spec (expected a mapping)")]
+    shape = shape_problems(spec)
+    if shape:
+        return [
+            Finding("error", file, line_of(text, p.split(":")[0].split("[")[0]), f"not a valid app spec: {p}")
+            for p in shape
+        ]
     env = "staging" if "staging" in Path(file).name else "production"
     branch = config.branches.staging if env == "staging" else config.branches.production
     found: list[Finding] = []
@@ -208,11 +215,38 @@ def _triggers(workflow: Mapping[Any, Any]) -> Mapping[str, Any]:
     return on if isinstance(on, Mapping) else {}
 
 
+def _workflow_shape(workflow: Mapping[Any, Any]) -> str:
+    """The first field of the wrong kind for the checks below ('' when the shape is right)."""
+    jobs = workflow.get("jobs")
+    if jobs is not None and not isinstance(jobs, Mapping):
+        return "jobs: expected a mapping of jobs"
+    for name, job in (jobs or {}).items():
+        if not isinstance(job, Mapping):
+            return f"jobs.{name}: expected a mapping"
+        if not isinstance(job.get("steps", []), list):
+            return f"jobs.{name}.steps: expected a list"
+        if not isinstance(job.get("permissions", {}), Mapping | str):
+            return f"jobs.{name}.permissions: expected a mapping or read-all/write-all"
+    for event, trigger in _triggers(workflow).items():
+        if isinstance(trigger, Mapping):
+            for key in ("paths-ignore", "paths", "branches"):
+                value = trigger.get(key)
+                if value is not None and not (
+                    isinstance(value, list) and all(isinstance(v, str) for v in value)
+                ):
+                    return f"on.{event}.{key}: expected a list of patterns"
+    return ""
+
+
 def check_workflow(file: str, text: str, workflow: Any, config: Config) -> list[Finding]:
     """paths-ignore that disagrees with the ignore rules; terp-actions jobs without what they need;
     secrets used by a reusable workflow but not declared."""
     if not isinstance(workflow, Mapping):
-        return []
+        return [Finding("error", file, 1, "not a workflow (expected a mapping)")]
+    shape = _workflow_shape(workflow)
+    if shape:
+        return [Finding("error", file, line_of(text, shape.split(":")[0].split(".")[-1]),
+                        f"not a valid workflow: {shape}", "GitHub refuses this file as it is")]  # fmt: skip
     found: list[Finding] = []
     triggers = _triggers(workflow)
     for event in ("push", "pull_request"):

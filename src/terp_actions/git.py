@@ -112,6 +112,7 @@ def _error(args: Sequence[str], returncode: int, stderr: bytes) -> GitError:
     return GitError([Redactor()(a) for a in args], returncode, text)
 
 
+_PLAIN_NAME: Final = re.compile(r"(?!-)(?!.*\.\.)(?!.*//)(?!.*@\{)[A-Za-z0-9._/-]+(?<![./])(?<!\.lock)")
 _COMMIT_ID: Final = re.compile(r"[0-9a-f]{7,64}")
 _FULL_COMMIT_ID: Final = re.compile(r"[0-9a-f]{40}|[0-9a-f]{64}")
 
@@ -121,11 +122,32 @@ def is_commit_id(text: str, *, full: bool = False) -> bool:
     return bool((_FULL_COMMIT_ID if full else _COMMIT_ID).fullmatch(text))
 
 
+def is_branch_name(name: str) -> bool:
+    """True for a plain branch (or remote) name: letters, digits, ``.``, ``_``, ``/``, ``-``."""
+    return bool(_PLAIN_NAME.fullmatch(name))
+
+
+def check_names(git: Git, *names: str) -> None:
+    """Refuse branch or remote names that are not plain, valid git names (one line, exit 2)."""
+    for name in names:
+        if (
+            not is_branch_name(name)
+            or git.run(["check-ref-format", "--branch", name], check=False).returncode
+        ):
+            raise BadInput(
+                f"{name!r} is not a valid branch or remote name (letters, digits, '.', '_', '/', '-')"
+            )
+
+
 def open_repo(path: str | os.PathLike[str], env: Mapping[str, str] | None = None) -> Git:
     """A Git for ``path``, refusing a directory that is not inside a git repository."""
     repo = Path(path)
-    if not repo.is_dir():
-        raise NotARepository(f"{repo}: no such directory")
+    try:
+        found = repo.is_dir()
+    except OSError as exc:  # a name too long for the file system, say
+        raise NotARepository(f"{str(repo)[:200]}: not a usable directory ({exc.strerror})") from None
+    if not found:
+        raise NotARepository(f"{str(repo)[:200]}: no such directory")
     git = Git(repo, env or {})
     proc = git.run(["rev-parse", "--git-dir"], check=False)
     if proc.returncode != 0:

@@ -159,6 +159,12 @@ class GitHubApi:
             ) from None
         except RequestException as exc:
             raise GitHubError(f"{what}: no answer ({type(exc).__name__})", retryable=not write) from None
+        except (ValueError, KeyError, TypeError, AttributeError) as exc:
+            # A body that is not the JSON GitHub sends (truncated, an HTML error page): PyGithub
+            # fails while parsing it. For a write, the change may have happened (status unknown).
+            raise GitHubError(
+                f"{what}: unreadable answer ({type(exc).__name__})", retryable=not write
+            ) from None
 
     def _read(self, what: str, fn: Callable[[], T]) -> T:
         return retrying(lambda: self._call(what, fn), self._policy, sleep=self._sleep)
@@ -201,12 +207,11 @@ class GitHubApi:
 
     def update_pull(self, number: int, *, title: str, body: str) -> PullInfo:
         """Change a pull request's title and body."""
-        data = self._call(
+        return self._call(
             "update pull request",
-            lambda: self._raw("PATCH", f"/pulls/{number}", {"title": title, "body": body}),
+            lambda: _pull_from_json(self._raw("PATCH", f"/pulls/{number}", {"title": title, "body": body})),
             write=True,
         )
-        return _pull_from_json(data)
 
     def comments(self, number: int) -> list[CommentInfo]:
         """Every comment on issue or pull request ``number`` (all pages)."""
@@ -219,17 +224,21 @@ class GitHubApi:
 
     def create_comment(self, number: int, body: str) -> CommentInfo:
         """Post a comment. A lost answer is not retried here: the caller looks first."""
-        c = self._call(
-            "create comment", lambda: self._repo.get_issue(number).create_comment(body), write=True
-        )
-        return CommentInfo(c.id, c.body, c.user.login)
+
+        def create() -> CommentInfo:
+            c = self._repo.get_issue(number).create_comment(body)
+            return CommentInfo(c.id, c.body, c.user.login)
+
+        return self._call("create comment", create, write=True)
 
     def update_comment(self, comment_id: int, body: str) -> CommentInfo:
         """Edit a comment in place (repeating the same edit is harmless)."""
-        data = self._read(
-            "update comment", lambda: self._raw("PATCH", f"/issues/comments/{comment_id}", {"body": body})
-        )
-        return CommentInfo(int(data["id"]), data.get("body") or "", data["user"]["login"])
+
+        def update() -> CommentInfo:
+            data = self._raw("PATCH", f"/issues/comments/{comment_id}", {"body": body})
+            return CommentInfo(int(data["id"]), data.get("body") or "", data["user"]["login"])
+
+        return self._read("update comment", update)
 
     # --- deployments -------------------------------------------------------------------------------
 
@@ -243,9 +252,9 @@ class GitHubApi:
         production: bool = False,
     ) -> DeploymentInfo:
         """A Deployment for ``ref`` in ``environment`` (no auto-merge, no required contexts)."""
-        d = self._call(
-            "create deployment",
-            lambda: self._repo.create_deployment(
+
+        def create() -> DeploymentInfo:
+            d = self._repo.create_deployment(
                 ref=ref,
                 environment=environment,
                 description=description[:140],
@@ -254,10 +263,10 @@ class GitHubApi:
                 payload=dict(payload or {}),
                 production_environment=production,
                 transient_environment=False,
-            ),
-            write=True,
-        )
-        return DeploymentInfo(d.id, d.sha, d.ref, d.environment, d.payload)
+            )
+            return DeploymentInfo(d.id, d.sha, d.ref, d.environment, d.payload)
+
+        return self._call("create deployment", create, write=True)
 
     def create_status(
         self,
@@ -275,12 +284,11 @@ class GitHubApi:
             body["log_url"] = log_url
         if environment_url:
             body["environment_url"] = environment_url
-        data = self._call(
+        return self._call(
             "create deployment status",
-            lambda: self._raw("POST", f"/deployments/{deployment_id}/statuses", body),
+            lambda: _status(self._raw("POST", f"/deployments/{deployment_id}/statuses", body)),
             write=True,
         )
-        return _status(data)
 
     def deployments(self, environment: str, *, sha: str | None = None) -> list[DeploymentInfo]:
         """Deployments of ``environment`` (newest first), optionally only those of ``sha``."""

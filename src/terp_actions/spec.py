@@ -93,6 +93,9 @@ def validate(spec: Any, *, where: str, app_name: str = "", branch: str = "") -> 
     if not isinstance(spec, Mapping):
         return [f"{where}: expected an app spec (a mapping)"]
     problems = [f"{where}: {key}: unknown top-level field" for key in spec if key not in _TOP_LEVEL]
+    problems += [f"{where}: {problem}" for problem in shape_problems(spec)]
+    if problems:
+        return problems
     if not spec.get("name"):
         problems.append(f"{where}: name: missing (required)")
     components = [(kind, c) for kind in _COMPONENTS for c in spec.get(kind) or []]
@@ -110,6 +113,29 @@ def validate(spec: Any, *, where: str, app_name: str = "", branch: str = "") -> 
                 f"{where}: {kind}.{component['name']}.branch: {source['branch']!r} is not this "
                 f"environment's branch {branch!r}"
             )
+    return problems
+
+
+def shape_problems(spec: Mapping[str, Any]) -> list[str]:
+    """Fields of the wrong kind that App Platform would refuse (components not a list of mappings,
+    a source that is not a mapping, a name that is not text), named by field."""
+    problems = []
+    if "name" in spec and not isinstance(spec["name"], str):
+        problems.append("name: expected text")
+    for kind in _COMPONENTS:
+        items = spec.get(kind)
+        if items is None:
+            continue
+        if not isinstance(items, list):
+            problems.append(f"{kind}: expected a list of components")
+            continue
+        for index, component in enumerate(items):
+            if not isinstance(component, Mapping):
+                problems.append(f"{kind}[{index}]: expected a mapping")
+                continue
+            for source in ("github", "gitlab", "git", "image"):
+                if source in component and not isinstance(component[source], Mapping):
+                    problems.append(f"{kind}[{index}].{source}: expected a mapping (repo, branch, …)")
     return problems
 
 

@@ -16,7 +16,6 @@ from typing import TYPE_CHECKING, Final
 
 from terp_actions import git as gitmod
 from terp_actions import markdown
-from terp_actions.config import is_branch_name
 from terp_actions.errors import BadInput, PushRejected
 from terp_actions.git import Git
 from terp_actions.paths import display_path
@@ -89,21 +88,9 @@ class SyncResult:
     notes: tuple[str, ...] = field(default_factory=tuple)
 
 
-def check_names(git: Git, remote: str, *branches: str) -> None:
-    """Refuse branch or remote names that are not plain, valid git names."""
-    for name in (remote, *branches):
-        if (
-            not is_branch_name(name)
-            or git.run(["check-ref-format", "--branch", name], check=False).returncode
-        ):
-            raise BadInput(
-                f"{name!r} is not a valid branch or remote name (letters, digits, '.', '_', '/', '-')"
-            )
-
-
 def check_inputs(git: Git, remote: str, source: str, target: str) -> None:
     """Refuse, before anything changes: bad names, a dirty work tree, missing branches."""
-    check_names(git, remote, source, target)
+    gitmod.check_names(git, remote, source, target)
     if source == target:
         raise BadInput(f"--from and --to are both {source!r}")
     if gitmod.is_dirty(git):

@@ -131,3 +131,50 @@ def test_human_output_groups_by_file(terp_shaped: Path) -> None:
             result.stdout.count(line.split("  ", 2)[-1]) == 1 and line.split("  ", 2)[-1] not in result.stderr
         )
     assert result.stderr.splitlines() == [f"terp-actions: error: doctor found {lines[-1].split()[1]} errors"]
+
+
+@pytest.mark.parametrize(
+    ("workflow", "message"),
+    [
+        pytest.param("on: push\njobs: [a]\n", "jobs: expected a mapping of jobs", id="jobs-list"),
+        pytest.param(
+            "on:\n  push:\n    paths-ignore: 5\njobs: {}\n",
+            "on.push.paths-ignore: expected a list of patterns",
+            id="paths-ignore-number",
+        ),
+        pytest.param("on: [push]\njobs:\n  a: 5\n", "jobs.a: expected a mapping", id="job-number"),
+        pytest.param(
+            "on: push\njobs:\n  a:\n    steps: 5\n", "jobs.a.steps: expected a list", id="steps-number"
+        ),
+        pytest.param("[1, 2]\n", "not a workflow (expected a mapping)", id="top-level-list"),
+    ],
+)
+def test_a_workflow_of_the_wrong_shape_is_one_finding_not_a_traceback(
+    repo: Repo, workflow: str, message: str
+) -> None:
+    """Fields of the wrong kind are an error finding naming the field; doctor exits 1."""
+    repo.write({".github/workflows/x.yml": workflow})
+    code, findings = doctor_json(repo.path)
+    assert code == 1
+    [finding] = [f["message"] for f in findings if f["file"] == ".github/workflows/x.yml"]
+    assert isinstance(finding, str) and finding.endswith(message)
+
+
+@pytest.mark.parametrize(
+    ("entry", "special"),
+    [
+        pytest.param("x.yml", "directory", id="directory"),
+        pytest.param("gone.yml", "broken-symlink", id="symlink"),
+    ],
+)
+def test_an_unreadable_workflow_file_is_one_line(repo: Repo, entry: str, special: str) -> None:
+    """A directory named like a workflow, or a broken symlink, is bad input naming it: exit 2."""
+    folder = repo.path / ".github" / "workflows"
+    folder.mkdir(parents=True)
+    if special == "directory":
+        (folder / entry).mkdir()
+    else:
+        (folder / entry).symlink_to(folder / "nowhere.yml")
+    result = invoke(["doctor", "--repo", str(repo.path)])
+    assert result.exit_code == 2 and result.stderr.startswith("terp-actions: error:")
+    assert entry in result.stderr and "cannot be read" in result.stderr and "Traceback" not in result.stderr

@@ -14,6 +14,7 @@ from terp_actions.report import (
     MARKER,
 )
 from terp_actions.sandbox.fake_github import GitHubStandIn
+from terp_actions.sandbox.http import Fault
 
 from ..test_report import gh  # noqa: F401 - a fixture
 from .conftest import invoke
@@ -135,3 +136,41 @@ def test_secrets_in_a_detail_never_reach_github_or_the_printed_comment(
     for secret in (SESSION, PEPPER, "dbPassw0rd!", base64.b64encode(PEPPER.encode()).decode()):
         assert secret not in seen
     assert bool(gh.comments) is not dry_run
+
+
+@pytest.mark.parametrize("kind", ["truncate", "invalid_json"])
+@pytest.mark.parametrize("operation", ["issues/create-comment", "repos/create-deployment-status"])
+def test_an_unreadable_github_answer_is_a_warning_not_a_traceback(
+    gh: GitHubStandIn, origin: Path, kind: str, operation: str
+) -> None:
+    """A write GitHub answers with a truncated or non-JSON body: report finds a comment it made
+    (never a second one) or warns in one line, and exits 0 (reads: tests/test_github.py)."""
+    sha = subprocess.run(
+        ["git", "rev-parse", "main"], cwd=origin, capture_output=True, text=True, check=True
+    ).stdout.strip()
+    gh.inject(Fault(operation, kind))  # type: ignore[arg-type]
+    env = {"GITHUB_TOKEN": "ghs_sandbox", "GITHUB_REPOSITORY": "terp/terp", "GITHUB_API_URL": gh.url}
+    args = [
+        "report",
+        "--stage",
+        "verified",
+        "--status",
+        "success",
+        "--pr",
+        "12",
+        "--sha",
+        sha,
+        "--env",
+        "staging",
+    ]
+    result = invoke(args, env)
+    assert result.exit_code == 0, result.stderr
+    assert "Traceback" not in result.stderr
+    if operation == "issues/create-comment":
+        # The create was processed and its answer lost: looked for, found, and not made twice.
+        assert [c.issue for c in gh.comments.values()] == [12]
+    else:
+        assert (
+            "the GitHub Deployment was not updated: create deployment status: unreadable answer"
+            in result.stderr
+        )

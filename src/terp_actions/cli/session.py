@@ -198,10 +198,14 @@ class Session:
 
             if not self.has_github:
                 raise BadInput("GITHUB_TOKEN and GITHUB_REPOSITORY must be set to reach GitHub")
+            api_url = self.environ.get("GITHUB_API_URL") or "https://api.github.com"
+            _check_api_url("GITHUB_API_URL", api_url)
+            if "/" not in self.repository.strip("/") or len(self.repository) > 200:
+                raise BadInput(f"GITHUB_REPOSITORY {self.repository[:200]!r} is not owner/name")
             self._github = GitHubApi(
                 self.environ["GITHUB_TOKEN"],
                 self.repository,
-                self.environ.get("GITHUB_API_URL", "https://api.github.com"),
+                api_url,
                 throttle=self.environ.get("TERP_GITHUB_THROTTLE", "1") != "0",
             )
         return self._github
@@ -223,7 +227,9 @@ class Session:
             # Redacted from all our output. Not echoed in ::add-mask::: a token from a secret is
             # masked by the runner already, and the command would put it on stdout.
             self.redact.add(token)
-            self._platform = AppPlatform(token, self.environ.get("TERP_DO_ENDPOINT") or DEFAULT_ENDPOINT)
+            endpoint = self.environ.get("TERP_DO_ENDPOINT") or DEFAULT_ENDPOINT
+            _check_api_url("TERP_DO_ENDPOINT", endpoint)
+            self._platform = AppPlatform(token, endpoint)
         return self._platform
 
     def git(self, repo: Path, *, remote: str | None = None) -> Git:
@@ -245,3 +251,22 @@ class Session:
             if value.startswith(_AUTH_PREFIX):
                 self.hide(value.removeprefix(_AUTH_PREFIX))
         return gitmod.Git(git.repo, auth)
+
+
+def _check_api_url(name: str, url: str) -> None:
+    """An API base URL must be https (plain http only on loopback, for the sandbox)."""
+    from urllib.parse import urlsplit
+
+    from terp_actions.digitalocean import is_loopback
+
+    try:
+        parts = urlsplit(url)
+        parts.port  # noqa: B018 - raises on a malformed port
+    except ValueError:
+        parts = None
+    if (
+        parts is None
+        or not parts.hostname
+        or not (parts.scheme == "https" or (parts.scheme == "http" and is_loopback(url)))
+    ):
+        raise BadInput(f"{name} {url[:200]!r} is not an https URL (plain http only on a loopback address)")

@@ -40,6 +40,7 @@ def command(
     config = session.config(config_path, repo)
     rules = session.rules(config_path, repo, ignore) if ignore else config.rules()
     if base is None:
+        gitmod.check_names(git, remote)
         default_base = f"{remote}/{config.branches.staging}"
         base = default_base if gitmod.resolve_commit(git, default_base, what="default base") else None
     # People and the job summary see the newest commits; --json lists every one.
