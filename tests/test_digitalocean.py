@@ -333,3 +333,14 @@ def test_the_contract_refuses_an_invalid_app_name(
         client.create_app({**SPEC, "name": "Terp_PR_7"})
     assert do_stand_in.apps == {}
     do_stand_in.violations.clear()  # recorded on purpose
+
+
+def test_a_dropped_log_download_is_retried(
+    do_stand_in: AppPlatformStandIn, client: AppPlatform, sleeps: Sleeps
+) -> None:
+    """One dropped log download is tried again; the log is read whole, never empty."""
+    app = do_stand_in.add_app("terp-staging", "staging", timings={})
+    dep = do_stand_in.deploy(app)
+    do_stand_in.inject(Fault("log_file", "close", frozenset({1})))
+    text = client.logs(app.id, dep.id, "DEPLOY")
+    assert "Migrations applied" in text and do_stand_in.calls["log_file"] == 2 and len(sleeps) == 1

@@ -323,8 +323,13 @@ class AppPlatform:
                 lambda: self._client.apps.get_logs_active_deployment_aggregate(app_id, type=kind),
                 app=app_id,
             )
+        # A log file is a plain GET of a pre-signed URL: a dropped connection is retried.
         chunks = [
-            self._download(url, max_bytes, app_id, deployment_id or "")
+            retrying(
+                lambda url=url: self._download(url, max_bytes, app_id, deployment_id or ""),
+                self._policy,
+                sleep=self._sleep,
+            )
             for url in body.get("historic_urls") or []
         ]
         return "".join(chunks)[-max_bytes:]
