@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import itertools
 import subprocess
+import threading
 from pathlib import Path
 
 import pytest
@@ -316,3 +317,26 @@ def test_a_hostile_log_line_is_diagnosed_in_bounded_time(unit: str) -> None:
     line = unit * (160_000 // len(unit))
     found = diagnose(line + "\n" + line)
     assert found.line and len(found.line) <= MAX_LINE
+
+
+def test_two_deploys_at_once_follow_one_deployment_to_the_end(world: World) -> None:
+    """Two deploys of one commit started together may create two deployments; App Platform
+    supersedes the older, and both follow the newest that carries the commit: one live result."""
+    results: list[str] = []
+    errors: list[BaseException] = []
+
+    def run() -> None:
+        try:
+            results.append(world.deployer().run().deployment)
+        except BaseException as exc:  # noqa: BLE001 - reported by the assertion below
+            errors.append(exc)
+
+    threads = [threading.Thread(target=run) for _ in range(2)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=60)
+    assert not errors and len(results) == 2
+    assert results[0] == results[1]
+    live = [d for d in world.app.deployments if world.stand_in.phase(world.app, d)[0] == "ACTIVE"]
+    assert [d.id for d in live] == [results[0]]

@@ -5,6 +5,7 @@ from __future__ import annotations
 import base64
 import json
 import subprocess
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
@@ -165,3 +166,79 @@ def test_pull_requests_of_a_commit_are_asked_again_while_github_lags(gh: GitHubS
     waits: list[float] = []
     assert pulls_for_commit(api_for(gh), sha, sleep=waits.append) == (30,)
     assert waits == [2.0]
+
+
+class Racing:
+    """The real client, with another writer getting in at one chosen moment (as a second report
+    running at the same time would): a double at our client's interface, over real HTTP."""
+
+    def __init__(
+        self, api: GitHubApi, before: str = "", after: str = "", act: Callable[[], object] = lambda: None
+    ) -> None:
+        self._api, self._before, self._after, self._act = api, before, after, act
+
+    def __getattr__(self, name: str) -> object:
+        method = getattr(self._api, name)
+
+        def call(*args: object, **kwargs: object) -> object:
+            if name == self._before:
+                self._before = ""
+                self._act()
+            result = method(*args, **kwargs)
+            if name == self._after:
+                self._after = ""
+                self._act()
+            return result
+
+        return call
+
+
+def _states(gh: GitHubStandIn) -> list[set[str]]:
+    ours = [c for c in gh.comments.values() if MARKER in c.body]
+    return [set((parse_state(c.body, 12) or PullState(12)).stages) for c in ours]
+
+
+def test_two_creates_at_once_end_in_one_comment_with_both_rows(gh: GitHubStandIn) -> None:
+    """Another report creates its comment just before ours: ours becomes a pointer to the first,
+    which gets our row too."""
+    other = api_for(gh)
+    racing = Racing(
+        other,
+        before="create_comment",
+        act=lambda: update_pull_comment(other, 12, "synced", StageState("success", SHA)),
+    )
+    outcome = update_pull_comment(racing, 12, "promoted", StageState("failure", SHA, "rolled back"))  # type: ignore[arg-type]
+    assert _states(gh) == [{"synced", "promoted"}]
+    first, second = sorted(gh.comments.values(), key=lambda c: c.id)
+    assert outcome.comment_id == first.id and "the first status comment" in second.body
+    assert MARKER not in second.body
+
+
+def test_an_edit_overwritten_underneath_is_merged_again(gh: GitHubStandIn) -> None:
+    """Another report, working from what the comment said before our edit, overwrites it right
+    after: our read-back sees it and merges our row back in."""
+    api = api_for(gh)
+    update_pull_comment(api, 12, "synced", StageState("success", SHA))
+    [comment] = gh.comments.values()
+    stale = comment.body
+    racing = Racing(api, after="update_comment", act=lambda: api.update_comment(comment.id, stale))
+    update_pull_comment(racing, 12, "verified", StageState("success", SHA, "p95=3ms"))  # type: ignore[arg-type]
+    assert _states(gh) == [{"synced", "verified"}]
+
+
+def test_two_deployments_at_once_leave_one_active(gh: GitHubStandIn, origin: Path) -> None:
+    """Another run creates the Deployment for the same environment and commit first: ours is
+    marked inactive and the state goes on the first, so one stays active."""
+    sha = subprocess.run(
+        ["git", "rev-parse", "main"], cwd=origin, capture_output=True, text=True, check=True
+    ).stdout.strip()
+    api = api_for(gh)
+    racing = Racing(
+        api,
+        before="create_deployment",
+        act=lambda: api.create_deployment(ref=sha, environment="staging", description="x"),
+    )
+    kept = record_deployment(racing, "staging", sha, "success", description="verified")  # type: ignore[arg-type]
+    states = {d.id: d.statuses[-1]["state"] if d.statuses else None for d in gh.deployments.values()}
+    assert kept == min(states) and states[kept] == "success"
+    assert [s for i, s in states.items() if i != kept] == ["inactive"]

@@ -9,6 +9,7 @@ requests with a ``{"id": "not_found"}`` body instead of raising: that becomes ou
 
 from __future__ import annotations
 
+import functools
 import ipaddress
 import time
 from collections.abc import Callable, Mapping
@@ -326,7 +327,7 @@ class AppPlatform:
         # A log file is a plain GET of a pre-signed URL: a dropped connection is retried.
         chunks = [
             retrying(
-                lambda url=url: self._download(url, max_bytes, app_id, deployment_id or ""),
+                functools.partial(self._download, url, max_bytes, app_id, deployment_id or ""),
                 self._policy,
                 sleep=self._sleep,
             )

@@ -77,6 +77,7 @@ class GitHubClient(Protocol):
     def comments(self, number: int) -> list[CommentInfo]: ...
     def create_comment(self, number: int, body: str) -> CommentInfo: ...
     def update_comment(self, comment_id: int, body: str) -> CommentInfo: ...
+    def get_comment(self, comment_id: int) -> CommentInfo: ...
     def create_deployment(
         self,
         *,
@@ -239,6 +240,15 @@ class GitHubApi:
             return CommentInfo(int(data["id"]), data.get("body") or "", data["user"]["login"])
 
         return self._read("update comment", update)
+
+    def get_comment(self, comment_id: int) -> CommentInfo:
+        """One comment, as it is now."""
+
+        def get() -> CommentInfo:
+            data = self._raw("GET", f"/issues/comments/{comment_id}")
+            return CommentInfo(int(data["id"]), data.get("body") or "", data["user"]["login"])
+
+        return self._read("get comment", get)
 
     # --- deployments -------------------------------------------------------------------------------
 

@@ -61,21 +61,57 @@ def update_pull_comment(
     merged: StageState | None = None,
 ) -> CommentOutcome:
     """Record ``stage`` on pull request ``pr``'s sticky comment, creating it only when missing;
-    ``merged`` fills the `merged` row when the comment does not have it yet."""
+    ``merged`` fills the `merged` row when the comment does not have it yet.
+
+    Other writers may run at the same time (a staging report and a promotion's): after a create
+    we look again and keep the oldest comment of ours, turning a later one of ours into a pointer
+    to it; after an edit we read the comment back and merge again if it changed underneath.
+    """
+
+    def render(current: CommentInfo | None) -> str:
+        previous = parse_state(current.body, pr) if current is not None else None
+        state = (previous or PullState(pr, title)).with_stage(stage, stage_state)
+        if merged is not None and "merged" not in state.stages:
+            state = state.with_stage("merged", merged)
+        return render_comment(state, repo_url=repo_url, note=note)
+
     ours = find_ours(github.comments(pr), author)
-    previous = parse_state(ours.body, pr) if ours else None
-    state = (previous or PullState(pr, title)).with_stage(stage, stage_state)
-    if merged is not None and "merged" not in state.stages:
-        state = state.with_stage("merged", merged)
-    body = render_comment(state, repo_url=repo_url, note=note)
-    if ours is not None:
-        return CommentOutcome(pr, "updated", github.update_comment(ours.id, body).id, body)
+    if ours is None:
+        created = _create_comment(github, pr, render(None), author)
+        if created.action == "updated":  # a lost create had gone through: it was edited instead
+            return created
+        oldest = find_ours(github.comments(pr), author)
+        if oldest is None or oldest.id == created.comment_id:
+            return created
+        # Someone created one first: ours becomes a pointer to theirs, which gets our row.
+        github.update_comment(created.comment_id, _pointer(oldest.id))
+        ours = oldest
+    for _ in range(_MERGE_ATTEMPTS):
+        body = render(ours)
+        github.update_comment(ours.id, body)
+        back = github.get_comment(ours.id)
+        if back.body == body:
+            break
+        ours = back  # another writer edited it between our read and our write: merge again
+    return CommentOutcome(pr, "updated", ours.id, body)
+
+
+_MERGE_ATTEMPTS: Final = 3
+
+
+def _pointer(comment_id: int) -> str:
+    """A duplicate status comment of ours, emptied into a pointer (the API cannot delete it)."""
+    link = f"#issuecomment-{comment_id}"
+    return f"terp-actions: this pull request's status is in [the first status comment]({link})."
+
+
+def _create_comment(github: GitHubClient, pr: int, body: str, author: str) -> CommentOutcome:
+    """Create the comment; when the answer is lost, look before creating a second one."""
     try:
         return CommentOutcome(pr, "created", github.create_comment(pr, body).id, body)
     except GitHubError as exc:
         if exc.status is not None and exc.status < 500:
             raise
-        # The answer was lost: the comment may exist. Look before creating a second one.
         ours = find_ours(github.comments(pr), author)
         if ours is not None:
             return CommentOutcome(pr, "updated", github.update_comment(ours.id, body).id, body)
@@ -92,14 +128,21 @@ def record_deployment(
     environment_url: str = "",
     log_url: str = "",
 ) -> int:
-    """Set the state of the one GitHub Deployment for ``environment`` and ``sha`` (made if missing)."""
+    """Set the state of the one GitHub Deployment for ``environment`` and ``sha`` (made if missing).
+
+    Two runs at once may both create one: after a create we list again, keep the oldest, and mark
+    our own later one inactive, so one Deployment per environment and commit stays active.
+    """
     existing = github.deployments(environment, sha=sha)
     if existing:
-        deployment_id = existing[0].id
+        deployment_id = min(d.id for d in existing)
     else:
-        deployment_id = github.create_deployment(
+        created = github.create_deployment(
             ref=sha, environment=environment, description=description, production=environment == "production"
         ).id
+        deployment_id = min([created, *(d.id for d in github.deployments(environment, sha=sha))])
+        if deployment_id != created:
+            github.create_status(created, "inactive", description="duplicate of an earlier Deployment")
     github.create_status(
         deployment_id, state, description=description, log_url=log_url, environment_url=environment_url
     )
