@@ -5,13 +5,20 @@ from __future__ import annotations
 import base64
 import json
 import subprocess
+import time
 from collections.abc import Callable
 from pathlib import Path
 
 import pytest
 
 from terp_actions.github import GitHubApi
-from terp_actions.publish import publish_stage, pulls_for_commit, record_deployment, update_pull_comment
+from terp_actions.publish import (
+    mark_interrupted,
+    publish_stage,
+    pulls_for_commit,
+    record_deployment,
+    update_pull_comment,
+)
 from terp_actions.report import (
     MARKER,
     MAX_COMMENT,
@@ -242,3 +249,29 @@ def test_two_deployments_at_once_leave_one_active(gh: GitHubStandIn, origin: Pat
     states = {d.id: d.statuses[-1]["state"] if d.statuses else None for d in gh.deployments.values()}
     assert kept == min(states) and states[kept] == "success"
     assert [s for i, s in states.items() if i != kept] == ["inactive"]
+
+
+def test_a_run_that_ended_without_a_result_is_closed_by_the_next(gh: GitHubStandIn, origin: Path) -> None:
+    """A Deployment left in_progress and a comment row left running by a cancelled run (hours
+    ago) are marked interrupted by the next run for the environment, which then carries on."""
+    sha = subprocess.run(
+        ["git", "rev-parse", "main"], cwd=origin, capture_output=True, text=True, check=True
+    ).stdout.strip()
+    api = api_for(gh)
+    old = api.create_deployment(ref=sha, environment="staging", description="deployed")
+    api.create_status(old.id, "in_progress", description="deployed running")
+    for status in gh.deployments[old.id].statuses:  # the cancelled run reported three hours ago
+        status["created"] -= 3 * 3600
+    update_pull_comment(api, 12, "deployed", StageState("running", sha, "", "", "2020-01-01T00:00:00Z"))
+
+    outcome = update_pull_comment(api, 12, "synced", StageState("success", SHA))
+    marked = mark_interrupted(api, "staging", now=time.time())
+    assert marked == [old.id] and gh.deployments[old.id].statuses[-1]["state"] == "error"
+    assert "interrupted" in gh.deployments[old.id].statuses[-1]["description"]
+    state = parse_state(outcome.body, 12)
+    assert state is not None and state.stages["deployed"].status == "failure"
+    assert "interrupted" in state.stages["deployed"].detail and state.stages["synced"].status == "success"
+    # A run still within its time is left alone.
+    fresh = api.create_deployment(ref=sha, environment="production", description="deployed")
+    api.create_status(fresh.id, "in_progress", description="deployed running")
+    assert mark_interrupted(api, "production", now=time.time()) == []

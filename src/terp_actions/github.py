@@ -64,6 +64,7 @@ class StatusInfo:
     description: str
     environment_url: str
     log_url: str
+    created_at: str = ""
 
 
 class GitHubClient(Protocol):
@@ -358,6 +359,7 @@ def _status(data: Mapping[str, Any]) -> StatusInfo:
         data.get("description") or "",
         data.get("environment_url") or "",
         data.get("log_url") or data.get("target_url") or "",
+        str(data.get("created_at") or ""),
     )
 
 

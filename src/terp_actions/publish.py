@@ -10,6 +10,7 @@ from __future__ import annotations
 import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
+from datetime import datetime
 from typing import TYPE_CHECKING, Final
 
 from terp_actions.errors import GitHubError
@@ -70,6 +71,8 @@ def update_pull_comment(
 
     def render(current: CommentInfo | None) -> str:
         previous = parse_state(current.body, pr) if current is not None else None
+        if previous is not None:
+            previous = close_interrupted(previous, time.time())
         state = (previous or PullState(pr, title)).with_stage(stage, stage_state)
         if merged is not None and "merged" not in state.stages:
             state = state.with_stage("merged", merged)
@@ -118,6 +121,49 @@ def _create_comment(github: GitHubClient, pr: int, body: str, author: str) -> Co
         return CommentOutcome(pr, "created", github.create_comment(pr, body).id, body)
 
 
+# A run that has not reported for this long has ended without a result (cancelled, timed out):
+# GitHub's longest job on hosted runners is 6 hours; our deploy jobs stop after 45-60 minutes.
+STALE_AFTER: Final = 2 * 3600.0
+_UNFINISHED: Final = frozenset({"in_progress", "queued", "pending"})
+
+
+def is_stale(state: str, created_at: str, now: float, stale_after: float = STALE_AFTER) -> bool:
+    """True for a status a finished run would have replaced: unfinished and older than the limit."""
+    if state not in _UNFINISHED or not created_at:
+        return False
+    try:
+        stamp = datetime.fromisoformat(created_at.replace("Z", "+00:00")).timestamp()
+    except ValueError:
+        return False
+    return now - stamp > stale_after
+
+
+def mark_interrupted(github: GitHubClient, environment: str, *, now: float, look_at: int = 5) -> list[int]:
+    """Deployments of ``environment`` that a cancelled or timed-out run left in progress get an
+    ``error`` status saying so (the newest few only). Returns the ids marked."""
+    marked = []
+    for deployment in github.deployments(environment)[:look_at]:
+        statuses = github.statuses(deployment.id)
+        if statuses and is_stale(statuses[0].state, statuses[0].created_at, now):
+            github.create_status(
+                deployment.id,
+                "error",
+                description="interrupted: the run that started it ended without a result",
+            )
+            marked.append(deployment.id)
+    return marked
+
+
+def close_interrupted(state: PullState, now: float) -> PullState:
+    """Rows a cancelled or timed-out run left ``running`` (older than STALE_AFTER) say so."""
+    for stage, current in state.stages.items():
+        if current.status == "running" and is_stale("in_progress", current.at, now):
+            interrupted = StageState("failure", current.sha, "interrupted: the run ended without a result",
+                                     current.deployment, current.at)  # fmt: skip
+            state = state.with_stage(stage, interrupted)
+    return state
+
+
 def record_deployment(
     github: GitHubClient,
     environment: str,
@@ -137,6 +183,8 @@ def record_deployment(
     if existing:
         deployment_id = min(d.id for d in existing)
     else:
+        # A new run for this environment: first close what an interrupted earlier run left open.
+        mark_interrupted(github, environment, now=time.time())
         created = github.create_deployment(
             ref=sha, environment=environment, description=description, production=environment == "production"
         ).id
