@@ -112,13 +112,30 @@ def test_empty_commit_message_is_parsed(repo: Repo) -> None:
     assert [(c.subject, c.files) for c in changes] == [("next", ("c",)), ("", ("b",))]
 
 
+def _git_children() -> list[int]:
+    """Pids of this process's live child processes that run git (read from /proc)."""
+    found = []
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            fields = stat.read_text().rsplit(")", 1)
+            name = fields[0].split("(", 1)[1]
+            state, ppid = fields[1].split()[:2]
+        except (OSError, IndexError, ValueError):
+            continue
+        if int(ppid) == os.getpid() and name == "git" and state != "Z":
+            found.append(int(stat.parent.name))
+    return found
+
+
+@pytest.mark.skipif(not Path("/proc/self/stat").exists(), reason="reads child processes from /proc (Linux)")
 def test_stream_stops_git_when_the_reader_stops_early(repo: Repo) -> None:
-    """Abandoning a stream part-way kills git instead of leaving it blocked on a pipe."""
-    repo.commit("base", {f"f{i:05}.txt": "x" for i in range(3000)})
-    stream = Git(repo.path).stream(["log", "-z", "--name-only", "--format=%H"])
-    first = next(stream)
+    """Abandoning a stream part-way kills git instead of leaving it blocked on a full pipe."""
+    repo.commit("big", {"blob.txt": "x" * (4 << 20)})  # 4 MiB of patch: more than the pipe holds
+    stream = Git(repo.path).stream(["log", "-z", "-p", "--format=%H"])
+    assert next(stream)
+    assert len(_git_children()) == 1  # git is still there, blocked writing the rest
     stream.close()
-    assert first
+    assert _git_children() == []
 
 
 def test_revisions_are_validated_before_use(repo: Repo) -> None:

@@ -275,7 +275,10 @@ def _valid(pattern: str) -> bool:
 
 
 @settings(max_examples=400, deadline=None)
-@given(st.lists(_pattern_text.filter(_valid), min_size=1, max_size=4), st.lists(_path_text, max_size=6))
+@given(
+    st.lists(_pattern_text.filter(_valid), min_size=1, max_size=4),
+    st.lists(_path_text, min_size=1, max_size=6),
+)
 def test_automaton_agrees_with_a_regex_reading_of_the_rules(patterns: list[str], paths: list[str]) -> None:
     """On small inputs the linear-time matcher decides exactly as a regex translation does."""
     rules = IgnoreRules(patterns)

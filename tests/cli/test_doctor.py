@@ -126,7 +126,9 @@ def test_human_output_groups_by_file(terp_shaped: Path) -> None:
     assert ".do/app-staging.yaml" in lines and "fix:" in result.stdout
     assert lines[-1].startswith("doctor: ") and " errors, " in lines[-1]
     # Each finding is said once; the error line after the list only counts them.
-    for line in (x for x in lines if x.startswith("  ERROR")):
+    errors = [x for x in lines if x.startswith("  ERROR")]
+    assert errors
+    for line in errors:
         assert (
             result.stdout.count(line.split("  ", 2)[-1]) == 1 and line.split("  ", 2)[-1] not in result.stderr
         )
