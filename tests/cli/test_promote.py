@@ -2,13 +2,17 @@
 
 from __future__ import annotations
 
+import base64
+import json
 import os
+import re
 import shutil
 import subprocess
 import sys
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
+from urllib.parse import quote
 
 import pytest
 from click.testing import Result
@@ -24,7 +28,7 @@ from terp_actions.sandbox.fake_appplatform import AppPlatformStandIn
 from terp_actions.sandbox.fake_github import GitHubStandIn
 
 from ..conftest import Repo
-from .conftest import invoke
+from .conftest import actions_env, invoke
 
 
 @dataclass
@@ -401,3 +405,42 @@ def test_rerunning_a_failed_promotion_rolls_back_to_the_last_good_commit_again(w
         assert f"production runs {world.production_sha[:12]} again" in result.stderr, (run, result.stderr)
         live = next(d for d in app.deployments if world.do.phase(app, d)[0] == "ACTIVE")
         assert live.commit == world.production_sha and app.pinned is None
+
+
+def test_a_failed_promotion_posts_no_secret_anywhere(world: World, tmp_path: Path) -> None:
+    """The run log of the failed build quotes the database password and a session secret; the
+    error text travels to the PR comment, its hidden state, the production Deployment and its
+    statuses, the outputs and the summary — and no secret with it, raw or encoded."""
+    password, session = "pw-Zx81!q", "sess-" + "Lq2" * 6
+    database_url = f"postgres://terp:{password}@db.internal/terp"
+    world.do.apps[
+        world.app_id
+    ].run_log = (
+        f"ERROR: could not connect: password was {password}; DATABASE_URL={database_url} session={session}\n"
+    )
+    world.gh.add_pull("Add export", "feature", "main", number=21)
+    extra = actions_env(tmp_path) | {"DATABASE_URL": database_url, "SESSION_SECRET": session}
+    env = {
+        "GITHUB_TOKEN": "ghs_sandbox",
+        "GITHUB_REPOSITORY": "terp/terp",
+        "GITHUB_API_URL": world.gh.url,
+        "DIGITALOCEAN_TOKEN": "dop_v1_sandbox",
+        "TERP_DO_ENDPOINT": world.do.url,
+        "TERP_REPO": str(world.repo),
+    } | extra
+    result = invoke(["promote", "--sha", world.staging_sha], env)
+    assert result.exit_code == 1 and "runtime logs" in result.stderr
+    posted = []
+    for comment in world.gh.comments.values():
+        posted.append(comment.body)
+        for block in re.findall(r"terp-actions:state v\d+ ([A-Za-z0-9+/=]+)", comment.body):
+            posted.append(base64.b64decode(block).decode())
+    for deployment in world.gh.deployments.values():
+        posted += [deployment.description, *(json.dumps(s, default=str) for s in deployment.statuses)]
+    assert any("runtime logs" in text for text in posted), "the failure reached GitHub"
+    everything = "\n".join(posted) + result.stdout + result.stderr
+    everything += (tmp_path / "output").read_text() + (tmp_path / "summary.md").read_text()
+    for secret in (password, session, "ghs_sandbox", "dop_v1_sandbox", quote(password, safe="")):
+        assert secret not in everything, secret
+    for secret in (password, session):
+        assert base64.b64encode(secret.encode()).decode()[:8] not in everything

@@ -45,3 +45,24 @@ def test_without_an_earlier_live_build_there_is_nothing_to_roll_back_to(world: W
     result = world.run("--sha", world.staging_sha)
     assert result.exit_code == 1 and "no earlier live deployment" in result.stderr
     assert app.pinned is None
+
+
+def test_rolling_back_to_the_running_build_is_refused_naming_the_valid_targets(world: World) -> None:
+    """`--to` the deployment that runs is bad input: it says which one is live and which earlier
+    ones went live, and changes nothing."""
+    assert (
+        world.run().exit_code == 0
+    )  # production now runs the staging commit; its old build went live before
+    app = world.do.apps[world.app_id]
+    live = next(d for d in app.deployments if world.do.phase(app, d)[0] == "ACTIVE")
+    earlier = next(d for d in app.deployments if d.commit != live.commit)
+    env = {
+        "DIGITALOCEAN_TOKEN": "dop_v1_sandbox",
+        "TERP_DO_ENDPOINT": world.do.url,
+        "TERP_REPO": str(world.repo),
+    }
+    count = len(app.deployments)
+    result = invoke(["rollback", "--env", "production", "--to", live.id], env=env)
+    assert result.exit_code == 2
+    assert f"runs deployment {live.id}" in result.stderr and earlier.id in result.stderr
+    assert len(app.deployments) == count and app.pinned is None

@@ -226,11 +226,20 @@ def roll_back_environment(
         raise BadInput(f"--to {to!r} is not a deployment id")
     app = platform.get_app(environment.app)
     app_id, live = str(app["id"]), app.get("active_deployment") or {}
-    if to and to == live.get("id"):
-        raise BadInput(f"--to {to}: that deployment is the one running on {env}; name an earlier one")
-    target = to or rollback_target(
-        platform.list_deployments(app_id), commit_of(live), commit_of, exclude=str(live.get("id", ""))
-    )
+    deployments = platform.list_deployments(app_id)
+    if to and (
+        to == live.get("id") or any(d["id"] == to and commit_of(d) == commit_of(live) for d in deployments)
+    ):
+        valid = [
+            str(d["id"]) for d in deployments
+            if d.get("phase") in ("ACTIVE", "SUPERSEDED") and commit_of(d) and commit_of(d) != commit_of(live)
+        ][:5]  # fmt: skip
+        raise BadInput(
+            f"--to {to}: {env} runs deployment {live.get('id')} ({commit_of(live)[:12]}); rolling back to it,"
+            " or to another build of that commit, changes nothing. Earlier live deployments: "
+            + (", ".join(valid) or "none")
+        )
+    target = to or rollback_target(deployments, commit_of(live), commit_of, exclude=str(live.get("id", "")))
     if not target:
         raise RollbackFailed(f"{env}: no earlier deployment that went live can be rolled back to")
     if dry_run:
