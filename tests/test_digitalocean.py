@@ -111,15 +111,18 @@ def test_rollback_pins_and_commit_unpins(
     clock.advance(200)
     assert client.validate_rollback(app.id, good["id"])["valid"] is True
     rolled = client.rollback(app.id, good["id"])
-    assert rolled["cause"] == "rollback"
+    assert rolled["cause_details"]["type"] == "MANUAL_ROLLBACK"  # the fact, not a cause text
     assert client.get_app(app.id)["pinned_deployment"]["id"] == rolled["id"]
     with pytest.raises(DigitalOceanError, match="pinned"):
         client.create_deployment(app.id)
+    with pytest.raises(DigitalOceanError, match="pinned"):  # a spec update would deploy too
+        client.update_app(app.id, {"name": "terp", "services": [{"name": "web"}]})
+    assert client.validate_rollback(app.id, good["id"])["error"]["code"] == "app_pinned"
     client.commit_rollback(app.id)
     assert "pinned_deployment" not in client.get_app(app.id)
     client.rollback(app.id, good["id"])
     reverted = client.revert_rollback(app.id)
-    assert reverted["cause"] == "rollback reverted" and "pinned_deployment" not in client.get_app(app.id)
+    assert reverted["cause_details"]["type"] == "MANUAL" and "pinned_deployment" not in client.get_app(app.id)
 
 
 def test_not_found_bodies_become_our_errors(do_stand_in: AppPlatformStandIn, client: AppPlatform) -> None:
@@ -344,3 +347,64 @@ def test_a_dropped_log_download_is_retried(
     do_stand_in.inject(Fault("log_file", "close", frozenset({1})))
     text = client.logs(app.id, dep.id, "DEPLOY")
     assert "Migrations applied" in text and do_stand_in.calls["log_file"] == 2 and len(sleeps) == 1
+
+
+def test_rollback_validation_answers_with_the_documented_conditions(
+    do_stand_in: AppPlatformStandIn, client: AppPlatform, clock: ManualClock
+) -> None:
+    """A deployment that failed, or has not ended, is never a valid target; the codes are App
+    Platform's own (incompatible_result, incompatible_phase)."""
+    app = do_stand_in.add_app("terp", "production")
+    do_stand_in.fail_next_deployment(app, Failure("BUILDING", 10.0, "error: build failed"))
+    failed = client.create_deployment(app.id)
+    clock.advance(200)
+    running = client.create_deployment(app.id)
+    clock.advance(1)
+    assert client.validate_rollback(app.id, failed["id"])["error"]["code"] == "incompatible_result"
+    assert client.validate_rollback(app.id, running["id"])["error"]["code"] == "incompatible_phase"
+    with pytest.raises(DigitalOceanError, match="no such deployment"):
+        client.validate_rollback(app.id, "0" * 8 + "-0000-0000-0000-" + "0" * 12)
+
+
+def test_a_name_never_goes_in_the_path_and_every_page_is_read(
+    do_stand_in: AppPlatformStandIn, client: AppPlatform
+) -> None:
+    """App Platform takes an id in the app path (a name there is 404); a name is found by
+    listing the apps, every page of them."""
+    for index in range(250):
+        do_stand_in.add_app(f"other-{index}", "main")
+    wanted = do_stand_in.add_app("terp-staging", "staging")
+    headers = {"Authorization": f"Bearer {TOKEN}"}
+    assert httpx.get(f"{do_stand_in.url}/v2/apps/terp-staging", headers=headers).status_code == 404
+    assert client.get_app("terp-staging")["id"] == wanted.id
+    assert len(client.list_apps()) == 251 and do_stand_in.calls["apps_list"] >= 4
+
+
+def test_a_spec_update_pulls_new_code_only_with_update_all_source_versions(
+    do_stand_in: AppPlatformStandIn, client: AppPlatform, origin: Path, tmp_path: Path
+) -> None:
+    """Without update_all_source_versions an app update builds the commit already running (as
+    App Platform does: "only newly added sources"); our client sends it, so the new tip builds."""
+    app = do_stand_in.add_app("terp-staging", "staging", repo=origin, timings={})
+    old = do_stand_in.deploy(app).commit
+    work = tmp_path / "work"
+    subprocess.run(["git", "clone", "-q", "-b", "staging", str(origin), str(work)], check=True)
+    (work / "new.py").write_text("x = 2\n")
+    subprocess.run(["git", "-C", str(work), "add", "new.py"], check=True)
+    subprocess.run(["git", "-C", str(work), "commit", "-q", "-m", "new"], check=True)
+    subprocess.run(["git", "-C", str(work), "push", "-q", "origin", "staging"], check=True)
+    new = subprocess.run(
+        ["git", "-C", str(work), "rev-parse", "HEAD"], capture_output=True, text=True, check=True
+    )
+    spec = {
+        "name": "terp-staging",
+        "services": [{"name": "web", "github": {"repo": "terp/terp", "branch": "staging"}}],
+    }
+    plain = httpx.put(
+        f"{do_stand_in.url}/v2/apps/{app.id}",
+        json={"spec": spec},
+        headers={"Authorization": f"Bearer {TOKEN}"},
+    )
+    assert plain.status_code == 200 and app.deployments[0].commit == old
+    client.update_app(app.id, spec)
+    assert app.deployments[0].commit == new.stdout.strip() != old

@@ -24,6 +24,8 @@ DEFAULT_ENDPOINT: Final = "https://api.digitalocean.com"
 LOG_TYPES: Final = ("BUILD", "DEPLOY", "RUN")
 MAX_LOG_BYTES: Final = 2 * 1024 * 1024
 _UUID_LENGTH: Final = 36
+_MAX_PAGES: Final = 50  # 10,000 apps at 200 a page
+ROLLBACK_CAUSES: Final = frozenset({"MANUAL_ROLLBACK", "AUTO_ROLLBACK"})  # godo's cause_details.type
 
 
 def is_app_id(app: str) -> bool:
@@ -207,17 +209,30 @@ class AppPlatform:
     # --- apps -----------------------------------------------------------------------------------
 
     def get_app(self, app: str) -> dict[str, Any]:
-        """The app by id, or by name (one lookup)."""
+        """The app by id, or by name: a name is looked up by listing the apps (as doctl does),
+        never put in the path, where App Platform takes an id only."""
         if is_app_id(app):
             body = self._read("get app", lambda: self._client.apps.get(app), app=app)
-        else:
-            body = self._read("get app", lambda: self._client.apps.get(app, name=app), app=app)
-        return dict(body["app"])
+            return dict(body["app"])
+        found = [a for a in self.list_apps() if (a.get("spec") or {}).get("name") == app]
+        if not found:
+            raise AppNotFound(
+                f"no app named {app!r} (or the token cannot see it)",
+                app=app,
+                status=404,
+                hint="check environments.<env>.app in the configuration and the token's team",
+            )
+        return dict(found[0])
 
     def list_apps(self) -> list[dict[str, Any]]:
-        """Every app the token can see (first page of 200)."""
-        body = self._read("list apps", lambda: self._client.apps.list(per_page=200))
-        return list(body.get("apps") or [])
+        """Every app the token can see, every page."""
+        apps: list[dict[str, Any]] = []
+        for page in range(1, _MAX_PAGES + 1):
+            body = self._read("list apps", functools.partial(self._client.apps.list, page=page, per_page=200))
+            apps += list(body.get("apps") or [])
+            if not ((body.get("links") or {}).get("pages") or {}).get("next"):
+                return apps
+        return apps
 
     def create_app(self, spec: Mapping[str, Any]) -> dict[str, Any]:
         """Create an app from ``spec`` (App Platform deploys it at once). A lost answer raises
@@ -247,7 +262,10 @@ class AppPlatform:
         """Apply a new spec (App Platform starts a deployment for it). Never retried."""
         body = self._write(
             "update app",
-            lambda: self._client.apps.update(app_id, {"spec": dict(spec)}),
+            # Without update_all_source_versions App Platform keeps building the old commit.
+            lambda: self._client.apps.update(
+                app_id, {"spec": dict(spec), "update_all_source_versions": True}
+            ),
             app=app_id,
         )
         return dict(body["app"])

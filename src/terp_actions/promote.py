@@ -16,6 +16,7 @@ from dataclasses import dataclass, field
 from typing import Any, NoReturn
 
 from terp_actions import git as gitmod
+from terp_actions.digitalocean import ROLLBACK_CAUSES
 from terp_actions.errors import (
     BadInput,
     DigitalOceanError,
@@ -359,7 +360,7 @@ def run_promotion(
     app = platform.get_app(app_id)
     pinned = app.get("pinned_deployment") or {}
     production_now = gitmod.resolve_commit(git, production_ref) or ""
-    if pinned.get("cause") == "rollback" and production_now == sha:
+    if (pinned.get("cause_details") or {}).get("type") in ROLLBACK_CAUSES and production_now == sha:
         # A rerun of a promotion that died mid-rollback: finish the rollback, don't start over.
         _resume_rollback(
             platform, app_id, pinned, sha, follow=follow, healthy=healthy, commit_of=commit_of, say=say

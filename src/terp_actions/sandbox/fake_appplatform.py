@@ -8,6 +8,7 @@ it is created, as App Platform does (a specific commit cannot be asked for).
 from __future__ import annotations
 
 import hashlib
+import re
 import secrets
 import time
 import uuid
@@ -21,6 +22,11 @@ from terp_actions.git import Git
 from terp_actions.sandbox.http import Request, Response, StandIn
 
 PHASES = ("PENDING_BUILD", "BUILDING", "PENDING_DEPLOY", "DEPLOYING")
+_UUID = re.compile(r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}")
+_PINNED_MESSAGE = "The app is pinned to a rollback deployment; commit or revert the rollback first."
+# godo's DeploymentCauseDetailsType: the only values the stand-in puts in cause_details.type.
+CAUSE_TYPES = frozenset({"UNKNOWN", "MANUAL", "DEPLOY_ON_PUSH", "MAINTENANCE", "MANUAL_ROLLBACK", "AUTO_ROLLBACK",
+                         "UPDATE_DATABASE_TRUSTED_SOURCES", "AUTOSCALED"})  # fmt: skip
 TERMINAL = frozenset({"ACTIVE", "ERROR", "CANCELED", "SUPERSEDED"})
 DEFAULT_TIMINGS = {"PENDING_BUILD": 5.0, "BUILDING": 60.0, "PENDING_DEPLOY": 5.0, "DEPLOYING": 30.0}
 
@@ -75,6 +81,11 @@ class Deployment:
                 return "ERROR", start + self.failure.after
             start += self.timings.get(phase, 0.0)
         return "ACTIVE", start
+
+    def superseded_before_live(self, now: float) -> bool:
+        """True when a newer deployment superseded this one before it went live."""
+        end = self.ended_in(now)
+        return self.superseded_at is not None and (end is None or self.superseded_at < end[1])
 
     def own_phase(self, now: float) -> tuple[str, float]:
         """The phase at ``now`` ignoring newer deployments, and when it began."""
@@ -229,6 +240,9 @@ class AppPlatformStandIn(StandIn):
 
     def deploy(self, app: App, cause: str = "manual", **extra: Any) -> Deployment:
         """Start a deployment of the app's branch tip, superseding one in progress."""
+        kind = (extra.get("cause_details") or {}).get("type", "MANUAL")
+        if kind not in CAUSE_TYPES:
+            raise ValueError(f"cause_details.type {kind!r} is not one App Platform sends")
         with self.lock:
             now = self.clock()
             for older in app.deployments:
@@ -401,13 +415,11 @@ class AppPlatformStandIn(StandIn):
         return Response(404, self.error_body(404, f"The {what} you were accessing could not be found."))
 
     def _app(self, request: Request) -> App | None:
+        # The path takes an app id only: App Platform answers 404 for a name there (doctl looks a
+        # name up by listing the apps), so a client that puts a name in the path fails here too.
         key = request.params.get("app_id") or request.params.get("id") or ""
-        name = request.arg("name")
         with self.lock:
-            if key in self.apps:
-                return self.apps[key]
-            wanted = name or key
-            return next((a for a in self.apps.values() if a.name == wanted), None)
+            return self.apps.get(key) if _UUID.fullmatch(key) else None
 
     @staticmethod
     def _find_deployment(app: App, deployment_id: str) -> Deployment | None:
@@ -416,9 +428,15 @@ class AppPlatformStandIn(StandIn):
     # --- handlers ------------------------------------------------------------------------------
 
     def _list_apps(self, request: Request) -> Response:
+        page = max(1, int(request.arg("page", "1") or 1))
+        per_page = max(1, min(200, int(request.arg("per_page", "20") or 20)))
         with self.lock:
-            apps = [self._app_json(a) for a in self.apps.values()]
-        return Response(200, {"apps": apps, "links": {}, "meta": {"total": len(apps)}})
+            every = list(self.apps.values())
+            apps = [self._app_json(a) for a in every[(page - 1) * per_page : page * per_page]]
+        links: dict[str, Any] = {}
+        if page * per_page < len(every):
+            links = {"pages": {"next": f"{self.url}/v2/apps?page={page + 1}&per_page={per_page}"}}
+        return Response(200, {"apps": apps, "links": links, "meta": {"total": len(every)}})
 
     def _get_app(self, request: Request) -> Response:
         app = self._app(request)
@@ -485,8 +503,11 @@ class AppPlatformStandIn(StandIn):
         app = self._app(request)
         if app is None:
             return self._missing()
-        spec = (request.json() or {}).get("spec") or {}
+        body = request.json() or {}
+        spec = body.get("spec") or {}
         with self.lock:
+            if app.pinned:
+                return Response(400, self.error_body(400, _PINNED_MESSAGE))
             if spec.get("name") and spec["name"] != app.name:
                 return Response(400, {"id": "bad_request", "message": "the app name cannot be changed"})
             services = spec.get("services") or []
@@ -494,7 +515,13 @@ class AppPlatformStandIn(StandIn):
             if branch:
                 app.branch = branch
             app.applied_spec = spec
-            self.deploy(app, cause="app spec updated", cause_details={"type": "APP_SPEC_UPDATE"})
+            # Without update_all_source_versions App Platform "only updates newly added sources":
+            # the deployment builds the commit the app already runs, not the branch's new tip.
+            live = self._newest(app, {"ACTIVE"})
+            keep = None if body.get("update_all_source_versions") or live is None else live.commit
+            dep = self.deploy(app, cause="app spec updated", cause_details={"type": "MANUAL"})
+            if keep is not None:
+                dep.commit = keep
             return Response(200, {"app": self._app_json(app)})
 
     def _list_deployments(self, request: Request) -> Response:
@@ -523,13 +550,7 @@ class AppPlatformStandIn(StandIn):
         force_build = bool((request.json() or {}).get("force_build", False))
         with self.lock:
             if app.pinned:
-                return Response(
-                    400,
-                    {
-                        "id": "app_pinned",
-                        "message": "The app is pinned to a rollback deployment; commit or revert the rollback first.",
-                    },
-                )
+                return Response(400, self.error_body(400, _PINNED_MESSAGE))
             dep = self.deploy(app, cause="manual", force_build=force_build, cause_details={"type": "MANUAL"})
             return Response(200, {"deployment": self._deployment_json(app, dep)})
 
@@ -605,24 +626,22 @@ class AppPlatformStandIn(StandIn):
         with self.lock:
             dep = self._find_deployment(app, target)
             if dep is None:
-                return Response(
-                    200,
-                    {
-                        "valid": False,
-                        "error": {"code": "not_found", "message": "no such deployment"},
-                        "warnings": [],
-                    },
+                return self._missing("deployment")
+            phase = self.phase(app, dep)[0]
+            problem = None
+            if app.pinned:
+                problem = ("app_pinned", "a rollback is in progress and the app is pinned")
+            elif phase not in ("ACTIVE", "SUPERSEDED") or dep.superseded_before_live(self.clock()):
+                reason = "failed" if phase == "ERROR" else phase.lower()
+                code = (
+                    "incompatible_result"
+                    if phase in ("ERROR", "CANCELED", "SUPERSEDED")
+                    else "incompatible_phase"
                 )
-            if dep.ended_in(self.clock()) is None or dep.failure is not None:
-                return Response(
-                    200,
-                    {
-                        "valid": False,
-                        "error": {"code": "not_deployed", "message": "the deployment never went live"},
-                        "warnings": [],
-                    },
-                )
-            return Response(200, {"valid": True, "warnings": []})
+                problem = (code, f'deployment result "{reason}" is unsuitable for rollback')
+            if problem is not None:
+                return Response(200, {"valid": False, "error": {"code": problem[0], "message": problem[1]}})
+            return Response(200, {"valid": True})
 
     def _rollback(self, request: Request) -> Response:
         app = self._app(request)
@@ -634,7 +653,7 @@ class AppPlatformStandIn(StandIn):
             if target is None:
                 return self._missing("deployment")
             dep = self.deploy(
-                app, cause="rollback", cloned_from=target.id, cause_details={"type": "ROLLBACK"}
+                app, cause="rollback", cloned_from=target.id, cause_details={"type": "MANUAL_ROLLBACK"}
             )
             dep.commit = target.commit
             if not body.get("skip_pin"):
@@ -657,7 +676,7 @@ class AppPlatformStandIn(StandIn):
             if not app.pinned:
                 return Response(400, {"id": "bad_request", "message": "the app has no rollback to revert"})
             app.pinned = None
-            dep = self.deploy(app, cause="rollback reverted", cause_details={"type": "ROLLBACK"})
+            dep = self.deploy(app, cause="rollback reverted", cause_details={"type": "MANUAL"})
             return Response(200, {"deployment": self._deployment_json(app, dep)})
 
     def _health(self, request: Request) -> Response:
