@@ -174,3 +174,25 @@ def test_an_unreadable_answer_is_our_error_after_bounded_retries(
             call()
         assert gh_stand_in.calls[operation] > 1  # retried, as a read is
     assert sleeps
+
+
+def test_auto_inactive_spares_production_deployments(
+    gh_stand_in: GitHubStandIn, api: GitHubApi, origin: Path
+) -> None:
+    """As GitHub documents it, a success with auto_inactive marks earlier non-production,
+    non-transient Deployments of the environment inactive; production ones stay."""
+    main = subprocess.run(
+        ["git", "rev-parse", "main"], cwd=origin, capture_output=True, text=True, check=True
+    )
+    sha = main.stdout.strip()
+    for environment in ("staging", "production"):
+        first = api.create_deployment(
+            ref=sha, environment=environment, description="one", production=environment == "production"
+        )
+        api.create_status(first.id, "success")
+        second = api.create_deployment(
+            ref=sha, environment=environment, description="two", production=environment == "production"
+        )
+        api.create_status(second.id, "success")
+        states = [s.state for s in api.statuses(first.id)]
+        assert states[0] == ("inactive" if environment == "staging" else "success"), environment

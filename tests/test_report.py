@@ -9,6 +9,7 @@ import time
 from collections.abc import Callable
 from pathlib import Path
 
+import httpx
 import pytest
 
 from terp_actions.github import GitHubApi
@@ -275,3 +276,53 @@ def test_a_run_that_ended_without_a_result_is_closed_by_the_next(gh: GitHubStand
     fresh = api.create_deployment(ref=sha, environment="production", description="deployed")
     api.create_status(fresh.id, "in_progress", description="deployed running")
     assert mark_interrupted(api, "production", now=time.time()) == []
+
+
+def test_a_production_success_leaves_one_active_production_deployment(
+    gh: GitHubStandIn, origin: Path
+) -> None:
+    """GitHub's auto_inactive leaves production Deployments alone, so a newer promotion marks
+    the one that ran before inactive itself; staging relies on auto_inactive."""
+    sha = subprocess.run(
+        ["git", "rev-parse", "main"], cwd=origin, capture_output=True, text=True, check=True
+    ).stdout.strip()
+    feature = subprocess.run(
+        ["git", "rev-parse", "feature"], cwd=origin, capture_output=True, text=True, check=True
+    ).stdout.strip()
+    api = api_for(gh)
+    first = record_deployment(api, "production", sha, "success", description="promoted")
+    second = record_deployment(api, "production", feature, "success", description="promoted")
+    assert gh.deployments[first].production and gh.deployments[first].statuses[-1]["state"] == "inactive"
+    assert gh.deployments[second].statuses[-1]["state"] == "success"
+
+
+def test_stand_in_users_carry_every_field_github_requires(gh: GitHubStandIn) -> None:
+    """Users in comments carry all of GitHub's required simple-user fields, contract or not."""
+    api_for(gh).create_comment(12, "hello")
+    answer = httpx.get(
+        f"{gh.url}/repos/terp/terp/issues/12/comments", headers={"Authorization": "token ghs_sandbox"}
+    )
+    user = answer.json()[0]["user"]
+    required = set(
+        [
+            "avatar_url",
+            "events_url",
+            "followers_url",
+            "following_url",
+            "gists_url",
+            "gravatar_id",
+            "html_url",
+            "id",
+            "node_id",
+            "login",
+            "organizations_url",
+            "received_events_url",
+            "repos_url",
+            "site_admin",
+            "starred_url",
+            "subscriptions_url",
+            "type",
+            "url",
+        ]
+    )
+    assert required <= set(user)

@@ -32,7 +32,9 @@ class PullInfo:
     head: str
     base: str
     url: str
-    merge_commit_sha: str | None
+    # Merged or not, from `merged_at`: API version 2026-03-10 drops `merge_commit_sha`, so nothing
+    # here relies on it (merge commits come from the synced range's subjects).
+    merged: bool
 
 
 @dataclass(frozen=True)
@@ -337,7 +339,7 @@ class GitHubApi:
 
 
 def _pull(p: Any) -> PullInfo:
-    return PullInfo(p.number, p.title, p.state, p.head.ref, p.base.ref, p.html_url, p.merge_commit_sha)
+    return PullInfo(p.number, p.title, p.state, p.head.ref, p.base.ref, p.html_url, p.merged_at is not None)
 
 
 def _pull_from_json(data: Mapping[str, Any]) -> PullInfo:
@@ -348,7 +350,7 @@ def _pull_from_json(data: Mapping[str, Any]) -> PullInfo:
         data["head"]["ref"],
         data["base"]["ref"],
         data["html_url"],
-        data.get("merge_commit_sha"),
+        data.get("merged_at") is not None,
     )
 
 

@@ -194,6 +194,16 @@ def record_deployment(
     github.create_status(
         deployment_id, state, description=description, log_url=log_url, environment_url=environment_url
     )
+    if state == "success" and environment == "production":
+        # auto_inactive leaves production Deployments alone (GitHub documents it for
+        # non-production ones only): the one that ran before is marked inactive here.
+        for earlier in github.deployments(environment)[:5]:
+            if earlier.id != deployment_id:
+                statuses = github.statuses(earlier.id)
+                if statuses and statuses[0].state == "success":
+                    github.create_status(
+                        earlier.id, "inactive", description="superseded by a newer promotion"
+                    )
     return deployment_id
 
 
@@ -267,9 +277,7 @@ def pulls_for_commit(
     """Merged pull requests into ``base`` that carry ``sha``, asked of GitHub (which lists a
     just-pushed commit's pull requests late: a few short retries while the answer is empty)."""
     for attempt in range(attempts):
-        found = tuple(
-            sorted(p.number for p in github.pulls_for_commit(sha) if p.base == base and p.merge_commit_sha)
-        )
+        found = tuple(sorted(p.number for p in github.pulls_for_commit(sha) if p.base == base and p.merged))
         if found or attempt == attempts - 1:
             return found
         sleep(wait)

@@ -170,9 +170,15 @@ class GitHubStandIn(StandIn):
 
     def _user(self, login: str) -> dict[str, Any]:
         user_id = 41898282 if login == BOT_LOGIN else 1000 + sum(map(ord, login))
+        api = f"{self.url}/users/{login}"
         return {"login": login, "id": user_id, "node_id": f"U_{user_id}", "type": "Bot" if login.endswith("[bot]") else "User",
-                "site_admin": False, "url": f"{self.url}/users/{login}", "html_url": f"{self.url}/{login}",
-                "avatar_url": f"{self.url}/avatars/{user_id}", "gravatar_id": ""}  # fmt: skip
+                "site_admin": False, "url": api, "html_url": f"{self.url}/{login}",
+                "avatar_url": f"{self.url}/avatars/{user_id}", "gravatar_id": "",
+                "followers_url": f"{api}/followers", "following_url": f"{api}/following{{/other_user}}",
+                "gists_url": f"{api}/gists{{/gist_id}}", "starred_url": f"{api}/starred{{/owner}}{{/repo}}",
+                "subscriptions_url": f"{api}/subscriptions", "organizations_url": f"{api}/orgs",
+                "repos_url": f"{api}/repos", "events_url": f"{api}/events{{/privacy}}",
+                "received_events_url": f"{api}/received_events"}  # fmt: skip
 
     def authenticate(self, request: Request) -> Response | None:
         auth = request.headers.get("authorization", "")
@@ -583,10 +589,12 @@ class GitHubStandIn(StandIn):
                       "log_url": body.get("log_url") or body.get("target_url") or "",
                       "environment_url": body.get("environment_url") or ""}  # fmt: skip
             d.statuses.append(status)
+            # As documented: auto_inactive marks inactive the prior non-transient, non-production
+            # deployments of the same environment (production ones stay as they are).
             if state == "success" and body.get("auto_inactive", True):
                 for other in self.deployments.values():
-                    if other.id != d.id and other.environment == d.environment and not other.transient and other.statuses \
-                            and other.statuses[-1]["state"] == "success":  # fmt: skip
+                    if other.id != d.id and other.environment == d.environment and not other.transient \
+                            and not other.production and other.statuses and other.statuses[-1]["state"] == "success":  # fmt: skip
                         other.statuses.append(
                             {**other.statuses[-1], "id": next(self.ids), "state": "inactive", "created": now}
                         )
