@@ -303,26 +303,24 @@ def test_stand_in_users_carry_every_field_github_requires(gh: GitHubStandIn) -> 
         f"{gh.url}/repos/terp/terp/issues/12/comments", headers={"Authorization": "token ghs_sandbox"}
     )
     user = answer.json()[0]["user"]
-    required = set(
-        [
-            "avatar_url",
-            "events_url",
-            "followers_url",
-            "following_url",
-            "gists_url",
-            "gravatar_id",
-            "html_url",
-            "id",
-            "node_id",
-            "login",
-            "organizations_url",
-            "received_events_url",
-            "repos_url",
-            "site_admin",
-            "starred_url",
-            "subscriptions_url",
-            "type",
-            "url",
-        ]
-    )
+    required = {
+        "avatar_url",
+        "events_url",
+        "followers_url",
+        "following_url",
+        "gists_url",
+        "gravatar_id",
+        "html_url",
+        "id",
+        "node_id",
+        "login",
+        "organizations_url",
+        "received_events_url",
+        "repos_url",
+        "site_admin",
+        "starred_url",
+        "subscriptions_url",
+        "type",
+        "url",
+    }
     assert required <= set(user)
