@@ -17,7 +17,7 @@ from typing import Any, Final, Protocol, TypedDict
 from urllib.parse import urlsplit
 
 from terp_actions.backoff import RetryPolicy, retrying
-from terp_actions.errors import AppNotFound, DigitalOceanError, RequestLost, TokenRefused
+from terp_actions.errors import AppNotFound, DigitalOceanError, LogUnavailable, RequestLost, TokenRefused
 from terp_actions.redact import Redactor
 
 DEFAULT_ENDPOINT: Final = "https://api.digitalocean.com"
@@ -25,6 +25,7 @@ LOG_TYPES: Final = ("BUILD", "DEPLOY", "RUN")
 MAX_LOG_BYTES: Final = 2 * 1024 * 1024
 _UUID_LENGTH: Final = 36
 _MAX_PAGES: Final = 50  # 10,000 apps at 200 a page
+LIVE_SECONDS: Final = 5.0  # how long a live log stream is read for "what is there now"
 ROLLBACK_CAUSES: Final = frozenset({"MANUAL_ROLLBACK", "AUTO_ROLLBACK"})  # godo's cause_details.type
 
 
@@ -342,18 +343,46 @@ class AppPlatform:
                 lambda: self._client.apps.get_logs_active_deployment_aggregate(app_id, type=kind),
                 app=app_id,
             )
+        historic = list(body.get("historic_urls") or [])
+        live = str(body.get("live_url") or "")
+        where = (app_id, deployment_id or "")
+        if not historic and not live:
+            raise LogUnavailable(f"{kind.lower()} log: App Platform handed out no log URL", app=app_id,
+                                 deployment=deployment_id or "")  # fmt: skip
+        if not historic:
+            return self._read_live(live, kind, max_bytes, *where)
         # A log file is a plain GET of a pre-signed URL: a dropped connection is retried.
         chunks = [
             retrying(
-                functools.partial(self._download, url, max_bytes, app_id, deployment_id or ""),
+                functools.partial(self._download, url, max_bytes, *where),
                 self._policy,
                 sleep=self._sleep,
             )
-            for url in body.get("historic_urls") or []
+            for url in historic
         ]
         return "".join(chunks)[-max_bytes:]
 
-    def _download(self, url: str, max_bytes: int, app: str, deployment: str) -> str:
+    def _read_live(self, url: str, kind: str, max_bytes: int, app: str, deployment: str) -> str:
+        """What a live log stream holds now: read over https (http on loopback) for at most
+        LIVE_SECONDS or ``max_bytes``. A websocket stream is not read by this version: that is an
+        unavailable log, never an empty one."""
+        scheme = urlsplit(url).scheme
+        if scheme in ("wss", "ws"):
+            raise LogUnavailable(
+                f"{kind.lower()} log: App Platform offers it only as a websocket stream, which this "
+                "version does not read",
+                app=app,
+                deployment=deployment,
+            )
+        if not (scheme == "https" or (scheme == "http" and is_loopback(url))):
+            raise LogUnavailable(
+                f"{kind.lower()} log: unexpected live log address", app=app, deployment=deployment
+            )
+        return self._download(url, max_bytes, app, deployment, within=LIVE_SECONDS)
+
+    def _download(
+        self, url: str, max_bytes: int, app: str, deployment: str, within: float | None = None
+    ) -> str:
         import httpx  # noqa: PLC0415
 
         data = bytearray()
@@ -369,10 +398,13 @@ class AppPlatform:
                         deployment=deployment,
                         status=resp.status_code,
                     )
+                began = time.monotonic()
                 for chunk in resp.iter_bytes():
                     data += chunk
                     if len(data) > max_bytes:  # keep the tail: errors are usually near the end
                         del data[: len(data) - max_bytes]
+                    if within is not None and time.monotonic() - began > within:
+                        break  # a live stream keeps going: what is there now is what we read
         except httpx.HTTPError as exc:
             raise DigitalOceanError(
                 f"log file could not be read ({type(exc).__name__})",

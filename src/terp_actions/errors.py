@@ -11,6 +11,7 @@
     │   ├── DigitalOceanError    App Platform (app, deployment)
     │   │   ├── AppNotFound      exit 2: the configured app does not exist for this token
     │   │   ├── TokenRefused     exit 2: App Platform refused the token (401)
+    │   │   ├── LogUnavailable   a log that could not be read (never an empty log)
     │   │   └── RequestLost      a write whose answer was lost: look before retrying
     │   └── GitHubError          the GitHub API
     ├── SyncConflict             main cannot be merged into staging without a person
@@ -168,6 +169,12 @@ class TokenRefused(DigitalOceanError):
 
     exit_code = 2
     title = "Token refused"
+
+
+class LogUnavailable(DigitalOceanError):
+    """A log App Platform could not hand over: never to be read as an empty log."""
+
+    title = "Log unavailable"
 
 
 class GitHubError(ServiceError):

@@ -18,6 +18,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Literal
 from urllib.parse import urljoin, urlsplit
 
+from terp_actions.errors import DigitalOceanError
 from terp_actions.logsearch import MAX_LINE, first_match
 
 if TYPE_CHECKING:
@@ -257,11 +258,27 @@ def run_checks(
     )
     if active.get("id"):
         logs, migrations = settings.logs, settings.migrations
-        run_log = client.logs(app_id, active["id"], "RUN")
-        checks.append(timed(lambda: check_logs(run_log.splitlines(), logs.error, logs.allow, logs.max)))
-        deploy_log = client.logs(app_id, active["id"], "DEPLOY")
-        checks.append(timed(lambda: check_migrations(deploy_log, migrations.ok, migrations.fail)))
+        run_log = _read_log(client, app_id, active["id"], "RUN")
+        checks.append(
+            timed(lambda: check_logs(run_log.splitlines(), logs.error, logs.allow, logs.max))
+            if isinstance(run_log, str)
+            else CheckResult("runtime logs", "fail", f"the run log could not be read: {run_log}")
+        )
+        deploy_log = _read_log(client, app_id, active["id"], "DEPLOY")
+        checks.append(
+            timed(lambda: check_migrations(deploy_log, migrations.ok, migrations.fail))
+            if isinstance(deploy_log, str)
+            else CheckResult("migrations", "fail", f"the deploy log could not be read: {deploy_log}")
+        )
     return Verdict(tuple(checks)), latencies
+
+
+def _read_log(client: Any, app_id: str, deployment: str, kind: str) -> str | DigitalOceanError:
+    """The log's text, or the error that kept it from us: a check that saw nothing never passes."""
+    try:
+        return str(client.logs(app_id, deployment, kind))
+    except DigitalOceanError as exc:
+        return exc
 
 
 _P95_NOTE = re.compile(r"p95=(\d+(?:\.\d+)?)ms")

@@ -78,3 +78,53 @@ def test_cli_verify_fails_when_the_app_is_unhealthy(
         app.stop()
     assert result.exit_code == 1
     assert "FAIL  health" in result.stdout and "staging: health failed" in result.stderr
+
+
+@pytest.mark.parametrize(
+    ("links", "run_log", "runtime", "migrations"),
+    [
+        pytest.param(
+            "normal",
+            "GET / 200\nERROR boom: invoice total is NaN\n",
+            "1 error lines",
+            "migrations applied",
+            id="run-log-only-live",
+        ),
+        pytest.param(
+            "none", "", "the run log could not be read", "the deploy log could not be read", id="no-link"
+        ),
+        pytest.param(
+            "wss", "", "only as a websocket stream", "only as a websocket stream", id="websocket-only"
+        ),
+    ],
+)
+def test_verify_reads_live_logs_and_never_passes_a_log_it_could_not_read(
+    verify_world: tuple[Path, AppStandIn],
+    do_stand_in: AppPlatformStandIn,
+    links: str,
+    run_log: str,
+    runtime: str,
+    migrations: str,
+) -> None:
+    """The active deployment's run log comes only as live_url (as App Platform hands it out): it
+    is read, and its error line fails verification. A log with no link, or only a websocket
+    stream this version does not read, fails its check saying so; it is never an empty pass."""
+    clone, app = verify_world
+    app_platform = next(iter(do_stand_in.apps.values()))
+    if run_log:
+        app_platform.run_log = run_log
+    do_stand_in.log_links = links
+    env = {
+        "DIGITALOCEAN_TOKEN": "dop_v1_sandbox",
+        "TERP_DO_ENDPOINT": do_stand_in.url,
+        "TERP_REPO": str(clone),
+    }
+    try:
+        result = invoke(["verify", "--env", "staging", "--json"], env=env)
+    finally:
+        app.stop()
+    assert result.exit_code == 1, result.stderr
+    checks = {c["name"]: c for c in json.loads(result.stdout)["checks"]}
+    assert checks["runtime logs"]["status"] == "fail" and runtime in checks["runtime logs"]["detail"]
+    assert migrations in checks["migrations"]["detail"]
+    assert checks["migrations"]["status"] == ("pass" if links == "normal" else "fail")

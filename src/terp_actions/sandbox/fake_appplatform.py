@@ -184,6 +184,9 @@ class AppPlatformStandIn(StandIn):
         self.clock = clock or time.time
         self.apps: dict[str, App] = {}
         self.remaining = 5000
+        # How log links are answered: "normal" (as App Platform: a live deployment's run log only
+        # as live_url), "none" (no link at all), "wss" (only a websocket live_url).
+        self.log_links = "normal"
         r = self.add_route
         self.repos: dict[str, Path] = {}  # GitHub "owner/name" -> a local repository apps build from
         r("GET", "/v2/apps", "apps_list", self._list_apps)
@@ -587,7 +590,16 @@ class AppPlatformStandIn(StandIn):
             if dep is None:
                 return self._missing("deployment")
             url = f"{self.url}/_logs/{dep.id}/{kind}?token={dep.log_token}"
-        return Response(200, {"historic_urls": [url], "live_url": f"{url}&live=1"})
+            live_now = kind.startswith("RUN") and self.phase(app, dep)[0] == "ACTIVE"
+        links: dict[str, Any] = {"historic_urls": [url], "live_url": f"{url}&live=1"}
+        if self.log_links == "none":
+            links = {}
+        elif self.log_links == "wss":
+            links = {"live_url": url.replace("http://", "ws://") + "&live=1"}
+        elif live_now:
+            # The run log of a live deployment is a stream: App Platform hands out only live_url.
+            links = {"live_url": f"{url}&live=1"}
+        return Response(200, links)
 
     def _log_file(self, request: Request) -> Response:
         with self.lock:
