@@ -9,7 +9,7 @@ import re
 import shutil
 import subprocess
 import sys
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from urllib.parse import quote
@@ -52,6 +52,16 @@ class World:
             "TERP_REPO": str(self.repo),
         }
         return invoke(["promote", *args], env=env)
+
+    def unhealthy_while_live(self, sha: str) -> Callable[[], HealthAnswer]:
+        """A /health that answers 503 while production's live deployment is a build of ``sha``."""
+        app = self.do.apps[self.app_id]
+
+        def health() -> HealthAnswer:
+            live = next((d for d in app.deployments if self.do.phase(app, d)[0] == "ACTIVE"), None)
+            return UNHEALTHY if live is not None and live.commit == sha else HealthAnswer()
+
+        return health
 
     def tip(self, branch: str) -> str:
         return subprocess.run(
@@ -166,11 +176,7 @@ def test_failed_verification_rolls_back_and_unpins(world: World) -> None:
     """Unhealthy after the promotion: rolled back to the previous build, committed, exit 1."""
     app = world.do.apps[world.app_id]
 
-    def health() -> HealthAnswer:
-        live = next((d for d in app.deployments if world.do.phase(app, d)[0] == "ACTIVE"), None)
-        return UNHEALTHY if live is not None and live.commit == world.staging_sha else HealthAnswer()
-
-    world.app.responder = health
+    world.app.responder = world.unhealthy_while_live(world.staging_sha)
     result = world.run("--sha", world.staging_sha)
     assert result.exit_code == 1
     assert "Rolled back: production runs" in result.stderr and world.production_sha[:12] in result.stderr
@@ -183,13 +189,9 @@ def test_a_rolled_back_promotion_opens_a_revert_pull_request_when_configured(wor
     """With promote.revert_pr, a PR into production brings the branch's files back to what runs."""
     config = world.repo / ".github" / "terp-actions.yml"
     config.write_text(config.read_text() + "promote: {revert_pr: true}\n")
-    app = world.do.apps[world.app_id]
+    world.do.apps[world.app_id]
 
-    def health() -> HealthAnswer:
-        live = next((d for d in app.deployments if world.do.phase(app, d)[0] == "ACTIVE"), None)
-        return UNHEALTHY if live is not None and live.commit == world.staging_sha else HealthAnswer()
-
-    world.app.responder = health
+    world.app.responder = world.unhealthy_while_live(world.staging_sha)
     result = world.run("--sha", world.staging_sha)
     assert result.exit_code == 1 and "revert pull request #" in result.stderr
     [pr] = [p for p in world.gh.pulls.values() if p.base == "production"]
@@ -201,13 +203,9 @@ def test_a_rolled_back_promotion_opens_a_revert_pull_request_when_configured(wor
 
 def test_without_the_setting_the_failure_says_how_to_get_a_revert_pr(world: World) -> None:
     """By default no PR is opened; the message names the setting."""
-    app = world.do.apps[world.app_id]
+    world.do.apps[world.app_id]
 
-    def health() -> HealthAnswer:
-        live = next((d for d in app.deployments if world.do.phase(app, d)[0] == "ACTIVE"), None)
-        return UNHEALTHY if live is not None and live.commit == world.staging_sha else HealthAnswer()
-
-    world.app.responder = health
+    world.app.responder = world.unhealthy_while_live(world.staging_sha)
     result = world.run("--sha", world.staging_sha)
     assert result.exit_code == 1 and "promote.revert_pr" in result.stderr
     assert not [p for p in world.gh.pulls.values() if p.base == "production"]
@@ -394,11 +392,7 @@ def test_rerunning_a_failed_promotion_rolls_back_to_the_last_good_commit_again(w
     the previous commit: the second rollback never picks an earlier build of the failed commit."""
     app = world.do.apps[world.app_id]
 
-    def health() -> HealthAnswer:
-        live = next((d for d in app.deployments if world.do.phase(app, d)[0] == "ACTIVE"), None)
-        return UNHEALTHY if live is not None and live.commit == world.staging_sha else HealthAnswer()
-
-    world.app.responder = health
+    world.app.responder = world.unhealthy_while_live(world.staging_sha)
     for run in (1, 2):
         result = world.run("--sha", world.staging_sha)
         assert result.exit_code == 1, (run, result.stderr)
