@@ -60,6 +60,9 @@ def test_latency_budget_and_regression() -> None:
     regression = check_latency([300, 310, 320], 1500, 100, 1.5)
     assert regression.status == "fail" and "previous 100 ms" in regression.detail
     assert check_latency([], 1500, None, 1.5).status == "skip"
+    # A ratio of tiny numbers is noise: 5 ms to 11 ms does not fail; 60 ms to 180 ms does.
+    assert check_latency([11], 1500, 5, 1.5).status == "pass"
+    assert check_latency([180], 1500, 60, 1.5).status == "fail"
 
 
 def test_runtime_log_errors_respect_the_allow_list() -> None:

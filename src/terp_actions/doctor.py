@@ -78,6 +78,12 @@ def check_patterns(patterns: Sequence[str], paths: Iterable[str], *, file: str, 
                 Finding("warning", file, where, f"pattern {pattern!r} is listed twice", "remove one")
             )
         seen.add(pattern)
+        never = parse_pattern(pattern).never
+        if never:
+            found.append(
+                Finding("error", file, where, f"pattern {pattern!r} can never match a changed file", never)
+            )
+            continue
         body = pattern.removeprefix("!")
         if body.startswith("*") and not body.startswith("**") and "/" not in body:
             deeper = [p for p in all_paths if "/" in p and IgnoreRules([f"**/{body}"]).is_ignored(p)]
@@ -238,6 +244,36 @@ def _workflow_shape(workflow: Mapping[Any, Any]) -> str:
     return ""
 
 
+def _check_paths_ignore(file: str, text: str, ignored: list[Any]) -> list[Finding]:
+    """A workflow's paths-ignore patterns that GitHub refuses, or that can never match a file."""
+    found: list[Finding] = []
+    for pattern in ignored:
+        try:
+            never = parse_pattern(str(pattern)).never
+        except PatternError as exc:
+            found.append(
+                Finding(
+                    "error",
+                    file,
+                    line_of(text, str(pattern)),
+                    f"paths-ignore: {exc.reason}",
+                    "see terp-actions check-ignore",
+                )
+            )
+            continue
+        if never:
+            found.append(
+                Finding(
+                    "error",
+                    file,
+                    line_of(text, str(pattern)),
+                    f"paths-ignore: {str(pattern)!r} can never match a changed file",
+                    never,
+                )
+            )
+    return found
+
+
 def check_workflow(file: str, text: str, workflow: Any, config: Config) -> list[Finding]:
     """paths-ignore that disagrees with the ignore rules; terp-actions jobs without what they need;
     secrets used by a reusable workflow but not declared."""
@@ -257,19 +293,7 @@ def check_workflow(file: str, text: str, workflow: Any, config: Config) -> list[
         )
         if not ignored:
             continue
-        for pattern in ignored:
-            try:
-                parse_pattern(str(pattern))
-            except PatternError as exc:
-                found.append(
-                    Finding(
-                        "error",
-                        file,
-                        line_of(text, str(pattern)),
-                        f"paths-ignore: {exc.reason}",
-                        "see terp-actions check-ignore",
-                    )
-                )
+        found += _check_paths_ignore(file, text, ignored)
         if sorted(map(str, ignored)) != sorted(config.ignore):
             missing = sorted(set(config.ignore) - set(map(str, ignored)))
             extra = sorted(set(map(str, ignored)) - set(config.ignore))

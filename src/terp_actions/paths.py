@@ -28,8 +28,9 @@ __all__ = ["IgnoreRules", "Match", "Pattern", "display_path", "parse_pattern"]
 
 # A list longer than this is refused: matching costs grow with the list, and no team reads one.
 MAX_PATTERNS: Final = 1000
-_ALNUM: Final = frozenset("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789")
-_RANGE_CLASSES: Final = ("az", "AZ", "09")
+# GitHub's runner (and its Go port in nektos/act) lets a set hold characters from 'A' to 'z' in
+# ASCII (letters, and [ \ ] ^ _ `) and digits; a range runs within one of those two spans.
+_SET_SPANS: Final = (("A", "z"), ("0", "9"))
 
 # Transition kinds of the automaton.
 _LIT, _SET, _ANY, _NOT_SLASH = 0, 1, 2, 3
@@ -57,6 +58,8 @@ class Pattern:
     source: str
     negated: bool
     items: tuple[_Item, ...]
+    # Why this pattern can never match a changed file (GitHub accepts it; it matches nothing), or "".
+    never: str = ""
 
     def __str__(self) -> str:
         return self.source
@@ -82,38 +85,45 @@ def parse_pattern(source: str, *, where: str = "") -> Pattern:
 
     if not isinstance(source, str):
         raise PatternError(repr(source), "a pattern must be a string", where=where)
-    if source.strip() == "":
+    if source == "":
         raise refuse("the pattern is empty")
-    if source != source.strip():
-        raise refuse("it has leading or trailing spaces (changed paths never do); remove them")
+    control = next((c for c in source if ord(c) < 32 or ord(c) == 127), None)
+    if control is not None:
+        raise refuse(
+            f"it holds the control character {control!r} (GitHub refuses line breaks and control characters)"
+        )
     negated = source.startswith("!")
     body = source[1:] if negated else source
     if body == "":
         raise refuse("'!' must be followed by a pattern")
-    if body != body.lstrip():
-        raise refuse("spaces after '!' would have to be part of the path; remove them")
-    if body.startswith("/"):
-        raise refuse("paths are relative to the repository root and never start with '/'")
-    if body.startswith("./"):
-        raise refuse("paths are relative to the repository root and never start with './'")
+    return Pattern(source, negated, tuple(_parse_items(body, refuse)), _never(body, negated))
+
+
+def _never(body: str, negated: bool) -> str:
+    """Why a pattern GitHub accepts can still never match a changed file, or ''."""
+    bang = "!" if negated else ""
+    if body.startswith(("/", "./")):
+        return f"changed paths are relative to the repository root; write {bang + body.lstrip('./')!r}"
     if body.endswith("/"):
-        raise refuse(
-            "a trailing '/' matches nothing (changed paths are files, never folders); "
-            f"write {(('!' if negated else '') + body + '**')!r} for everything under it"
-        )
-    return Pattern(source, negated, tuple(_parse_items(body, refuse)))
+        return f"changed paths are files, never folders; write {bang + body + '**'!r} for everything under it"
+    if body != body.strip():
+        return f"it has leading or trailing spaces that no changed path has; write {bang + body.strip()!r}"
+    return ""
 
 
 def _parse_items(body: str, refuse: _Refuse) -> list[_Item]:  # noqa: PLR0912 - one branch per token
     """Turn a pattern body (without ``!``) into items; ``refuse`` builds the error to raise."""
     items: list[_Item] = []
     i, n = 0, len(body)
+    lazy = False
     while i < n:
         c = body[i]
+        lazy = lazy and c in "?+"
         if c == "*":
             if i + 1 < n and body[i + 1] == "*":
-                whole_component = i == 0 or body[i - 1] == "/"
-                if whole_component and i + 2 < n and body[i + 2] == "/":
+                # "**/" is "zero or more folders" wherever it stands, as in GitHub's runner:
+                # "a**/b" is a(.+/)?b there (it matches "ab" and "ax/b", not "a/b").
+                if i + 2 < n and body[i + 2] == "/":
                     items.append(_Item(_DIRS))
                     i += 3
                 else:
@@ -122,22 +132,24 @@ def _parse_items(body: str, refuse: _Refuse) -> list[_Item]:  # noqa: PLR0912 - 
             else:
                 items.append(_Item(_STAR))
                 i += 1
-        elif c in "?+":
-            if not items:
-                raise refuse(f"{c!r} at position {i + 1} has no character before it to repeat")
-            last = items[-1]
-            if last.kind != _ATOM:
-                raise refuse(
-                    f"{c!r} at position {i + 1} follows a wildcard, which already matches any "
-                    "number of characters; escape it as '\\" + c + "' to match it literally"
-                )
-            if last.quant:
-                raise refuse(
-                    f"{c!r} at position {i + 1} follows another {last.quant!r}; "
-                    "a character takes one quantifier"
-                )
-            items[-1] = _Item(_ATOM, last.chars, c)
+        elif c in "?+" and i == 0:  # nothing before it to repeat: GitHub reads it literally
+            items.append(_Item(_ATOM, c))
             i += 1
+        elif c in "?+":
+            last = items[-1]
+            repeated = last.kind != _ATOM or last.quant
+            if repeated and (c == "+" or lazy):
+                # GitHub's runner makes a regular expression of the pattern; a repetition of a
+                # repetition ("*+", "a?+", "a???") is one it refuses.
+                raise refuse(
+                    f"{c!r} at position {i + 1} repeats a repetition; escape it as '\\" + c + "' to match it"
+                )
+            if repeated:  # "*?", "a+?", "a??": a lazy repetition, matching the same paths
+                lazy = True
+            else:
+                items[-1] = _Item(_ATOM, last.chars, c)
+            i += 1
+            continue
         elif c == "[":
             chars, i = _parse_set(body, i, refuse)
             items.append(_Item(_ATOM, chars))
@@ -164,20 +176,18 @@ def _parse_set(body: str, start: int, refuse: _Refuse) -> tuple[frozenset[str], 
     j = 0
     while j < len(inner):
         c = inner[j]
-        if j + 2 < len(inner) and inner[j + 1] == "-":
-            hi = inner[j + 2]
-            if not any(lo_ <= c <= hi <= hi_ for lo_, hi_ in _RANGE_CLASSES):
+        if c == "-" or (j + 1 < len(inner) and inner[j + 1] == "-"):
+            hi = inner[j + 2] if j + 2 < len(inner) and c != "-" else ""
+            if not hi or not any(lo_ <= c <= hi <= hi_ for lo_, hi_ in _SET_SPANS):
                 raise refuse(
-                    f"the range '{c}-{hi}' in '[{inner}]' is not within a-z, A-Z or 0-9 in ascending order"
+                    f"the range in '[{inner}]' at position {start + j + 2} is not within A-z or 0-9 in "
+                    "ascending order"
                 )
             chars.update(chr(k) for k in range(ord(c), ord(hi) + 1))
             j += 3
             continue
-        if c not in _ALNUM:
-            raise refuse(
-                f"{c!r} in '[{inner}]' is not allowed: a set holds only letters, digits "
-                "and ranges a-z, A-Z, 0-9"
-            )
+        if not any(lo_ <= c <= hi_ for lo_, hi_ in _SET_SPANS):
+            raise refuse(f"{c!r} in '[{inner}]' is not allowed: a set holds characters from A to z and 0-9")
         chars.add(c)
         j += 1
     return frozenset(chars), close + 1

@@ -81,7 +81,7 @@ def test_terp_shaped_repository_gets_the_findings_a_reviewer_wants(terp_shaped: 
     assert "share the URL https://terp-app-b9uu5.ondigitalocean.app" in errors
     assert ".github/terp-actions.yml:3 " in errors  # the line of the shared URL
     assert "builds branch 'main', but staging is 'staging'" in errors
-    assert "paths-ignore: a trailing '/' matches nothing" in errors
+    assert "paths-ignore: '.vscode/' can never match a changed file" in errors
     assert "job 'sync' syncs but cannot push" in errors
     assert "secret DIGITALOCEAN_TOKEN is used but not declared" in errors
     assert "'*.md' matches only files at the repository root" in warnings and "'**.md'" in fixes

@@ -90,28 +90,41 @@ def test_configuration_file_in_the_repository_is_used(repo: Repo) -> None:
 def test_invalid_pattern_exits_2_with_one_line_and_writes_nothing(
     terp_history: DemoRepo, tmp_path: Path
 ) -> None:
-    """A bad pattern: exit 2, one annotated line naming it, no outputs or summary written."""
+    """A pattern GitHub would refuse: exit 2, one annotated line naming it, nothing written."""
     env = {**actions_env(tmp_path), "TERP_REPO": str(terp_history.work)}
-    result = invoke(["plan", "--ignore", ".vscode/"], env)
+    result = invoke(["plan", "--ignore", "docs/[abc"], env)
     assert result.exit_code == 2
     assert result.stderr.count("\n") == 1
     assert result.stderr.startswith(
-        "::error title=Invalid ignore pattern::--ignore: invalid pattern '.vscode/'"
+        "::error title=Invalid ignore pattern::--ignore: invalid pattern 'docs/[abc'"
     )
     assert not (tmp_path / "output").exists() and not (tmp_path / "summary.md").exists()
 
 
+def test_a_pattern_that_never_matches_is_a_warning_naming_the_fix(
+    terp_history: DemoRepo, tmp_path: Path
+) -> None:
+    """`.vscode/` is accepted, as GitHub accepts it, and matches nothing: one warning annotation
+    says so and names the pattern that works; the plan goes on."""
+    env = {**actions_env(tmp_path), "TERP_REPO": str(terp_history.work)}
+    result = invoke(["plan", "--ignore", ".vscode/", "--ignore", "**.md"], env)
+    assert result.exit_code == 0, result.stderr
+    warnings = [line for line in result.stderr.splitlines() if line.startswith("::warning")]
+    assert len(warnings) == 1 and "'.vscode/' can never match a changed file" in warnings[0]
+    assert "'.vscode/**'" in warnings[0]
+
+
 def test_invalid_configuration_exits_2_naming_file_and_field(repo: Repo) -> None:
     """A broken configuration file: exit 2, each problem on its own line with file and field."""
-    repo.commit("init", {".github/terp-actions.yml": "ignore: ['*.md', '/x']\ncolour: red\n"})
+    repo.commit("init", {".github/terp-actions.yml": "ignore: ['*.md', 'x[a']\ncolour: red\n"})
     result = invoke(["plan", "--repo", str(repo.path)])
     assert result.exit_code == 2
     lines = result.stderr.strip().splitlines()
     assert lines == [
         f"terp-actions: error: {repo.path}/.github/terp-actions.yml: colour: unknown key "
         "(expected one of: branches, deploy, environments, ignore, promote, secrets, verify)",
-        f"terp-actions: error: {repo.path}/.github/terp-actions.yml: ignore[1]: invalid pattern '/x': "
-        "paths are relative to the repository root and never start with '/'",
+        f"terp-actions: error: {repo.path}/.github/terp-actions.yml: ignore[1]: invalid pattern 'x[a': "
+        "the '[' at position 2 is never closed with ']'",
     ]
 
 

@@ -58,7 +58,8 @@ class World:
         app = self.do.apps[self.app_id]
 
         def health() -> HealthAnswer:
-            live = next((d for d in app.deployments if self.do.phase(app, d)[0] == "ACTIVE"), None)
+            with self.do.lock:  # answered on the app stand-in's thread while deployments are added
+                live = next((d for d in list(app.deployments) if self.do.phase(app, d)[0] == "ACTIVE"), None)
             return UNHEALTHY if live is not None and live.commit == sha else HealthAnswer()
 
         return health

@@ -122,13 +122,25 @@ class Session:
                 self.hide(self.environ[name])
         return config
 
-    def rules(self, config_path: Path | None, repo: Path, ignore: Sequence[str]) -> IgnoreRules:
-        """``--ignore`` when given, else the configured ignore rules."""
+    def rules(
+        self, config_path: Path | None, repo: Path, ignore: Sequence[str], config: Config | None = None
+    ) -> IgnoreRules:
+        """``--ignore`` when given, else the configured ignore rules. A pattern GitHub accepts but
+        that can never match a changed file is a warning naming it and the fix."""
         from terp_actions.paths import IgnoreRules
 
         if ignore:
-            return IgnoreRules(ignore, where="--ignore")
-        return self.config(config_path, repo).rules()
+            rules, where = IgnoreRules(ignore, where="--ignore"), "--ignore"
+        else:
+            config = config or self.config(config_path, repo)
+            rules, where = config.rules(), f"{config.source}: ignore"
+        for pattern in rules.patterns:
+            if pattern.never:
+                self.warn(
+                    f"{where}: {pattern.source!r} can never match a changed file: {pattern.never}",
+                    "Ignore pattern matches nothing",
+                )
+        return rules
 
     @staticmethod
     def environment(config: Config, env: str) -> Environment:

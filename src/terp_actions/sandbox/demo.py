@@ -305,8 +305,12 @@ def _promotions(s: Sandbox, numbers: list[int]) -> None:
 
 def _unhealthy_when_live(s: Sandbox, tip: str) -> Callable[[], HealthAnswer]:
     def answer() -> HealthAnswer:
-        phases = ((d, s.do.phase(s.production, d)[0]) for d in s.production.deployments)
-        live = next((d for d, phase in phases if phase == "ACTIVE"), None)
+        # The app stand-in answers on its own thread while App Platform's adds deployments.
+        with s.do.lock:
+            live = next(
+                (d for d in list(s.production.deployments) if s.do.phase(s.production, d)[0] == "ACTIVE"),
+                None,
+            )
         return UNHEALTHY if live is not None and live.commit == tip else HealthAnswer()
 
     return answer

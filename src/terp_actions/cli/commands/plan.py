@@ -38,7 +38,7 @@ def command(
     session = Session.start(as_json=as_json)
     git = session.git(repo)
     config = session.config(config_path, repo)
-    rules = session.rules(config_path, repo, ignore) if ignore else config.rules()
+    rules = session.rules(config_path, repo, ignore, config)
     if base is None:
         gitmod.check_names(git, remote)
         default_base = f"{remote}/{config.branches.staging}"
