@@ -177,9 +177,24 @@ def test_create_and_follow_every_phase(world: World) -> None:
         1,
         world.head,
     )
-    phases = [line.split()[1] for line in world.lines if line.startswith("  +")]
-    assert phases == ["PENDING_BUILD", "BUILDING", "PENDING_DEPLOY", "DEPLOYING", "ACTIVE"]
+    lines = [line for line in world.lines if line.startswith("  +")]
+    phases = [line.split()[1] for line in lines]
+    in_order = list(dict.fromkeys(phases))
+    assert in_order == ["PENDING_BUILD", "BUILDING", "PENDING_DEPLOY", "DEPLOYING", "ACTIVE"]
+    # Progress as App Platform reports it: leaf steps counted, the running component named.
+    assert "(1/6 steps, running: Building service web)" in lines[1]
+    assert any("running: Waiting for service web" in line for line in lines)
+    assert lines[-1].endswith("(6/6 steps)")
     assert world.stand_in.calls["apps_create_deployment"] == 1
+
+
+def test_a_failed_build_names_the_component_that_failed(world: World) -> None:
+    """The progress of a failed deployment names the step that failed."""
+    world.stand_in.fail_next_deployment(world.app, Failure("BUILDING", 10.0, "SyntaxError: invalid syntax"))
+    with pytest.raises(DeploymentFailed):
+        world.deployer().run()
+    error_line = next(line for line in world.lines if " ERROR " in line)
+    assert "failed: Building service web" in error_line and "steps" in error_line
 
 
 def test_adopts_a_deployment_already_building_our_commit(world: World) -> None:

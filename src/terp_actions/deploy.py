@@ -246,9 +246,29 @@ def poll_interval(elapsed: float) -> float:
 
 
 def progress_line(deployment: Mapping[str, Any]) -> str:
-    """'build SUCCESS, deploy RUNNING' from a deployment's progress steps."""
-    steps = (deployment.get("progress") or {}).get("steps") or []
-    return ", ".join(f"{s.get('name')} {s.get('status')}" for s in steps)
+    """'4/7 steps, running: Deploying service web' from a deployment's progress: App Platform
+    counts the leaf steps; the step running (or that failed) is named by its component."""
+    progress = deployment.get("progress") or {}
+    total = progress.get("total_steps")
+    done = f"{progress.get('success_steps', 0)}/{total} steps" if total else ""
+    current = _current_step(progress.get("steps") or [], "ERROR") or _current_step(
+        progress.get("steps") or [], "RUNNING"
+    )
+    return ", ".join(part for part in (done, current) if part)
+
+
+def _current_step(steps: list[Any], status: str, path: str = "") -> str:
+    """The first leaf step with ``status``, as 'failed: Building service web' or 'running: …'."""
+    for step in steps:
+        if not isinstance(step, Mapping) or step.get("status") != status:
+            continue
+        name = f"{path}/{step.get('name')}" if path else str(step.get("name"))
+        child = _current_step(step.get("steps") or [], status, name)
+        if child:
+            return child
+        message = " ".join(str(step[k]) for k in ("message_base", "component_name") if step.get(k)) or name
+        return f"{'failed' if status == 'ERROR' else 'running'}: {message}"
+    return ""
 
 
 # --- the loop (effects) --------------------------------------------------------------------------

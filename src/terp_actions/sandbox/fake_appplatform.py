@@ -170,7 +170,79 @@ def _invalid_spec(message: str) -> Response:
 
 
 def _iso(ts: float) -> str:
-    return datetime.fromtimestamp(ts, tz=UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+    # App Platform's timestamps carry sub-second parts.
+    return datetime.fromtimestamp(ts, tz=UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+
+
+def _progress(
+    app: App, dep: Deployment, phase: str, since: float, now: float
+) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
+    """The progress tree as App Platform reports it — build: initialize, components/<name>;
+    deploy: initialize, components/<name>/{deploy, wait}, finalize — and its leaves."""
+    t = dep.timings
+    begin = dep.created
+    segments = {}  # phase -> (start, end)
+    for name in PHASES:
+        segments[name] = (begin, begin + t.get(name, 0.0))
+        begin = segments[name][1]
+    failed_at = None
+    if phase == "ERROR" and dep.failure is not None:
+        failed_at = segments[dep.failure.phase][0] + dep.failure.after
+    stopped_at = since if phase in ("ERROR", "CANCELED", "SUPERSEDED") else None
+
+    def leaf(name: str, start: float, end: float, message: str = "", component: str = "") -> dict[str, Any]:
+        if failed_at is not None and start <= failed_at and (failed_at < end or end == start):
+            status = "ERROR"
+        elif (
+            stopped_at is not None
+            and start >= stopped_at
+            and not (phase == "SUPERSEDED" and end <= stopped_at)
+        ):
+            status = "PENDING"
+        elif now >= end and (end > start or now >= start):
+            status = "SUCCESS" if failed_at is None or end <= failed_at else "PENDING"
+        elif now >= start:
+            status = "RUNNING"
+        else:
+            status = "PENDING"
+        step: dict[str, Any] = {"name": name, "status": status}
+        if message:
+            step |= {"message_base": message, "component_name": component}
+        if status != "PENDING":
+            step["started_at"] = _iso(start)
+        if status in ("SUCCESS", "ERROR"):
+            step["ended_at"] = _iso(min(end, now))
+        return step
+
+    def parent(name: str, children: list[dict[str, Any]]) -> dict[str, Any]:
+        statuses = {c["status"] for c in children}
+        status = (
+            "ERROR" if "ERROR" in statuses else "SUCCESS" if statuses == {"SUCCESS"} else
+            "PENDING" if statuses == {"PENDING"} else "RUNNING"
+        )  # fmt: skip
+        step = {"name": name, "status": status, "steps": children}
+        if "started_at" in children[0]:
+            step["started_at"] = children[0]["started_at"]
+        if status in ("SUCCESS", "ERROR") and "ended_at" in children[-1]:
+            step["ended_at"] = children[-1]["ended_at"]
+        return step
+
+    pb, b = segments["PENDING_BUILD"], segments["BUILDING"]
+    pd, d = segments["PENDING_DEPLOY"], segments["DEPLOYING"]
+    span = d[1] - d[0]
+    leaves: list[dict[str, Any]] = [leaf("initialize", *pb)]
+    build = [leaves[0]] + [leaf(f"components/{c}", *b, "Building service", c) for c in app.components]
+    leaves += build[1:]
+    deploy_init = leaf("initialize", *pd)
+    components = []
+    for c in app.components:
+        kids = [leaf("deploy", d[0], d[0] + 0.6 * span, "Deploying service", c),
+                leaf("wait", d[0] + 0.6 * span, d[0] + 0.9 * span, "Waiting for service", c)]  # fmt: skip
+        leaves += kids
+        components.append(parent(f"components/{c}", kids))
+    finalize = leaf("finalize", d[0] + 0.9 * span, d[1])
+    leaves = [*leaves[: 1 + len(app.components)], deploy_init, *leaves[1 + len(app.components) :], finalize]
+    return [parent("build", build), parent("deploy", [deploy_init, *components, finalize])], leaves
 
 
 class AppPlatformStandIn(StandIn):
@@ -289,38 +361,10 @@ class AppPlatformStandIn(StandIn):
 
     def _deployment_json(self, app: App, dep: Deployment) -> dict[str, Any]:
         phase, since = self.phase(app, dep)
-        now = self.clock()
-        steps = []
-        start = dep.created
-        for name, phases in (
-            ("build", ("PENDING_BUILD", "BUILDING")),
-            ("deploy", ("PENDING_DEPLOY", "DEPLOYING")),
-        ):
-            length = sum(dep.timings.get(p, 0.0) for p in phases)
-            if phase in phases:
-                status = "RUNNING"
-            elif phase == "ERROR" and dep.failure is not None and dep.failure.phase in phases:
-                status = "ERROR"
-            elif (phase in ("ACTIVE", "SUPERSEDED") and since >= start + length) or (
-                phase in PHASES and PHASES.index(phase) > PHASES.index(phases[-1])
-            ):
-                status = "SUCCESS"
-            else:
-                status = "PENDING"
-            step: dict[str, Any] = {
-                "name": name,
-                "status": status,
-                "message_base": "Building service" if name == "build" else "Deploying service",
-                "component_name": app.components[0],
-            }
-            if status != "PENDING":
-                step["started_at"] = _iso(start)
-            if status in ("SUCCESS", "ERROR"):
-                step["ended_at"] = _iso(min(start + length, now))
-            steps.append(step)
-            start += length
+        steps, leaves = _progress(app, dep, phase, since, self.clock())
         counts = {
-            s: sum(1 for st in steps if st["status"] == s) for s in ("PENDING", "RUNNING", "SUCCESS", "ERROR")
+            s: sum(1 for leaf in leaves if leaf["status"] == s)
+            for s in ("PENDING", "RUNNING", "SUCCESS", "ERROR")
         }
         return {
             "id": dep.id,
@@ -336,7 +380,7 @@ class AppPlatformStandIn(StandIn):
                 "running_steps": counts["RUNNING"],
                 "success_steps": counts["SUCCESS"],
                 "error_steps": counts["ERROR"],
-                "total_steps": len(steps),
+                "total_steps": len(leaves),
                 "steps": steps,
             },
             "services": [{"name": c, "source_commit_hash": dep.commit} for c in app.components],
