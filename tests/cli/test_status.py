@@ -52,3 +52,21 @@ def test_a_refused_token_is_bad_input_naming_the_token(
     assert result.exit_code == 2
     assert "App Platform refused DIGITALOCEAN_TOKEN (401 unauthorized)" in result.stderr
     assert "hint: it is wrong, expired or revoked" in result.stderr and "e" * 64 not in result.stderr
+
+
+def test_status_watch_and_logs_follow_from_the_command_line(
+    do_stand_in: AppPlatformStandIn, origin: Path, configured: Path
+) -> None:
+    """`status --watch` with nothing in progress ends at once, exit 0; `logs --follow` of an
+    ended build prints its log once (redacted, filtered) and ends, exit 0."""
+    app = do_stand_in.add_app("terp-staging", "staging", repo=origin, timings={})
+    dep = do_stand_in.deploy(app)
+    dep.logs["BUILD"] = "building commit abc\nGITHUB_TOKEN=ghs_" + "x" * 30 + "\nbuild complete\n"
+    env = cli_env(do_stand_in, configured)
+    watched = invoke(["status", "--env", "staging", "--watch"], env=env)
+    assert watched.exit_code == 0 and "no deployment in progress" in watched.stdout
+    followed = invoke(["logs", "--env", "staging", "--type", "build", "--follow", "--grep", "build"], env=env)
+    assert followed.exit_code == 0, followed.stderr
+    assert followed.stdout.splitlines() == ["building commit abc", "build complete"]
+    secret = invoke(["logs", "--env", "staging", "--type", "build", "--follow"], env=env)
+    assert "GITHUB_TOKEN=***" in secret.stdout and "x" * 30 not in secret.stdout

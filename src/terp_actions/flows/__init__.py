@@ -19,11 +19,13 @@ from terp_actions.flows.staging import (
     commit_checker,
     deploy_environment,
     deployer_for,
+    follow_logs,
     health_check,
     plan_range,
     spec_changed_in,
     sync_branches,
     verify_environment,
+    watch_environment,
 )
 
 __all__ = [
@@ -42,6 +44,7 @@ __all__ = [
     "commit_checker",
     "deploy_environment",
     "deployer_for",
+    "follow_logs",
     "health_check",
     "plan_range",
     "promote",
@@ -50,4 +53,5 @@ __all__ = [
     "spec_changed_in",
     "sync_branches",
     "verify_environment",
+    "watch_environment",
 ]

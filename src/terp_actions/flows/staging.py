@@ -11,6 +11,7 @@ from typing import TYPE_CHECKING, Any, ClassVar
 from terp_actions import git as gitmod
 from terp_actions.deploy import (
     DEFAULT_RULES,
+    TERMINAL,
     Choice,
     Deployer,
     DeployResult,
@@ -19,7 +20,7 @@ from terp_actions.deploy import (
     commit_of,
     progress_line,
 )
-from terp_actions.errors import DeploymentFailed, SyncConflict, TerpError, VerificationFailed
+from terp_actions.errors import DeploymentFailed, LogUnavailable, SyncConflict, TerpError, VerificationFailed
 from terp_actions.gha import Json
 from terp_actions.plan import Plan, build_plan, merge_commits, plan_to_json
 from terp_actions.spec import FilledSpec, apply_spec
@@ -432,3 +433,75 @@ def spec_changed_in(git: Git, since: str, head: str, path: str, console: Console
     changed = any(True for _ in gitmod.changed_paths(git, base, head, path))
     console.say(f"app spec {path}: {'changed' if changed else 'unchanged'} in {base[:12]}..{head[:12]}")
     return changed
+
+
+def watch_environment(
+    platform: AppPlatformClient,
+    environment: Environment,
+    *,
+    settings: DeploySettings,
+    console: Console,
+    clock: Clock = time.monotonic,
+    sleep: Sleep = time.sleep,
+) -> StatusOutcome:
+    """Follow the deployment in progress on the environment — whoever started it — phase by
+    phase until it ends; its failure is the outcome's. Nothing in progress: the app as it is."""
+    live = platform.get_app(environment.app)
+    running = live.get("in_progress_deployment") or {}
+    if not running.get("id"):
+        console.say(f"{environment.name}: no deployment in progress")
+        return StatusOutcome(live)
+    follower = deployer_for(platform, str(live["id"]), settings, contains=lambda _c: False, console=console,
+                            clock=clock, sleep=sleep)  # fmt: skip
+    with console.group(f"Watch {environment.name}: deployment {running['id']}"):
+        phase, _ = follower.follow(str(running["id"]))
+    outcome = StatusOutcome(platform.get_app(str(live["id"])))
+    if phase != "ACTIVE":
+        outcome.failure = DeploymentFailed(
+            f"{environment.name}: deployment {running['id']} ended {phase}",
+            deployment=str(running["id"]),
+            phase=phase,
+        )
+    return outcome
+
+
+def follow_logs(
+    platform: AppPlatformClient,
+    environment: Environment,
+    kind: str,
+    *,
+    deployment: str | None,
+    emit: Callable[[str], None],
+    keep: Callable[[str], bool] = lambda _line: True,
+    clock: Clock = time.monotonic,
+    sleep: Sleep = time.sleep,
+    every: float = 2.0,
+    timeout: float = 6 * 3600.0,
+) -> int:
+    """Print a deployment's ``kind`` log as it grows (``keep`` filters lines), until that
+    deployment has ended (for a run log: stopped being the live one) and its log has been read
+    once more, or the timeout. Returns the number of lines printed. The log is re-read each
+    round; only new lines show."""
+    app_id = str(platform.get_app(environment.app)["id"])
+    if not deployment:
+        live = platform.get_app(app_id)
+        deployment = str(
+            (live.get("in_progress_deployment") or live.get("active_deployment") or {}).get("id", "")
+        )
+    if not deployment:
+        raise LogUnavailable(f"{environment.name}: no deployment to follow the logs of", app=app_id)
+    began, seen, shown = clock(), 0, 0
+    while True:
+        phase = platform.get_deployment(app_id, deployment).get("phase")
+        # A build or deploy log is complete once its deployment ends; a run log keeps growing
+        # while that deployment is the live one.
+        ended = phase in TERMINAL and not (kind.startswith("RUN") and phase == "ACTIVE")
+        lines = platform.logs(app_id, deployment, kind).splitlines()
+        for line in lines[seen:]:
+            if keep(line):
+                emit(line)
+                shown += 1
+        seen = max(seen, len(lines))
+        if ended or clock() - began > timeout:
+            return shown
+        sleep(every)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 from pathlib import Path
 
 import click
@@ -35,6 +36,12 @@ from terp_actions.cli.session import Session
 @click.option(
     "--grep", envvar="TERP_GREP", help="Keep only lines containing this text (plain text, not a regex)."
 )
+@click.option(
+    "--follow",
+    is_flag=True,
+    envvar="TERP_FOLLOW",
+    help="Keep printing new lines until the deployment ends (Ctrl-C stops).",
+)
 @options.repo("Repository whose configuration to read.")
 def command(
     config_path: Path | None,
@@ -44,6 +51,7 @@ def command(
     deployment: str | None,
     tail: int,
     grep: str | None,
+    follow: bool,
     repo: Path,
 ) -> None:
     """Print an environment's logs, redacted, newest lines last. Log-file URLs are never shown."""
@@ -51,6 +59,16 @@ def command(
     config = session.config(config_path, repo)
     environment = session.environment(config, env)
     platform = session.platform()
+    if follow:
+        from terp_actions.flows import follow_logs
+
+        with session.runner.untrusted(), contextlib.suppress(KeyboardInterrupt):  # Ctrl-C ends a follow
+            follow_logs(
+                platform, environment, kind.upper(), deployment=deployment, emit=session.say,
+                keep=lambda line: grep is None or grep in line,
+            )  # fmt: skip
+        return
+
     app = platform.get_app(environment.app)
     text = platform.logs(app["id"], deployment, kind.upper())
     lines = [line for line in text.splitlines() if grep is None or grep in line][-tail:]

@@ -1,0 +1,82 @@
+"""Flows driven directly with the stand-ins' clock: following what another client started."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from terp_actions.config import DeploySettings, Environment
+from terp_actions.digitalocean import AppPlatform
+from terp_actions.flows import follow_logs, watch_environment
+from terp_actions.sandbox.demo import Printer
+from terp_actions.sandbox.fake_appplatform import AppPlatformStandIn, Failure, ManualClock
+
+from .conftest import Sleeps
+
+TOKEN = "dop_v1_sandbox"
+
+
+def _platform(stand_in: AppPlatformStandIn, clock: ManualClock) -> AppPlatform:
+    return AppPlatform(TOKEN, stand_in.url, sleep=clock.advance)
+
+
+@pytest.mark.parametrize("fails", [False, True], ids=["goes-live", "fails"])
+def test_status_watch_follows_a_deployment_another_client_started(
+    do_stand_in: AppPlatformStandIn, clock: ManualClock, origin: Path, fails: bool
+) -> None:
+    """A deployment someone else created is followed phase by phase, with its steps, to its end:
+    live is no failure, a failed one is the outcome's failure (exit 1)."""
+    app = do_stand_in.add_app("terp-staging", "staging", repo=origin)
+    if fails:
+        do_stand_in.fail_next_deployment(app, Failure("BUILDING", 10.0, "SyntaxError: bad"))
+    do_stand_in.deploy(app)  # started by another client, a push or the console
+    lines: list[str] = []
+    outcome = watch_environment(
+        _platform(do_stand_in, clock), Environment(app.id, "", name="staging"), settings=DeploySettings(),
+        console=Printer(lines.append, indent=""), clock=clock, sleep=clock.advance,
+    )  # fmt: skip
+    phases = [line.split()[1] for line in lines if line.strip().startswith("+")]
+    if fails:
+        assert outcome.failure is not None and "ended ERROR" in str(outcome.failure)
+        assert phases[-1] == "ERROR" and "failed: Building service web" in lines[-1]
+    else:
+        assert outcome.failure is None and list(dict.fromkeys(phases))[-1] == "ACTIVE"
+        assert outcome.data()["active"]["deployment-id"] == app.deployments[0].id  # type: ignore[index]
+
+
+def test_status_watch_with_nothing_in_progress_says_so(
+    do_stand_in: AppPlatformStandIn, clock: ManualClock
+) -> None:
+    """With no deployment in progress, watching says so and ends at once."""
+    app = do_stand_in.add_app("terp-staging", "staging", timings={})
+    do_stand_in.deploy(app)
+    lines: list[str] = []
+    outcome = watch_environment(
+        _platform(do_stand_in, clock), Environment(app.id, "", name="staging"), settings=DeploySettings(),
+        console=Printer(lines.append, indent=""), clock=clock, sleep=clock.advance,
+    )  # fmt: skip
+    assert outcome.failure is None and lines == ["staging: no deployment in progress"]
+
+
+def test_logs_follow_streams_a_growing_log_until_the_deployment_ends(
+    do_stand_in: AppPlatformStandIn, clock: ManualClock, sleeps: Sleeps
+) -> None:
+    """New lines show as the log grows (each once, filtered), and following stops when the
+    deployment has ended and its log was read a last time."""
+    app = do_stand_in.add_app("terp-staging", "staging")
+    dep = do_stand_in.deploy(app)
+    dep.logs["BUILD"] = "step 1 fetching\n"
+    grown = iter(["step 2 building\n", "noise\n", "step 3 pushing\n", "step 4 done\n"])
+
+    def wait(seconds: float) -> None:
+        clock.advance(30)  # the build moves on while we wait
+        dep.logs["BUILD"] += next(grown, "")
+
+    shown: list[str] = []
+    count = follow_logs(
+        _platform(do_stand_in, clock), Environment(app.id, "", name="staging"), "BUILD", deployment=None,
+        emit=shown.append, keep=lambda line: line.startswith("step"), clock=clock, sleep=wait,
+    )  # fmt: skip
+    assert shown == ["step 1 fetching", "step 2 building", "step 3 pushing", "step 4 done"]
+    assert count == 4 and do_stand_in.phase(app, dep)[0] == "ACTIVE"
