@@ -92,7 +92,11 @@ class Runner:
                 self.log.append(f"{name}: skipped")
                 continue
             steps: dict[str, dict[str, Any]] = {}
-            workspace = self.workspace_for(name)
+            # A job sees the repository only if it checks it out (the harness clones it whole even
+            # for a sparse checkout); otherwise its workspace is empty, as on a runner.
+            checks_out = any(str(s.get("uses", "")).startswith("actions/checkout@") for s in job["steps"])
+            workspace = self.workspace_for(name) if checks_out else self.tmp / f"empty-{name}"
+            workspace.mkdir(exist_ok=True)
             failed = False
             for index, step in enumerate(job["steps"]):
                 context = {**context, "steps": steps}
@@ -148,20 +152,28 @@ class Runner:
         return ("success" if proc.returncode == 0 else "failure"), read_outputs(output)
 
 
-def run_staging(tmp_path: Path, origin: Path, files: dict[str, str], check: Any) -> None:
-    """Merge a PR (#21) changing ``files`` into main, run the workflow, hand everything to ``check``."""
+def run_staging(
+    tmp_path: Path,
+    origin: Path,
+    files: dict[str, str],
+    check: Any,
+    *,
+    main: str = "main",
+    subject: str = "Add invoice export (#21)",
+) -> None:
+    """Merge a PR (#21) changing ``files`` into ``main``, run the workflow, hand everything to ``check``."""
     dev = Repo(tmp_path / "dev")
     subprocess.run(["git", "clone", "-q", str(origin), str(dev.path)], check=True)
-    dev.git("checkout", "-q", "main")
-    merged = dev.commit("Add invoice export (#21)", files)
-    dev.git("push", "-q", "origin", "main")
+    dev.git("checkout", "-q", "-B", main, "origin/main")
+    merged = dev.commit(subject, files)
+    dev.git("push", "-q", "origin", f"{main}:{main}")
 
     with (
         GitHubStandIn(origin, tokens={"ghs_sandbox": "github-actions[bot]"}).running() as gh,
         AppPlatformStandIn(tokens={"dop_v1_sandbox"}).running() as do,
         AppStandIn().running() as app,
     ):
-        gh.add_pull("Add invoice export", "feature", "main", merged_sha=merged, number=21)
+        gh.add_pull("Add invoice export", "feature", main, merged_sha=merged, number=21)
         do.add_app("terp-staging", "staging", repo=origin, timings={}, url=app.url)
 
         def workspace_for(job: str) -> Path:
@@ -169,6 +181,7 @@ def run_staging(tmp_path: Path, origin: Path, files: dict[str, str], check: Any)
             subprocess.run(["git", "clone", "-q", str(origin), str(clone)], check=True)
             (clone / ".github").mkdir(exist_ok=True)
             (clone / ".github" / "terp-actions.yml").write_text(
+                f"branches: {{main: {main}}}\n"
                 f"environments:\n  staging: {{app: terp-staging, url: '{app.url}'}}\n"
                 "verify: {health: {probes: 2, interval: 0.01s, timeout: 5s}}\n"
             )
@@ -257,3 +270,26 @@ def test_a_docs_only_merge_syncs_and_skips_the_deploy(tmp_path: Path, origin: Pa
         assert do.calls["apps_create_deployment"] == 0 and not gh.deployments
 
     run_staging(tmp_path, origin, {"docs/guide.md": "# Guide\n"}, check)
+
+
+def test_a_non_default_main_branch_reaches_every_report(tmp_path: Path, origin: Path) -> None:
+    """With `branches.main: trunk` and a merge whose subject names no pull request, every report
+    (the report job's too, which checks out only the configuration) finds the pull request
+    merged into trunk, so the comment carries the deployed and verified rows."""
+
+    def check(runner: Runner, gh: GitHubStandIn, do: AppPlatformStandIn) -> None:
+        results = {name: job["result"] for name, job in runner.jobs.items()}
+        assert results == {"sync": "success", "plan": "success", "deploy": "success", "report": "success"}, (
+            "\n".join(runner.log)
+        )
+        [comment] = gh.comments.values()
+        state = parse_state(comment.body, 21)
+        assert state is not None
+        statuses = {s: st.status for s, st in state.stages.items()}
+        assert {k: statuses.get(k) for k in ("synced", "planned", "deployed", "verified")} == dict.fromkeys(
+            ("synced", "planned", "deployed", "verified"), "success"
+        )
+
+    run_staging(
+        tmp_path, origin, {"app/export.py": "x = 1\n"}, check, main="trunk", subject="Add invoice export"
+    )
