@@ -340,6 +340,7 @@ def test_the_promote_and_rollback_actions_run_as_a_runner_would(world: World, tm
         "jobs": {
             "promote": {
                 "steps": [
+                    {"uses": "actions/checkout@11bd71901bbe5b1630ceea73d27597364c9af683"},
                     {
                         "id": "promote",
                         "uses": "$/actions/promote",
