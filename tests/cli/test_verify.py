@@ -94,7 +94,11 @@ def test_cli_verify_fails_when_the_app_is_unhealthy(
             "none", "", "the run log could not be read", "the deploy log could not be read", id="no-link"
         ),
         pytest.param(
-            "wss", "", "only as a websocket stream", "only as a websocket stream", id="websocket-only"
+            "wss",
+            "GET / 200\nERROR boom: over the socket\n",
+            "1 error lines",
+            "migrations applied",
+            id="websocket-only",
         ),
     ],
 )
@@ -106,9 +110,9 @@ def test_verify_reads_live_logs_and_never_passes_a_log_it_could_not_read(
     runtime: str,
     migrations: str,
 ) -> None:
-    """The active deployment's run log comes only as live_url (as App Platform hands it out): it
-    is read, and its error line fails verification. A log with no link, or only a websocket
-    stream this version does not read, fails its check saying so; it is never an empty pass."""
+    """The active deployment's run log comes only as live_url (as App Platform hands it out), over
+    http streaming or a websocket: it is read, and its error line fails verification. A log with
+    no link fails its check saying so: never an empty pass."""
     clone, app = verify_world
     app_platform = next(iter(do_stand_in.apps.values()))
     if run_log:
@@ -127,4 +131,4 @@ def test_verify_reads_live_logs_and_never_passes_a_log_it_could_not_read(
     checks = {c["name"]: c for c in json.loads(result.stdout)["checks"]}
     assert checks["runtime logs"]["status"] == "fail" and runtime in checks["runtime logs"]["detail"]
     assert migrations in checks["migrations"]["detail"]
-    assert checks["migrations"]["status"] == ("pass" if links == "normal" else "fail")
+    assert checks["migrations"]["status"] == ("fail" if links == "none" else "pass")

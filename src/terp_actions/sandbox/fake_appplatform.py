@@ -8,8 +8,10 @@ it is created, as App Platform does (a specific commit cannot be asked for).
 from __future__ import annotations
 
 import hashlib
+import json
 import re
 import secrets
+import threading
 import time
 import uuid
 from collections.abc import Callable
@@ -17,6 +19,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
+from urllib.parse import parse_qs, urlsplit
 
 from terp_actions.git import Git
 from terp_actions.sandbox.http import Request, Response, StandIn
@@ -259,6 +262,7 @@ class AppPlatformStandIn(StandIn):
         # How log links are answered: "normal" (as App Platform: a live deployment's run log only
         # as live_url), "none" (no link at all), "wss" (only a websocket live_url).
         self.log_links = "normal"
+        self._websocket: Any = None
         r = self.add_route
         self.repos: dict[str, Path] = {}  # GitHub "owner/name" -> a local repository apps build from
         r("GET", "/v2/apps", "apps_list", self._list_apps)
@@ -639,11 +643,45 @@ class AppPlatformStandIn(StandIn):
         if self.log_links == "none":
             links = {}
         elif self.log_links == "wss":
-            links = {"live_url": url.replace("http://", "ws://") + "&live=1"}
+            links = {"live_url": f"{self.serve_websocket_logs()}/_logs/{dep.id}/{kind}?token={dep.log_token}"}
         elif live_now:
             # The run log of a live deployment is a stream: App Platform hands out only live_url.
             links = {"live_url": f"{url}&live=1"}
         return Response(200, links)
+
+    def serve_websocket_logs(self) -> str:
+        """Serve live logs over a websocket on loopback (started once), as App Platform's
+        ``live_url`` may: each log line one JSON frame ``{"data": line}``. Returns its ws:// base."""
+        from websockets.sync.server import serve  # noqa: PLC0415 - only when live logs are asked for
+
+        with self.lock:
+            if self._websocket is None:
+                self._websocket = serve(self._stream_log, "127.0.0.1", 0)
+                threading.Thread(target=self._websocket.serve_forever, name="live-logs", daemon=True).start()
+            port = self._websocket.socket.getsockname()[1]
+        return f"ws://127.0.0.1:{port}"
+
+    def _stream_log(self, connection: Any) -> None:
+        parts = urlsplit(connection.request.path)
+        _, _, deployment_id, kind = ([*parts.path.split("/"), "", "", "", ""])[:4]
+        token = parse_qs(parts.query).get("token", [""])[0]
+        with self.lock:
+            found = next(
+                ((a, d) for a in self.apps.values() for d in a.deployments if d.id == deployment_id), None
+            )
+            if found is None or not secrets.compare_digest(token, found[1].log_token):
+                connection.close(1008, "forbidden")
+                return
+            text = self._log_text(found[0], found[1], kind)
+        for line in text.splitlines():
+            connection.send(json.dumps({"data": line}))
+        connection.close()
+
+    def stop(self) -> None:
+        if self._websocket is not None:
+            self._websocket.shutdown()
+            self._websocket = None
+        super().stop()
 
     def _log_file(self, request: Request) -> Response:
         with self.lock:
