@@ -196,3 +196,25 @@ def test_auto_inactive_spares_production_deployments(
         api.create_status(second.id, "success")
         states = [s.state for s in api.statuses(first.id)]
         assert states[0] == ("inactive" if environment == "staging" else "success"), environment
+
+
+def test_pull_requests_under_api_version_2026_03_10_lack_merge_commit_sha(
+    gh_stand_in: GitHubStandIn, origin: Path
+) -> None:
+    """Asked for API version 2026-03-10, the stand-in answers pull requests without
+    merge_commit_sha, as GitHub does; our reading of a pull request does not need it."""
+    from terp_actions.github import _pull_from_json  # noqa: PLC0415 - the reader of raw answers
+
+    main = subprocess.run(
+        ["git", "rev-parse", "main"], cwd=origin, capture_output=True, text=True, check=True
+    )
+    gh_stand_in.add_pull("Fix", "fix", "main", merged_sha=main.stdout.strip(), number=5)
+    headers = {"Authorization": "token ghs_sandbox", "X-GitHub-Api-Version": "2026-03-10"}
+    answer = httpx.get(f"{gh_stand_in.url}/repos/terp/terp/pulls/5", headers=headers).json()
+    assert "merge_commit_sha" not in answer and answer["merged_at"]
+    assert _pull_from_json(answer).merged is True
+    older = httpx.get(
+        f"{gh_stand_in.url}/repos/terp/terp/pulls/5",
+        headers={"Authorization": "token ghs_sandbox", "X-GitHub-Api-Version": "2022-11-28"},
+    ).json()
+    assert older["merge_commit_sha"] == main.stdout.strip()

@@ -17,6 +17,9 @@ from terp_actions.git import Git
 from terp_actions.sandbox.http import Fault, Request, Response, StandIn
 
 API_VERSION = "2022-11-28"
+# A later API version whose pull requests no longer carry merge_commit_sha: served so a client
+# that still relies on the field fails here (the contract describes 2022-11-28 only).
+NEXT_API_VERSION = "2026-03-10"
 BOT_LOGIN = "github-actions[bot]"
 
 
@@ -188,7 +191,7 @@ class GitHubStandIn(StandIn):
                 401, {"message": "Bad credentials", "documentation_url": "https://docs.github.com/rest"}
             )
         version = request.headers.get("x-github-api-version")
-        if version is not None and version != API_VERSION:
+        if version is not None and version not in (API_VERSION, NEXT_API_VERSION):
             return Response(400, {"message": f"API version '{version}' is not supported.",
                                   "documentation_url": "https://docs.github.com/rest/overview/api-versions"})  # fmt: skip
         if request.params.get("owner", "") + "/" + request.params.get("repo", "") != self.full_name:
@@ -374,7 +377,10 @@ class GitHubStandIn(StandIn):
 
     # --- pull requests ------------------------------------------------------------------------------
 
-    def _pull_json(self, pr: PullRequest) -> dict[str, Any]:
+    def contract_applies(self, request: Request) -> bool:
+        return request.headers.get("x-github-api-version") != NEXT_API_VERSION
+
+    def _pull_json(self, pr: PullRequest, request: Request | None = None) -> dict[str, Any]:
         url = f"{self.api}/pulls/{pr.number}"
         html = f"{self.url}/{self.full_name}/pull/{pr.number}"
 
@@ -387,7 +393,8 @@ class GitHubStandIn(StandIn):
             "state": pr.state, "locked": False, "title": pr.title, "body": pr.body, "user": self._user(pr.user),
             "created_at": _iso(pr.created), "updated_at": _iso(pr.updated),
             "closed_at": _iso(pr.updated) if pr.state == "closed" else None,
-            "merged_at": _iso(pr.updated) if pr.merged else None, "merge_commit_sha": pr.merge_commit_sha,
+            "merged_at": _iso(pr.updated) if pr.merged else None,
+            **({} if request is not None and not self.contract_applies(request) else {"merge_commit_sha": pr.merge_commit_sha}),
             "merged": pr.merged, "head": side(pr.head, pr.head_sha), "base": side(pr.base, ""),
             "issue_url": f"{self.api}/issues/{pr.number}", "comments_url": f"{self.api}/issues/{pr.number}/comments",
             "commits_url": f"{url}/commits", "statuses_url": f"{self.api}/statuses/{pr.head_sha or 'x'}",
@@ -400,8 +407,8 @@ class GitHubStandIn(StandIn):
                        "statuses": f"{self.api}/statuses/{pr.head_sha or 'x'}"}.items()},
         }  # fmt: skip
 
-    def _full_pull(self, pr: PullRequest) -> dict[str, Any]:
-        body = self._pull_json(pr)
+    def _full_pull(self, pr: PullRequest, request: Request | None = None) -> dict[str, Any]:
+        body = self._pull_json(pr, request)
         body.update({"mergeable": None, "mergeable_state": "unknown", "merged_by": None, "comments": 0,
                      "review_comments": 0, "maintainer_can_modify": False, "commits": 1, "additions": 0,
                      "deletions": 0, "changed_files": 0})  # fmt: skip
@@ -414,7 +421,7 @@ class GitHubStandIn(StandIn):
             found = [p for p in sorted(self.pulls.values(), key=lambda p: -p.number)
                      if (state in ("all", p.state)) and (base is None or p.base == base)
                      and (head is None or head.split(":")[-1] == p.head)]  # fmt: skip
-            return self._paged(request, [self._pull_json(p) for p in found])
+            return self._paged(request, [self._pull_json(p, request) for p in found])
 
     def _create_pull(self, request: Request) -> Response:
         body = request.json() or {}
@@ -437,13 +444,13 @@ class GitHubStandIn(StandIn):
                                       "errors": [{"resource": "PullRequest", "code": "custom", "message": "A pull request already exists"}]})  # fmt: skip
             pr = self.add_pull(title, head.split(":")[-1], base, user=self.login_of(request))
             pr.body = body.get("body") or ""
-            return Response(201, self._full_pull(pr), {"Location": f"{self.api}/pulls/{pr.number}"})
+            return Response(201, self._full_pull(pr, request), {"Location": f"{self.api}/pulls/{pr.number}"})
 
     def _get_pull(self, request: Request) -> Response:
         pr = self.pulls.get(int(request.params["pull_number"]))
         if pr is None:
             return Response(404, {"message": "Not Found"})
-        return Response(200, self._full_pull(pr))
+        return Response(200, self._full_pull(pr, request))
 
     def _update_pull(self, request: Request) -> Response:
         body = request.json() or {}
@@ -456,7 +463,7 @@ class GitHubStandIn(StandIn):
             if body.get("state") in ("open", "closed"):
                 pr.state = body["state"]
             pr.updated = self.clock()
-            return Response(200, self._full_pull(pr))
+            return Response(200, self._full_pull(pr, request))
 
     def _commit_pulls(self, request: Request) -> Response:
         sha = self._sha(request.params["commit_sha"])
@@ -466,7 +473,9 @@ class GitHubStandIn(StandIn):
             if self.calls["repos/list-pull-requests-associated-with-commit"] <= self.pulls_visible_after:
                 return self._paged(request, [])
             found = [p for p in self.pulls.values() if sha in (p.merge_commit_sha, p.head_sha)]
-            return self._paged(request, [self._pull_json(p) for p in sorted(found, key=lambda p: p.number)])
+            return self._paged(
+                request, [self._pull_json(p, request) for p in sorted(found, key=lambda p: p.number)]
+            )
 
     # --- comments --------------------------------------------------------------------------------------
 

@@ -205,6 +205,10 @@ class StandIn:
     def decorate(self, request: Request, response: Response) -> None:
         """Add headers every response carries (rate limits and the like)."""
 
+    def contract_applies(self, request: Request) -> bool:
+        """Whether the contract describes this request (an API version it covers)."""
+        return True
+
     def not_found(self, request: Request) -> Response:
         """The answer for a path no route knows."""
         return Response(404, {"message": "Not Found"})
@@ -227,7 +231,8 @@ class StandIn:
             call = self.calls[route.operation]
             self.history.append((route.operation, self.now()))
         problems: list[str] = []
-        if route.in_contract and self.contract is not None:
+        checked = route.in_contract and self.contract is not None and self.contract_applies(request)
+        if checked and self.contract is not None:
             problems = list(self.contract.check_request(request))
             self.violations += [f"request {route.operation}: {p}" for p in problems]
         fault = self._fault_for(route.operation, call)
@@ -252,7 +257,7 @@ class StandIn:
         # An injected failure is the service misbehaving on purpose (a 502 the contract does not
         # list): only the answers the stand-in gives of its own accord are held to the contract.
         injected = fault is not None and fault.kind in ("status", "after")
-        if route.in_contract and self.contract is not None and not injected:
+        if checked and self.contract is not None and not injected:
             response.body = self.contract.complete(route.operation, response.status, response.body, self.url)
             for problem in self.contract.check_response(request, response):
                 self.violations.append(f"response {route.operation} {response.status}: {problem}")
