@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import ssl
 import subprocess
 import threading
 from pathlib import Path
 
 import httpx
 import pytest
+import trustme
 
 from terp_actions.backoff import RetryPolicy
 from terp_actions.digitalocean import AppPlatform, is_loopback
@@ -408,3 +410,26 @@ def test_a_spec_update_pulls_new_code_only_with_update_all_source_versions(
     assert plain.status_code == 200 and app.deployments[0].commit == old
     client.update_app(app.id, spec)
     assert app.deployments[0].commit == new.stdout.strip() != old
+
+
+@pytest.mark.parametrize("links", ["https", "wss"])
+def test_live_logs_are_read_over_tls_too(
+    do_stand_in: AppPlatformStandIn,
+    client: AppPlatform,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    links: str,
+) -> None:
+    """A live log App Platform hands out as https or wss is read, with the certificate checked
+    (a throwaway certificate authority the test trusts through SSL_CERT_FILE)."""
+    authority = trustme.CA()
+    context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+    authority.issue_cert("localhost").configure_cert(context)
+    bundle = tmp_path / "ca.pem"
+    authority.cert_pem.write_to_path(str(bundle))
+    monkeypatch.setenv("SSL_CERT_FILE", str(bundle))
+    do_stand_in.tls, do_stand_in.log_links = context, links
+    app = do_stand_in.add_app("terp-staging", "staging", timings={})
+    dep = do_stand_in.deploy(app)
+    app.run_log = "GET /health 200 3ms\nERROR over TLS\n"
+    assert client.logs(app.id, dep.id, "RUN").splitlines()[-1] == "ERROR over TLS"

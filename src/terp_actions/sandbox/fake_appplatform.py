@@ -263,6 +263,10 @@ class AppPlatformStandIn(StandIn):
         # as live_url), "none" (no link at all), "wss" (only a websocket live_url).
         self.log_links = "normal"
         self._websocket: Any = None
+        self._tls_logs: Any = None
+        # A server-side TLS context (a test's throwaway certificate authority): with it, live logs
+        # are served over wss:// and https:// as App Platform serves them.
+        self.tls: Any = None
         r = self.add_route
         self.repos: dict[str, Path] = {}  # GitHub "owner/name" -> a local repository apps build from
         r("GET", "/v2/apps", "apps_list", self._list_apps)
@@ -644,6 +648,10 @@ class AppPlatformStandIn(StandIn):
             links = {}
         elif self.log_links == "wss":
             links = {"live_url": f"{self.serve_websocket_logs()}/_logs/{dep.id}/{kind}?token={dep.log_token}"}
+        elif self.log_links == "https":
+            links = {
+                "live_url": f"{self.serve_tls_logs()}/_logs/{dep.id}/{kind}?token={dep.log_token}&live=1"
+            }
         elif live_now:
             # The run log of a live deployment is a stream: App Platform hands out only live_url.
             links = {"live_url": f"{url}&live=1"}
@@ -656,10 +664,25 @@ class AppPlatformStandIn(StandIn):
 
         with self.lock:
             if self._websocket is None:
-                self._websocket = serve(self._stream_log, "127.0.0.1", 0)
+                self._websocket = serve(self._stream_log, "127.0.0.1", 0, ssl=self.tls)
                 threading.Thread(target=self._websocket.serve_forever, name="live-logs", daemon=True).start()
             port = self._websocket.socket.getsockname()[1]
-        return f"ws://127.0.0.1:{port}"
+        return f"{'wss' if self.tls else 'ws'}://{'localhost' if self.tls else '127.0.0.1'}:{port}"
+
+    def serve_tls_logs(self) -> str:
+        """Serve log files over https on loopback with ``self.tls`` (started once); its base URL."""
+        from http.server import ThreadingHTTPServer  # noqa: PLC0415
+
+        from terp_actions.sandbox.http import _make_handler  # noqa: PLC0415
+
+        with self.lock:
+            if self._tls_logs is None:
+                server = ThreadingHTTPServer(("127.0.0.1", 0), _make_handler(self))
+                server.socket = self.tls.wrap_socket(server.socket, server_side=True)
+                threading.Thread(target=server.serve_forever, name="tls-logs", daemon=True).start()
+                self._tls_logs = server
+            port = self._tls_logs.server_address[1]
+        return f"https://localhost:{port}"
 
     def _stream_log(self, connection: Any) -> None:
         parts = urlsplit(connection.request.path)
@@ -681,6 +704,10 @@ class AppPlatformStandIn(StandIn):
         if self._websocket is not None:
             self._websocket.shutdown()
             self._websocket = None
+        if self._tls_logs is not None:
+            self._tls_logs.shutdown()
+            self._tls_logs.server_close()
+            self._tls_logs = None
         super().stop()
 
     def _log_file(self, request: Request) -> Response:
