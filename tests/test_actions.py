@@ -247,7 +247,7 @@ def test_staging_workflow_keeps_the_token_in_the_deploy_job() -> None:
     assert holders == ["deploy"]
     deploy = workflow["jobs"]["deploy"]
     assert deploy["environment"] == "staging" and deploy["concurrency"]["cancel-in-progress"] is False
-    assert set(deploy["permissions"]) == {"contents"}
+    assert set(deploy["permissions"]) == {"contents", "deployments"}
 
 
 def test_lock_file_satisfies_the_lower_bounds_of_pyproject() -> None:

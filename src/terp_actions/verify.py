@@ -146,7 +146,8 @@ def check_latency(
             f"{figures}: {p95 / previous_p95:.2f}x the previous {previous_p95:.0f} ms "
             f"(allowed {max_regression:.2f}x)",
         )
-    versus = f" (previous p95 {previous_p95:.0f} ms)" if previous_p95 else ""
+    # Never a silent pass of the regression part: say when there was nothing to compare with.
+    versus = f" (previous p95 {previous_p95:.0f} ms)" if previous_p95 else " (no baseline yet)"
     return CheckResult("latency", "pass", figures + versus)
 
 

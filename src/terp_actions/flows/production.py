@@ -37,7 +37,13 @@ if TYPE_CHECKING:
 
 from terp_actions.flows.outcome import Clock, Console, Outcome, Sleep
 from terp_actions.flows.reporting import report_stage
-from terp_actions.flows.staging import commit_checker, deployer_for, health_check, verify_environment
+from terp_actions.flows.staging import (
+    baseline_for,
+    commit_checker,
+    deployer_for,
+    health_check,
+    verify_environment,
+)
 
 # --- promote and roll back ----------------------------------------------------------------------------
 
@@ -112,6 +118,7 @@ def promote(
             target,
             settings=config.verify,
             console=console,
+            baseline=baseline_for(github, "production", console),
             clock=clock,
             sleep=sleep,
         )
