@@ -6,10 +6,12 @@ from pathlib import Path
 
 import pytest
 
-from terp_actions.config import DeploySettings, Environment
+from terp_actions.config import DeploySettings, Environment, HealthSettings, VerifySettings
 from terp_actions.digitalocean import AppPlatform
-from terp_actions.flows import follow_logs, watch_environment
+from terp_actions.flows import follow_logs, verify_environment, watch_environment
+from terp_actions.git import Git
 from terp_actions.sandbox.demo import Printer
+from terp_actions.sandbox.fake_app import AppStandIn, HealthAnswer
 from terp_actions.sandbox.fake_appplatform import AppPlatformStandIn, Failure, ManualClock
 
 from .conftest import Sleeps
@@ -80,3 +82,31 @@ def test_logs_follow_streams_a_growing_log_until_the_deployment_ends(
     )  # fmt: skip
     assert shown == ["step 1 fetching", "step 2 building", "step 3 pushing", "step 4 done"]
     assert count == 4 and do_stand_in.phase(app, dep)[0] == "ACTIVE"
+
+
+def test_a_deploy_three_times_slower_than_the_baseline_fails_latency(
+    do_stand_in: AppPlatformStandIn, clock: ManualClock, origin: Path
+) -> None:
+    """Latency is timed on the run's clock (the app's delay simulated on it, no real sleeps): a
+    deploy answering in 300 ms against a 100 ms baseline fails the latency check."""
+    app_stand_in = AppStandIn(steady=HealthAnswer(delay=0.1))
+    app_stand_in.elapse = clock.advance
+    with app_stand_in.running():
+        app = do_stand_in.add_app("terp-staging", "staging", repo=origin, timings={})
+        head = do_stand_in.deploy(app).commit
+        environment = Environment(app.id, app_stand_in.url, name="staging")
+        settings = VerifySettings(health=HealthSettings(probes=2, interval=0.5))
+        git = Git(origin)
+        console = Printer(lambda _line: None)
+        first = verify_environment(_platform(do_stand_in, clock), git, environment, head, settings=settings,
+                                   console=console, clock=clock, sleep=clock.advance)  # fmt: skip
+        assert first.failure is None and first.p95 == pytest.approx(100, abs=1)
+        assert "no baseline yet" in next(c.detail for c in first.verdict.checks if c.name == "latency")
+        app_stand_in.steady = HealthAnswer(delay=0.3)
+        second = verify_environment(
+            _platform(do_stand_in, clock), git, environment, head, settings=settings, console=console,
+            baseline=first.p95, clock=clock, sleep=clock.advance,
+        )  # fmt: skip
+    latency = next(c for c in second.verdict.checks if c.name == "latency")
+    assert latency.status == "fail" and "3.00x the previous 100 ms" in latency.detail
+    assert len(second.latencies) >= settings.latency.samples  # the p95 has its samples

@@ -31,6 +31,7 @@ from terp_actions.report import (
 )
 from terp_actions.sandbox.fake_github import GitHubStandIn
 from terp_actions.sandbox.http import Fault
+from terp_actions.verify import baseline_p95
 
 SHA = "a" * 40
 
@@ -324,3 +325,16 @@ def test_stand_in_users_carry_every_field_github_requires(gh: GitHubStandIn) -> 
         "url",
     }
     assert required <= set(user)
+
+
+def test_the_latency_baseline_is_only_a_note_we_wrote(gh: GitHubStandIn, origin: Path) -> None:
+    """A p95 note in a status written by someone else (or malformed) is not a baseline; ours is."""
+    sha = subprocess.run(
+        ["git", "rev-parse", "main"], cwd=origin, capture_output=True, text=True, check=True
+    ).stdout.strip()
+    ours, theirs = api_for(gh), api_for(gh, "ghp_person")
+    older = ours.create_deployment(ref=sha, environment="staging", description="deploy")
+    ours.create_status(older.id, "success", description="verified success: (p95=100ms)")
+    newer = theirs.create_deployment(ref=sha, environment="staging", description="deploy")
+    theirs.create_status(newer.id, "success", description="verified success: (p95=1ms)")
+    assert baseline_p95(ours, "staging") == 100.0

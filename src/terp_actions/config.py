@@ -80,6 +80,8 @@ class LatencySettings:
 
     p95_ms: float = 1500.0
     max_regression: float = 1.5
+    # Healthy answers timed for the p95: with the 3 health probes alone a p95 is one sample.
+    samples: int = 10
 
 
 @dataclass(frozen=True)
@@ -357,7 +359,7 @@ class _Reader:
 
     def latency(self, data: object) -> LatencySettings:
         name = "verify.latency"
-        sec = self.section(data, name, {"p95_ms", "max_regression"})
+        sec = self.section(data, name, {"p95_ms", "max_regression", "samples"})
         d = LatencySettings()
         return LatencySettings(
             p95_ms=self.get(
@@ -370,6 +372,9 @@ class _Reader:
                 d.max_regression,
                 convert=_ratio,
                 expected="a ratio of at least 1.0",
+            ),
+            samples=self.get(
+                sec, name, "samples", d.samples, convert=_latency_samples, expected="an integer from 1 to 100"
             ),
         )
 
@@ -510,6 +515,10 @@ def _heal_kind(value: object) -> str | None:
 
 def _bool(value: object) -> bool | None:
     return value if isinstance(value, bool) else None
+
+
+def _latency_samples(value: object) -> int | None:
+    return value if isinstance(value, int) and not isinstance(value, bool) and 1 <= value <= 100 else None
 
 
 def _positive_int(value: object) -> int | None:

@@ -67,6 +67,7 @@ class StatusInfo:
     environment_url: str
     log_url: str
     created_at: str = ""
+    creator: str = ""
 
 
 class GitHubClient(Protocol):
@@ -362,6 +363,7 @@ def _status(data: Mapping[str, Any]) -> StatusInfo:
         data.get("environment_url") or "",
         data.get("log_url") or data.get("target_url") or "",
         str(data.get("created_at") or ""),
+        str((data.get("creator") or {}).get("login") or ""),
     )
 
 

@@ -125,7 +125,9 @@ def _flow(say: Say, b: HistoryBuilder) -> None:
     clock = ManualClock()
     gh_stand_in = GitHubStandIn(b.origin, tokens={_TOKENS["github"]: "github-actions[bot]"})
     do_stand_in = AppPlatformStandIn(tokens={_TOKENS["digitalocean"]}, clock=clock)
-    app_stand_in = AppStandIn()
+    # The app answers in 40 ms of simulated time: latency is timed on the demo's clock.
+    app_stand_in = AppStandIn(steady=HealthAnswer(delay=0.04))
+    app_stand_in.elapse = clock.advance
     with gh_stand_in.running() as gh, do_stand_in.running() as do, app_stand_in.running() as app:
         staging = do.add_app("terp-staging", "staging", repo=b.origin, url=app.url)
         b.push("main~0:refs/heads/production")  # production starts where staging started
@@ -311,6 +313,6 @@ def _unhealthy_when_live(s: Sandbox, tip: str) -> Callable[[], HealthAnswer]:
                 (d for d in list(s.production.deployments) if s.do.phase(s.production, d)[0] == "ACTIVE"),
                 None,
             )
-        return UNHEALTHY if live is not None and live.commit == tip else HealthAnswer()
+        return UNHEALTHY if live is not None and live.commit == tip else HealthAnswer(delay=0.04)
 
     return answer

@@ -42,6 +42,9 @@ class AppStandIn(StandIn):
         self.script = list(script)
         self.steady = steady or HealthAnswer()
         self.responder = responder  # when set, decides every answer (e.g. from which build is live)
+        # When set, an answer's delay is spent on this (a manual clock's advance) instead of a real
+        # sleep: latency is simulated, and the client times it with the same clock.
+        self.elapse: Callable[[float], None] | None = None
         self.served = 0
         self.add_route(
             "GET", "/", "root", lambda r: Response(200, b"TERP", content_type="text/html"), in_contract=False
@@ -78,7 +81,7 @@ class AppStandIn(StandIn):
         with self.lock:
             self.calls["health"] += 1
         if answer.delay:
-            time.sleep(answer.delay)
+            (self.elapse or time.sleep)(answer.delay)
         if answer.refuse:
             return Response(200), Fault("health", "close")
         if answer.redirect:
