@@ -102,6 +102,20 @@ class MigrationSettings:
 
 
 @dataclass(frozen=True)
+class SmokeCheck:
+    """One request a live deploy must answer as expected (``verify.smoke``). Header values may
+    hold ``${NAME}`` placeholders filled from the environment; the filled values are secrets."""
+
+    path: str
+    method: str = "GET"
+    status: int = 200
+    contains: str = ""
+    json: Mapping[str, Any] = field(default_factory=dict)
+    max_ms: float | None = None
+    headers: Mapping[str, str] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
 class VerifySettings:
     """All verification settings."""
 
@@ -109,6 +123,7 @@ class VerifySettings:
     latency: LatencySettings = field(default_factory=LatencySettings)
     logs: LogSettings = field(default_factory=LogSettings)
     migrations: MigrationSettings = field(default_factory=MigrationSettings)
+    smoke: tuple[SmokeCheck, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -329,13 +344,52 @@ class _Reader:
         return envs
 
     def verify(self, data: object) -> VerifySettings:
-        sec = self.section(data, "verify", {"health", "latency", "logs", "migrations"})
+        sec = self.section(data, "verify", {"health", "latency", "logs", "migrations", "smoke"})
         return VerifySettings(
             health=self.health(sec.get("health")),
             latency=self.latency(sec.get("latency")),
             logs=self.logs(sec.get("logs")),
             migrations=self.migrations(sec.get("migrations")),
+            smoke=self.smoke(sec.get("smoke")),
         )
+
+    def smoke(self, data: object) -> tuple[SmokeCheck, ...]:
+        if data is None:
+            return ()
+        if not isinstance(data, list):
+            self.problem("verify.smoke", f"expected a list of requests, got {_kind(data)}")
+            return ()
+        checks = []
+        for index, item in enumerate(data):
+            name = f"verify.smoke[{index}]"
+            sec = self.section(
+                item, name, {"path", "method", "status", "contains", "json", "max_ms", "headers"}
+            )
+            path = self.get(sec, name, "path", "", convert=_url_path, expected="a path starting with '/'")
+            if not path:
+                self.problem(f"{name}.path", "missing (a path starting with '/')")
+                continue
+            method = self.get(sec, name, "method", "GET", convert=_method, expected="GET, HEAD or OPTIONS")
+            checks.append(
+                SmokeCheck(
+                    path=path,
+                    method=method,
+                    status=self.get(
+                        sec, name, "status", 200, convert=_http_status, expected="an HTTP status"
+                    ),
+                    contains=self.get(sec, name, "contains", "", convert=_nonempty_str, expected="text"),
+                    json=self.get(
+                        sec, name, "json", {}, convert=_expect, expected="a mapping of JSON keys to values"
+                    ),
+                    max_ms=self.get(
+                        sec, name, "max_ms", None, convert=_positive_number, expected="a positive number"
+                    ),
+                    headers=self.get(
+                        sec, name, "headers", {}, convert=_headers, expected="a mapping of names to text"
+                    ),
+                )
+            )
+        return tuple(checks)
 
     def health(self, data: object) -> HealthSettings:
         name = "verify.health"
@@ -519,6 +573,23 @@ def _bool(value: object) -> bool | None:
 
 def _latency_samples(value: object) -> int | None:
     return value if isinstance(value, int) and not isinstance(value, bool) and 1 <= value <= 100 else None
+
+
+def _method(value: object) -> str | None:
+    # Read-only methods only: a smoke check must never change the app it checks.
+    return value.upper() if isinstance(value, str) and value.upper() in ("GET", "HEAD", "OPTIONS") else None
+
+
+def _http_status(value: object) -> int | None:
+    return value if isinstance(value, int) and not isinstance(value, bool) and 100 <= value <= 599 else None
+
+
+def _headers(value: object) -> dict[str, str] | None:
+    if not isinstance(value, dict) or not all(
+        isinstance(k, str) and isinstance(v, str) for k, v in value.items()
+    ):
+        return None
+    return dict(value)
 
 
 def _positive_int(value: object) -> int | None:

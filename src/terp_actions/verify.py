@@ -234,6 +234,80 @@ class Prober:
             return Probe(None, error=f"connection failed ({type(exc).__name__})")
 
 
+MAX_SMOKE_BODY: Final = 64 * 1024
+
+
+def smoke_checks(url: str, checks: Sequence[Any], *, clock: Callable[[], float] = time.monotonic,
+                 timeout: float = 10.0) -> list[CheckResult]:  # fmt: skip
+    """Each configured request (``verify.smoke``, headers already filled) against the live app:
+    the status, a substring or JSON subset of the body (read up to 64 KiB), and the time. A
+    redirect to another host fails, as for health. None configured: one ``skip`` saying how."""
+    import httpx  # noqa: PLC0415
+
+    if not checks:
+        return [
+            CheckResult(
+                "smoke", "skip", "no smoke checks configured: add verify.smoke (path, status, contains)"
+            )
+        ]
+    results = []
+    with httpx.Client(timeout=timeout, follow_redirects=False) as client:
+        for check in checks:
+            name = f"smoke {check.method} {check.path}"
+            target = urljoin(url.rstrip("/") + "/", check.path.lstrip("/"))
+            began = clock()
+            try:
+                status, body = _fetch(client, check.method, target, dict(check.headers))
+            except httpx.HTTPError as exc:
+                results.append(CheckResult(name, "fail", f"{check.path}: no answer ({type(exc).__name__})"))
+                continue
+            took = (clock() - began) * 1000
+            problems = _smoke_problems(check, status, body, took)
+            detail = "; ".join(f"{check.path}: {p}" for p in problems) or f"{status} in {took:.0f} ms"
+            results.append(CheckResult(name, "fail" if problems else "pass", detail, took / 1000))
+    return results
+
+
+def _fetch(client: Any, method: str, target: str, headers: dict[str, str]) -> tuple[int | str, str]:
+    """Status (or where it redirected to another host) and the start of the body."""
+    for _ in range(4):
+        with client.stream(method, target, headers=headers) as response:
+            if response.is_redirect:
+                location = urljoin(str(response.url), response.headers.get("location", ""))
+                if urlsplit(location).netloc != urlsplit(target).netloc:
+                    return f"redirected to another host ({urlsplit(location).netloc})", ""
+                target = location
+                continue
+            data = bytearray()
+            for chunk in response.iter_bytes():
+                data += chunk
+                if len(data) >= MAX_SMOKE_BODY:
+                    break
+            return response.status_code, data[:MAX_SMOKE_BODY].decode("utf-8", "replace")
+    return "too many redirects", ""
+
+
+def _smoke_problems(check: Any, status: int | str, body: str, took: float) -> list[str]:
+    if isinstance(status, str):
+        return [status]
+    problems = []
+    if status != check.status:
+        problems.append(f"answered {status}, expected {check.status}")
+    if check.contains and check.contains not in body:
+        problems.append(f"the body lacks {check.contains[:60]!r}")
+    if check.json:
+        try:
+            data = json.loads(body)
+        except ValueError:
+            data = None
+        wrong = [k for k, v in check.json.items() if not isinstance(data, Mapping) or data.get(k) != v]
+        if wrong:
+            problems.append("the JSON differs at " + ", ".join(wrong[:5]))
+    if check.max_ms is not None and took > check.max_ms:
+        problems.append(f"took {took:.0f} ms, more than {check.max_ms:.0f} ms")
+    return problems
+
+
 def healthy_latencies(probes: Sequence[Probe], expect: Mapping[str, Any]) -> list[float]:
     """Latencies of the healthy probes (the ones a latency budget speaks about)."""
     return [p.latency_ms for p in probes if probe_ok(p, expect)[0]]
@@ -262,8 +336,13 @@ def run_checks(
     checks = [check_active(str(active.get("phase", "")), str(active.get("id", ""))), commit_check]
     prober = Prober(url, h.path, h.expect, h.probes, h.timeout, interval=h.interval, clock=clock, sleep=sleep,
                     samples=settings.latency.samples)  # fmt: skip
-    checks.append(timed(lambda: check_health(prober.run(), h.expect, h.probes)))
+    health = timed(lambda: check_health(prober.run(), h.expect, h.probes))
+    checks.append(health)
     latencies = healthy_latencies(prober.probes, h.expect)
+    if health.status == "pass":
+        checks += smoke_checks(url, settings.smoke, clock=clock)
+    elif settings.smoke:
+        checks.append(CheckResult("smoke", "skip", "not run: the app is not healthy"))
     checks.append(
         check_latency(latencies, settings.latency.p95_ms, previous_p95, settings.latency.max_regression)
     )

@@ -54,6 +54,7 @@ def test_cli_verify_passes_on_a_healthy_deploy(
         "deployment active",
         "deployed commit",
         "health",
+        "smoke",
         "latency",
         "runtime logs",
         "migrations",
@@ -132,3 +133,36 @@ def test_verify_reads_live_logs_and_never_passes_a_log_it_could_not_read(
     assert checks["runtime logs"]["status"] == "fail" and runtime in checks["runtime logs"]["detail"]
     assert migrations in checks["migrations"]["detail"]
     assert checks["migrations"]["status"] == ("fail" if links == "none" else "pass")
+
+
+def test_smoke_checks_run_after_health_and_name_what_failed(
+    verify_world: tuple[Path, AppStandIn], do_stand_in: AppPlatformStandIn
+) -> None:
+    """Configured requests are checked once the app is healthy, each a line of the checks: the
+    status and body expected, a header filled from the environment (never shown), and a failure
+    names the path."""
+    clone, app = verify_world
+    config = clone / ".github" / "terp-actions.yml"
+    config.write_text(
+        config.read_text().split("verify:")[0]
+        + "verify:\n  health: {probes: 2, interval: 0.01s, timeout: 5s}\n  smoke:\n"
+        + "    - {path: /, contains: TERP, headers: {Authorization: 'Bearer ${SMOKE_TOKEN}'}}\n"
+        + "    - {path: /health, status: 201}\n"
+    )
+    token = "smoke-" + "Tq9" * 8
+    env = {
+        "DIGITALOCEAN_TOKEN": "dop_v1_sandbox",
+        "TERP_DO_ENDPOINT": do_stand_in.url,
+        "TERP_REPO": str(clone),
+        "SMOKE_TOKEN": token,
+    }
+    try:
+        result = invoke(["verify", "--env", "staging", "--json"], env=env)
+    finally:
+        app.stop()
+    assert result.exit_code == 1
+    checks = {c["name"]: c for c in json.loads(result.stdout)["checks"]}
+    assert checks["smoke GET /"]["status"] == "pass"
+    assert checks["smoke GET /health"]["status"] == "fail"
+    assert checks["smoke GET /health"]["detail"] == "/health: answered 200, expected 201"
+    assert "smoke GET /health" in result.stderr and token not in result.stdout + result.stderr

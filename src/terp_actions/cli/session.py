@@ -142,6 +142,23 @@ class Session:
                 )
         return rules
 
+    def with_smoke_headers(self, config: Config) -> Config:
+        """The configuration with ``verify.smoke`` headers' ``${NAME}`` placeholders filled from
+        the environment; each filled value is a secret from here on (redacted and masked). A
+        missing variable is bad input naming the check and the variable."""
+        import dataclasses
+
+        from terp_actions.spec import fill_placeholders
+
+        filled = []
+        for index, check in enumerate(config.verify.smoke):
+            where = f"{config.source}: verify.smoke[{index}].headers"
+            result = fill_placeholders(dict(check.headers), self.environ, where=where)
+            for secret in result.secrets:
+                self.hide(secret)
+            filled.append(dataclasses.replace(check, headers=result.spec))
+        return dataclasses.replace(config, verify=dataclasses.replace(config.verify, smoke=tuple(filled)))
+
     @staticmethod
     def environment(config: Config, env: str) -> Environment:
         """The configured environment ``env``, or bad input naming the ones there are."""

@@ -37,7 +37,7 @@ def command(
     if force and not reason.strip():
         raise BadInput("--force needs --reason: the report shows why an unverified commit went out")
     session = Session.start(as_json=as_json)
-    config = session.config(config_path, repo)
+    config = session.with_smoke_headers(session.config(config_path, repo))
     session.environment(config, "production")
     outcome = promote(
         session.git(repo, remote=remote),

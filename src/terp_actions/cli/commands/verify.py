@@ -24,7 +24,7 @@ def command(
     from terp_actions.render import render_verify_summary, render_verify_text
 
     session = Session.start(as_json=as_json)
-    config = session.config(config_path, repo)
+    config = session.with_smoke_headers(session.config(config_path, repo))
     environment = session.environment(config, env)
     git = session.git(repo)
     head = session.expected_commit(git, sha, remote, config, env)
