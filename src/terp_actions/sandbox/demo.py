@@ -20,7 +20,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from terp_actions import flows
-from terp_actions.config import Config, Environment
+from terp_actions.config import Config, Environment, SmokeCheck, VerifySettings
 from terp_actions.digitalocean import AppPlatform
 from terp_actions.errors import BadInput
 from terp_actions.github import GitHubApi
@@ -134,6 +134,7 @@ def _flow(say: Say, b: HistoryBuilder) -> None:
         production = do.add_app("terp", "production", repo=b.origin, url=app.url)
         do.deploy(production)
         config = Config(
+            verify=VerifySettings(smoke=(SmokeCheck("/", contains="TERP"),)),
             environments={
                 "staging": Environment(staging.id, app.url, _STAGING_SPEC, "staging"),
                 "production": Environment(production.id, app.url, ".do/app.yaml", "production"),
