@@ -160,6 +160,7 @@ def run_staging(
     *,
     main: str = "main",
     subject: str = "Add invoice export (#21)",
+    smoke: str = "",
 ) -> None:
     """Merge a PR (#21) changing ``files`` into ``main``, run the workflow, hand everything to ``check``."""
     dev = Repo(tmp_path / "dev")
@@ -183,7 +184,9 @@ def run_staging(
             (clone / ".github" / "terp-actions.yml").write_text(
                 f"branches: {{main: {main}}}\n"
                 f"environments:\n  staging: {{app: terp-staging, url: '{app.url}'}}\n"
-                "verify: {health: {probes: 2, interval: 0.01s, timeout: 5s}}\n"
+                "verify: {health: {probes: 2, interval: 0.01s, timeout: 5s}"
+                + (f", smoke: {smoke}" if smoke else "")
+                + "}\n"
             )
             return clone
 
@@ -294,3 +297,17 @@ def test_a_non_default_main_branch_reaches_every_report(tmp_path: Path, origin: 
     run_staging(
         tmp_path, origin, {"app/export.py": "x = 1\n"}, check, main="trunk", subject="Add invoice export"
     )
+
+
+def test_a_failed_smoke_check_is_named_on_the_pull_request(tmp_path: Path, origin: Path) -> None:
+    """A smoke check that fails makes the verification fail, and the PR comment's verified row
+    names it by its path."""
+
+    def check(runner: Runner, gh: GitHubStandIn, do: AppPlatformStandIn) -> None:
+        assert runner.jobs["deploy"]["outputs"]["verdict"] == "fail"
+        [comment] = gh.comments.values()
+        state = parse_state(comment.body, 21)
+        assert state is not None and state.stages["verified"].status == "failure"
+        assert "smoke GET /health: /health: answered 200, expected 201" in state.stages["verified"].detail
+
+    run_staging(tmp_path, origin, {"app/export.py": "x = 1\n"}, check, smoke="[{path: /health, status: 201}]")

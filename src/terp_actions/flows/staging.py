@@ -289,7 +289,7 @@ def deploy_environment(
 class VerifyOutcome(Outcome):
     """The checks of a live deploy and their verdict."""
 
-    OUTPUTS: ClassVar = ("verdict", "checks", "health-p95-ms")
+    OUTPUTS: ClassVar = ("verdict", "checks", "health-p95-ms", "failed-checks")
     env: str
     verdict: Verdict
     latencies: list[float]
@@ -309,6 +309,10 @@ class VerifyOutcome(Outcome):
                 for c in self.verdict.checks
             ],
             "health-p95-ms": None if self.p95 is None else round(self.p95),
+            "failed-checks": "; ".join(
+                f"{c.name}: {c.detail}" for c in self.verdict.checks if c.status == "fail"
+            )
+            or None,
             "baseline-p95-ms": None if self.baseline is None else round(self.baseline),
         }
 

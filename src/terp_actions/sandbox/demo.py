@@ -138,7 +138,7 @@ def _flow(say: Say, b: HistoryBuilder) -> None:
             environments={
                 "staging": Environment(staging.id, app.url, _STAGING_SPEC, "staging"),
                 "production": Environment(production.id, app.url, ".do/app.yaml", "production"),
-            }
+            },
         )
         s = Sandbox(
             b, gh, do, app, clock, config,
