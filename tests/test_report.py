@@ -50,6 +50,19 @@ def test_comment_round_trips_its_state() -> None:
     assert "```mermaid" in body and 'synced["synced ✅"]' in body
 
 
+def test_a_skipped_plan_shows_deploy_and_verify_as_not_needed_not_pending() -> None:
+    """A docs-only pull request's comment never promises a deploy that will not come; the hidden
+    state keeps only what was reported."""
+    state = PullState(12, "", {"planned": StageState("skipped", SHA, "no deploy needed")})
+    body = render_comment(state)
+    assert "| deployed | ⏭️ skipped |  | not needed: the plan found nothing to deploy |" in body
+    assert "| verified | ⏭️ skipped |" in body and 'verified["verified ⏭️"]' in body
+    assert "| promoted | ⏳ pending | | |" in body  # a promotion still carries it to production
+    assert parse_state(body, 12) == state
+    planned = PullState(12, "", {"planned": StageState("success", SHA, "deploy")})
+    assert "| deployed | ⏳ pending | | |" in render_comment(planned)
+
+
 @pytest.mark.parametrize(
     "data",
     [

@@ -231,6 +231,19 @@ def render_comment(state: PullState, *, repo_url: str = "", note: str = "") -> s
     return body[: MAX_COMMENT - 200] + "\n\n(truncated)\n" + encode_state(state)
 
 
+_NOT_NEEDED: Final = StageState("skipped", detail="not needed: the plan found nothing to deploy")
+
+
+def _shown(state: PullState, stage: str) -> StageState | None:
+    """The row shown for ``stage``: what was reported, or, for the deploy and verify rows of a
+    pull request whose plan was skipped, "skipped" (they will never run, so never "pending")."""
+    current = state.stages.get(stage)
+    planned = state.stages.get("planned")
+    if current is None and stage in ("deployed", "verified") and planned and planned.status == "skipped":
+        return _NOT_NEEDED
+    return current
+
+
 def _render(state: PullState, repo_url: str, note: str, limit: int) -> str:
     title = f" — {escape_markdown(state.title)}" if state.title else ""
     lines = [
@@ -241,7 +254,7 @@ def _render(state: PullState, repo_url: str, note: str, limit: int) -> str:
         "|---|---|---|---|",
     ]
     for stage in STAGES:
-        current = state.stages.get(stage)
+        current = _shown(state, stage)
         if current is None:
             lines.append(f"| {stage} | {_ICONS['pending']} pending | | |")
             continue
@@ -255,7 +268,8 @@ def _render(state: PullState, repo_url: str, note: str, limit: int) -> str:
         lines.append(f"| {stage} | {_ICONS[current.status]} {current.status} | {commit} | {detail} |")
     nodes = []
     for stage in STAGES:
-        status = state.stages[stage].status if stage in state.stages else "pending"
+        shown = _shown(state, stage)
+        status = shown.status if shown else "pending"
         nodes.append(f'{stage}["{stage} {_ICONS[status]}"]')
     lines += ["", "```mermaid", "flowchart LR", "  " + " --> ".join(nodes), "```"]
     if note:
