@@ -150,6 +150,16 @@ def test_empty_ignore_list_ignores_nothing() -> None:
         pytest.param(
             "deploy: {attempts: 1}\ndeploy: {attempts: 2}", "duplicate key 'deploy'", id="duplicate-key"
         ),
+        pytest.param(
+            "verify: {migrations: {paths: ['db/[z-a]/**']}}",
+            "verify.migrations.paths[0]: invalid pattern 'db/[z-a]/**'",
+            id="migration-pattern",
+        ),
+        pytest.param(
+            "promote: {after_migrations: pause}",
+            "promote.after_migrations: expected rollback or stop",
+            id="after-migrations",
+        ),
     ],
 )
 def test_mistakes_give_one_line_naming_file_and_field(text: str, expected: str) -> None:
@@ -213,3 +223,16 @@ def test_promote_settings() -> None:
     assert any(
         "promote.revert_pr: expected true or false" in p for p in problems("promote: {revert_pr: yes-please}")
     )
+
+
+def test_migration_paths_default_to_the_common_layouts() -> None:
+    """Without verify.migrations.paths the common layouts count; a list replaces them."""
+    rules = parse("").migration_rules()
+    for path in ("migrations/0001.sql", "drizzle/migrations/0002.sql", "alembic/versions/ab12_add.py",
+                 "app/db/migrate/20260101_add.rb", "server/prisma/migrations/1/migration.sql"):  # fmt: skip
+        assert rules.is_ignored(path), path
+    assert not rules.is_ignored("src/migrate.ts") and not rules.is_ignored("docs/migrations.md")
+    custom = parse("verify: {migrations: {paths: ['sql/**']}}").migration_rules()
+    assert custom.is_ignored("sql/1.sql") and not custom.is_ignored("migrations/1.sql")
+    assert parse("promote: {after_migrations: stop}").promote.after_migrations == "stop"
+    assert parse("").promote.after_migrations == "rollback"

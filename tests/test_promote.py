@@ -35,6 +35,7 @@ def facts(**changes: object) -> GateFacts:
         pytest.param({"verified": False}, Refusal.NOT_VERIFIED, id="not-verified"),
         pytest.param({"production_only": ("a" * 40,)}, Refusal.DIVERGED, id="diverged"),
         pytest.param({"pinned": True}, Refusal.PINNED, id="pinned"),
+        pytest.param({"frozen": "deploy freeze (x): promotions are stopped"}, Refusal.FROZEN, id="frozen"),
     ],
 )
 def test_each_gate_refusal(changes: dict[str, object], refusal: Refusal) -> None:
@@ -48,6 +49,11 @@ def test_force_with_a_reason_overrides_only_verification() -> None:
     assert gate(facts(verified=False, force_reason="hotfix for outage")).allowed
     assert gate(facts(verified=False, force_reason="x")).forced
     assert not gate(facts(verified=False, force_reason="x", on_staging=False)).allowed
+
+
+def test_migrations_are_named_but_never_refused() -> None:
+    """A promotion carrying migrations is allowed: the gate names them, the policy acts on failure."""
+    assert gate(facts(migrations=("migrations/0001.sql",))).allowed
 
 
 def test_a_commit_production_already_holds_is_not_pushed_again() -> None:

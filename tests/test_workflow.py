@@ -7,13 +7,16 @@ import os
 import re
 import subprocess
 import sys
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import yaml
 
 from terp_actions.report import parse_state
-from terp_actions.sandbox.fake_app import AppStandIn
+from terp_actions.sandbox.fake_app import AppStandIn, HealthAnswer
 from terp_actions.sandbox.fake_appplatform import AppPlatformStandIn
 from terp_actions.sandbox.fake_github import GitHubStandIn
 
@@ -66,8 +69,10 @@ class Runner:
         env: dict[str, str],
         secrets: dict[str, str],
         inputs: dict[str, str],
+        variables: dict[str, str] | None = None,
     ) -> None:
         self.inputs = inputs
+        self.variables = variables or {}
         self.tmp = tmp
         self.workspace_for = workspace_for
         self.env = env
@@ -84,6 +89,7 @@ class Runner:
             context = {
                 "needs": needs,
                 "inputs": self.inputs,
+                "vars": self.variables,
                 "secrets": self.secrets,
                 "github": {"token": self.env["GITHUB_TOKEN"]},
             }
@@ -130,7 +136,7 @@ class Runner:
         step = action["runs"]["steps"][-1]
         action_context = {
             "inputs": inputs,
-            "steps": {"install": {"outputs": {"python": sys.executable}}},
+            "steps": {"install": {"outputs": {"python": self.env.get("TERP_TEST_PYTHON", sys.executable)}}},
             "github": context["github"],
         }
         env = {k: substitute(v, action_context) for k, v in step["env"].items()}
@@ -152,29 +158,96 @@ class Runner:
         return ("success" if proc.returncode == 0 else "failure"), read_outputs(output)
 
 
-def run_staging(
-    tmp_path: Path,
-    origin: Path,
-    files: dict[str, str],
-    check: Any,
-    *,
-    main: str = "main",
-    subject: str = "Add invoice export (#21)",
-    smoke: str = "",
-) -> None:
-    """Merge a PR (#21) changing ``files`` into ``main``, run the workflow, hand everything to ``check``."""
+# Run in place of the action's Python: time.monotonic becomes the real clock plus an offset kept
+# in a file, which the app stand-in (in the test's process) advances by an answer's delay. The
+# CLI then times a slow /health with no real sleep: only the clock is mocked.
+_CLOCK_SHIM = """
+import runpy, sys, time
+from pathlib import Path
+
+offset_file, real = Path(sys.argv[1]), time.monotonic
+
+
+def monotonic():
+    try:
+        return real() + float(offset_file.read_text() or 0)
+    except (OSError, ValueError):
+        return real()
+
+
+time.monotonic = monotonic
+flag, module, *args = sys.argv[2:]
+assert flag == "-m"
+sys.argv = [module, *args]
+runpy.run_module(module, run_name="__main__", alter_sys=True)
+"""
+
+
+@dataclass
+class StagingWorld:
+    """A repository with main and staging, the stand-ins, and the staging workflow to run."""
+
+    tmp: Path
+    origin: Path
+    dev: Repo
+    gh: GitHubStandIn
+    do: AppPlatformStandIn
+    app: AppStandIn
+    env: dict[str, str]
+    workspace_for: Any
+    main: str
+    runs: int = 0
+
+    def merge(self, subject: str, files: dict[str, str], number: int) -> str:
+        """A pull request ``number`` merged into main: its commit pushed, the PR registered."""
+        self.dev.git("fetch", "-q", "origin")
+        has_main = f"origin/{self.main}" in self.dev.git("branch", "-r").split()
+        self.dev.git("checkout", "-q", "-B", self.main, f"origin/{self.main}" if has_main else "origin/main")
+        merged = self.dev.commit(subject, files)
+        self.dev.git("push", "-q", "origin", f"{self.main}:{self.main}")
+        self.gh.add_pull(
+            subject.split(" (#", maxsplit=1)[0],
+            f"feature-{number}",
+            self.main,
+            merged_sha=merged,
+            number=number,
+        )
+        return merged
+
+    def run(self, inputs: dict[str, str] | None = None, variables: dict[str, str] | None = None) -> Runner:
+        """One run of the workflow (its jobs' folders are fresh clones for each run)."""
+        self.runs += 1
+        runner = Runner(
+            self.tmp / f"run-{self.runs}",
+            lambda job: self.workspace_for(f"{self.runs}-{job}"),
+            self.env,
+            {"DIGITALOCEAN_TOKEN": "dop_v1_sandbox"},
+            {"environment": "staging", "do-endpoint": self.do.url, **(inputs or {})},
+            variables or {},
+        )
+        runner.tmp.mkdir()
+        runner.run(yaml.safe_load((ROOT / ".github" / "workflows" / "staging.yml").read_text()))
+        return runner
+
+    def comment_state(self, number: int) -> Any:
+        [body] = [c.body for c in self.gh.comments.values() if c.issue == number]
+        state = parse_state(body, number)
+        assert state is not None
+        return state
+
+
+@contextmanager
+def staging_world(
+    tmp_path: Path, origin: Path, *, main: str = "main", smoke: str = ""
+) -> Iterator[StagingWorld]:
+    """The stand-ins running, staging's app live behind the app stand-in, the workflow ready."""
     dev = Repo(tmp_path / "dev")
     subprocess.run(["git", "clone", "-q", str(origin), str(dev.path)], check=True)
-    dev.git("checkout", "-q", "-B", main, "origin/main")
-    merged = dev.commit(subject, files)
-    dev.git("push", "-q", "origin", f"{main}:{main}")
-
     with (
         GitHubStandIn(origin, tokens={"ghs_sandbox": "github-actions[bot]"}).running() as gh,
         AppPlatformStandIn(tokens={"dop_v1_sandbox"}).running() as do,
         AppStandIn().running() as app,
     ):
-        gh.add_pull("Add invoice export", "feature", main, merged_sha=merged, number=21)
         do.add_app("terp-staging", "staging", repo=origin, timings={}, url=app.url)
 
         def workspace_for(job: str) -> Path:
@@ -206,16 +279,43 @@ def run_staging(
                 "TERP_DO_ENDPOINT": do.url,
             }
         )
-        runner = Runner(
-            tmp_path,
-            workspace_for,
-            env,
-            {"DIGITALOCEAN_TOKEN": "dop_v1_sandbox"},
-            {"environment": "staging", "do-endpoint": do.url},
-        )
-        runner.run(yaml.safe_load((ROOT / ".github" / "workflows" / "staging.yml").read_text()))
+        yield StagingWorld(tmp_path, origin, dev, gh, do, app, env, workspace_for, main)
 
-        check(runner, gh, do)
+
+def with_simulated_latency(world: StagingWorld) -> Callable[[float], None]:
+    """Run the actions' CLI on the file-backed clock, which the app stand-in's delays advance;
+    returns the function that sets /health's simulated answer time (seconds)."""
+    offset = world.tmp / "clock-offset"
+    offset.write_text("0")
+    shim = world.tmp / "clock_shim.py"
+    shim.write_text(_CLOCK_SHIM)
+    python = world.tmp / "python-on-the-test-clock"
+    python.write_text(f'#!/bin/sh\nexec "{sys.executable}" "{shim}" "{offset}" "$@"\n')
+    python.chmod(0o755)
+    world.env["TERP_TEST_PYTHON"] = str(python)
+
+    def elapse(seconds: float) -> None:  # on the app stand-in's thread, before it answers
+        offset.write_text(repr(float(offset.read_text()) + seconds))
+
+    world.app.elapse = elapse
+    return lambda seconds: world.app.set_script([], HealthAnswer(delay=seconds))
+
+
+def run_staging(
+    tmp_path: Path,
+    origin: Path,
+    files: dict[str, str],
+    check: Any,
+    *,
+    main: str = "main",
+    subject: str = "Add invoice export (#21)",
+    smoke: str = "",
+) -> None:
+    """Merge a PR (#21) changing ``files`` into ``main``, run the workflow, hand everything to ``check``."""
+    with staging_world(tmp_path, origin, main=main, smoke=smoke) as world:
+        world.merge(subject, files, 21)
+        runner = world.run()
+        check(runner, world.gh, world.do)
 
 
 def test_staging_workflow_syncs_plans_deploys_verifies_and_reports(tmp_path: Path, origin: Path) -> None:
@@ -311,3 +411,73 @@ def test_a_failed_smoke_check_is_named_on_the_pull_request(tmp_path: Path, origi
         assert "smoke GET /health: /health: answered 200, expected 201" in state.stages["verified"].detail
 
     run_staging(tmp_path, origin, {"app/export.py": "x = 1\n"}, check, smoke="[{path: /health, status: 201}]")
+
+
+def test_a_second_deploy_three_times_slower_fails_latency(tmp_path: Path, origin: Path) -> None:
+    """The deploy job reads the previous verified staging Deployment's p95 (deployments: read):
+    the first deploy has no baseline and passes on the budget, saying so; the second answers 3x
+    slower (simulated time: the stand-in advances the CLI's clock, nothing sleeps) and fails
+    `latency` against that baseline, on its pull request's comment."""
+    with staging_world(tmp_path, origin) as world:
+        answer_in = with_simulated_latency(world)
+        answer_in(0.100)
+        world.merge("Add invoice export (#21)", {"app/export.py": "x = 1\n"}, 21)
+        first = world.run()
+        assert first.jobs["deploy"]["outputs"]["verdict"] == "pass", "\n".join(first.log)
+        assert 100 <= float(first.jobs["deploy"]["outputs"]["p95"]) < 150
+        assert "no baseline yet" in "\n".join(first.log)
+        answer_in(0.300)
+        world.merge("Add invoice search (#22)", {"app/search.py": "y = 2\n"}, 22)
+        second = world.run()
+        outputs = second.jobs["deploy"]["outputs"]
+        assert outputs["verdict"] == "fail" and outputs["failed-checks"].startswith("latency"), outputs
+        assert 300 <= float(outputs["p95"]) < 350
+        verified = world.comment_state(22).stages["verified"]
+        assert verified.status == "failure" and "latency" in verified.detail
+        assert world.comment_state(21).stages["verified"].status == "success"
+        assert world.gh.calls["repos/list-deployments"] >= 2  # each verification read a baseline
+
+
+def test_a_deploy_freeze_syncs_and_plans_but_deploys_nothing(tmp_path: Path, origin: Path) -> None:
+    """vars.TERP_FREEZE set: main is synced and planned; the deploy job stops before App Platform
+    and stays green; the comment's deployed and verified rows are skipped, naming the freeze."""
+    with staging_world(tmp_path, origin) as world:
+        world.merge("Add invoice export (#21)", {"app/export.py": "x = 1\n"}, 21)
+        runner = world.run(variables={"TERP_FREEZE": "release window until Friday"})
+        results = {name: job["result"] for name, job in runner.jobs.items()}
+        assert results == {"sync": "success", "plan": "success", "deploy": "success", "report": "success"}, (
+            "\n".join(runner.log)
+        )
+        assert world.do.calls["apps_create_deployment"] == 0 and world.do.calls["apps_get"] == 0
+        stages = world.comment_state(21).stages
+        assert stages["synced"].status == stages["planned"].status == "success"
+        assert stages["deployed"].status == "skipped"
+        assert stages["deployed"].detail == "stopped by the deploy freeze (release window until Friday)"
+        assert stages["verified"].status == "skipped"
+
+
+def test_a_dispatched_redeploy_deploys_verifies_and_reports_without_a_new_merge(
+    tmp_path: Path, origin: Path
+) -> None:
+    """workflow_dispatch with a reason: nothing new to sync or plan, yet staging gets a new
+    deployment of the same commit, verified and recorded as a staging Deployment."""
+    with staging_world(tmp_path, origin) as world:
+        world.merge("Add invoice export (#21)", {"app/export.py": "x = 1\n"}, 21)
+        world.run()
+        app = next(iter(world.do.apps.values()))
+        before = len(app.deployments)
+        [recorded] = world.gh.deployments.values()
+        statuses = len(recorded.statuses)
+        runner = world.run(inputs={"redeploy": "a secret changed on App Platform"})
+        results = {name: job["result"] for name, job in runner.jobs.items()}
+        assert results == {"sync": "success", "plan": "success", "deploy": "success", "report": "success"}, (
+            "\n".join(runner.log)
+        )
+        assert runner.jobs["plan"]["outputs"]["deploy"] == "false"
+        assert len(app.deployments) == before + 1
+        assert runner.jobs["deploy"]["outputs"]["verdict"] == "pass"
+        # The same commit keeps its one staging Deployment; the redeploy adds its statuses.
+        assert list(world.gh.deployments.values()) == [recorded] and len(recorded.statuses) > statuses
+        assert recorded.statuses[-1]["state"] == "success"
+        assert "redeploy (a secret changed on App Platform)" in "\n".join(runner.log)
+        assert "### Redeploy\n\na secret changed on App Platform" in (runner.tmp / "summary.md").read_text()

@@ -93,12 +93,19 @@ class LogSettings:
     max: int = 0
 
 
+# Where the common layouts keep migrations: Drizzle, Prisma, Django, Knex and plain
+# `migrations/` folders at any depth; Alembic's versions; Rails' db/migrate.
+DEFAULT_MIGRATION_PATHS: Final = ("**/migrations/**", "**/alembic/versions/**", "**/db/migrate/**")
+
+
 @dataclass(frozen=True)
 class MigrationSettings:
-    """Patterns in the deploy logs that show migrations applied, or failed."""
+    """Patterns in the deploy logs that show migrations applied, or failed; and the files (GitHub
+    filter patterns) that are migrations, which a promotion names before it rolls anything back."""
 
     ok: str = r"(?i)migrations? (applied|up to date)"
     fail: str = r"(?i)migration.{0,200}(failed|error)"
+    paths: tuple[str, ...] = DEFAULT_MIGRATION_PATHS
 
 
 @dataclass(frozen=True)
@@ -147,9 +154,11 @@ class DeploySettings:
 
 @dataclass(frozen=True)
 class PromoteSettings:
-    """Promotion: whether a failed, rolled-back promotion opens a revert pull request."""
+    """Promotion: whether a failed, rolled-back promotion opens a revert pull request, and what a
+    failed promotion that carries migrations does (``rollback`` as any other, or ``stop``)."""
 
     revert_pr: bool = False
+    after_migrations: Literal["rollback", "stop"] = "rollback"
 
 
 @dataclass(frozen=True)
@@ -169,6 +178,10 @@ class Config:
     def rules(self) -> IgnoreRules:
         """The ignore rules, compiled."""
         return IgnoreRules(self.ignore, where=f"{self.source}: ignore")
+
+    def migration_rules(self) -> IgnoreRules:
+        """``verify.migrations.paths``, compiled."""
+        return IgnoreRules(self.verify.migrations.paths, where=f"{self.source}: verify.migrations.paths")
 
     def branch_for(self, env: str) -> str:
         """The branch an environment deploys: branches.staging / branches.production, else its name."""
@@ -275,7 +288,9 @@ class _Reader:
         )
         return Config(
             branches=self.branches(top.get("branches")),
-            ignore=self.ignore(top["ignore"]) if "ignore" in top else DEFAULT_IGNORE,
+            ignore=self.patterns(top["ignore"], "ignore", DEFAULT_IGNORE)
+            if "ignore" in top
+            else DEFAULT_IGNORE,
             environments=self.environments(top.get("environments")),
             verify=self.verify(top.get("verify")),
             deploy=self.deploy(top.get("deploy")),
@@ -295,24 +310,25 @@ class _Reader:
             self.problem("branches", "main, staging and production must be three different branches")
         return Branches(**values)
 
-    def ignore(self, data: object) -> tuple[str, ...]:
+    def patterns(self, data: object, name: str, fallback: tuple[str, ...] = ()) -> tuple[str, ...]:
+        """A list of GitHub filter patterns (``ignore``, ``verify.migrations.paths``)."""
         if data is None:
             return ()
         if not isinstance(data, list):
-            self.problem("ignore", f"expected a list of patterns, got {_kind(data)}")
-            return DEFAULT_IGNORE
+            self.problem(name, f"expected a list of patterns, got {_kind(data)}")
+            return fallback
         if len(data) > MAX_PATTERNS:
-            self.problem("ignore", f"{len(data):,} patterns; at most {MAX_PATTERNS:,} are supported")
-            return DEFAULT_IGNORE
+            self.problem(name, f"{len(data):,} patterns; at most {MAX_PATTERNS:,} are supported")
+            return fallback
         patterns: list[str] = []
         for index, item in enumerate(data):
             if not isinstance(item, str):
-                self.problem(f"ignore[{index}]", f"expected a pattern string, got {_kind(item)} (quote it)")
+                self.problem(f"{name}[{index}]", f"expected a pattern string, got {_kind(item)} (quote it)")
                 continue
             try:
                 parse_pattern(item)
             except PatternError as exc:
-                self.problem(f"ignore[{index}]", f"invalid pattern {item!r}: {exc.reason}")
+                self.problem(f"{name}[{index}]", f"invalid pattern {item!r}: {exc.reason}")
                 continue
             patterns.append(item)
         return tuple(patterns)
@@ -448,11 +464,12 @@ class _Reader:
 
     def migrations(self, data: object) -> MigrationSettings:
         name = "verify.migrations"
-        sec = self.section(data, name, {"ok", "fail"})
+        sec = self.section(data, name, {"ok", "fail", "paths"})
         d = MigrationSettings()
         return MigrationSettings(
             ok=self.get(sec, name, "ok", d.ok, convert=_regex, expected="a valid regular expression"),
             fail=self.get(sec, name, "fail", d.fail, convert=_regex, expected="a valid regular expression"),
+            paths=self.patterns(sec["paths"], f"{name}.paths") if "paths" in sec else d.paths,
         )
 
     def secrets(self, data: object) -> tuple[str, ...]:
@@ -470,13 +487,17 @@ class _Reader:
         return tuple(names)
 
     def promote(self, data: object) -> PromoteSettings:
-        sec = self.section(data, "promote", {"revert_pr"})
+        sec = self.section(data, "promote", {"revert_pr", "after_migrations"})
         d = PromoteSettings()
         return PromoteSettings(
             revert_pr=self.get(
                 sec, "promote", "revert_pr", d.revert_pr, convert=_bool, expected="true or false"
-            )
-        )
+            ),
+            after_migrations=self.get(
+                sec, "promote", "after_migrations", d.after_migrations,
+                convert=_after_migrations, expected="rollback or stop",
+            ),
+        )  # fmt: skip
 
     def heal_rules(self, data: object) -> tuple[HealRuleSetting, ...]:
         if data is None:
@@ -565,6 +586,12 @@ def _expect(value: object) -> dict[str, str | int | float | bool] | None:
 
 def _heal_kind(value: object) -> str | None:
     return value if value in ("transient", "deterministic") else None
+
+
+def _after_migrations(value: object) -> Literal["rollback", "stop"] | None:
+    if value == "rollback":
+        return "rollback"
+    return "stop" if value == "stop" else None
 
 
 def _bool(value: object) -> bool | None:

@@ -216,9 +216,12 @@ class Choice:
     reason: str = ""
 
 
-def choose_deployment(deployments: Iterable[Mapping[str, Any]], contains: Callable[[str], bool]) -> Choice:
+def choose_deployment(
+    deployments: Iterable[Mapping[str, Any]], contains: Callable[[str], bool], *, redeploy: bool = False
+) -> Choice:
     """Adopt the newest in-progress or active deployment whose commit contains ours; wait for an
-    in-progress one that does not; else create. ``deployments`` are newest first."""
+    in-progress one that does not; else create. ``deployments`` are newest first. A redeploy
+    never adopts the live deployment: it is asked for because the live one is not enough."""
     in_progress = [d for d in deployments if d.get("phase") in IN_PROGRESS]
     for dep in in_progress:
         if contains(commit_of(dep)):
@@ -228,6 +231,8 @@ def choose_deployment(deployments: Iterable[Mapping[str, Any]], contains: Callab
     if in_progress:
         dep = in_progress[0]
         return Choice("wait", dep["id"], f"deployment {dep['id']} is in progress for an older commit")
+    if redeploy:
+        return Choice("create", reason="a redeploy was asked for")
     for dep in deployments:
         if dep.get("phase") == "ACTIVE" and contains(commit_of(dep)):
             return Choice(
@@ -326,13 +331,13 @@ class Deployer:
         self.requests += 1
         return self.client.list_deployments(self.app_id)
 
-    def run(self, *, force_build: bool = False) -> DeployResult:
+    def run(self, *, force_build: bool = False, redeploy: bool = False) -> DeployResult:
         """Adopt or create, follow, and auto-heal until ACTIVE, a final failure or the deadline."""
         attempts: list[Attempt] = []
         created = False
         dep_id = ""
         while not dep_id:
-            choice = choose_deployment(self._list(), self.contains)
+            choice = choose_deployment(self._list(), self.contains, redeploy=redeploy)
             if choice.action == "wait":
                 self.say(f"waiting: {choice.reason}")
                 self.follow(choice.deployment)

@@ -228,16 +228,24 @@ class PromotionRefused(TerpError):
 
     title = "Promotion refused"
 
+    def __init__(self, message: str, *, sha: str = "", frozen: bool = False) -> None:
+        super().__init__(message)
+        self.sha = sha  # the commit the gate looked at, when it got that far
+        self.frozen = frozen  # a deploy freeze was among the reasons
+
 
 class PromotionFailed(TerpError):
     """Production did not verify: rolled back (or not), the message says what runs where."""
 
     title = "Promotion failed"
 
-    def __init__(self, message: str, *, runs: str = "", holds: str = "") -> None:
+    def __init__(
+        self, message: str, *, runs: str = "", holds: str = "", migrations: tuple[str, ...] = ()
+    ) -> None:
         super().__init__(message)
-        self.runs = runs  # the commit production runs after the rollback
+        self.runs = runs  # the commit production runs after the rollback ('' when not rolled back)
         self.holds = holds  # the commit the production branch holds
+        self.migrations = migrations  # the migration files the failed promotion carried
 
 
 class RollbackFailed(TerpError):

@@ -1,11 +1,14 @@
 """Promoting a verified staging commit to production: the gate (pure), the promotion, rollback.
 
-The gate refuses, with every reason as a value: a commit that is not hex or unknown, one not on
-staging, one staging has not verified (unless forced with a reason), one production cannot
-fast-forward to (production has commits of its own), and a production app pinned by an
-unfinished rollback. Production moves only by a plain push that fast-forwards it; a deploy or
-verification failure rolls the app back (validate, create, wait, health check, commit), and the
-branch is left as it is. Every step checks where things stand first, so a rerun converges.
+The gate refuses, with every reason as a value: a deploy freeze (unless overridden with a
+reason), a commit that is not hex or unknown, one not on staging, one staging has not verified
+(unless forced with a reason), one production cannot fast-forward to (production has commits of
+its own), and a production app pinned by an unfinished rollback. It also names the migration
+files the promotion carries. Production moves only by a plain push that fast-forwards it; a
+deploy or verification failure rolls the app back (validate, create, wait, health check,
+commit) — or, for a promotion carrying migrations under ``promote.after_migrations: stop``,
+leaves it for a person — and the branch is left as it is. Every step checks where things stand
+first, so a rerun converges.
 """
 
 from __future__ import annotations
@@ -27,12 +30,15 @@ from terp_actions.errors import (
     RollbackFailed,
     TerpError,
 )
+from terp_actions.freeze import Freeze
 from terp_actions.git import Git
+from terp_actions.paths import IgnoreRules
 
 
 class Refusal(enum.StrEnum):
     """Why the gate refuses a promotion."""
 
+    FROZEN = "deploy-freeze"
     NOT_ON_STAGING = "not-on-staging"
     NOT_VERIFIED = "not-verified"
     DIVERGED = "production-diverged"
@@ -50,6 +56,8 @@ class GateFacts:
     production_only: tuple[str, ...]  # commits on production that ``sha`` does not contain
     pinned: bool
     force_reason: str = ""
+    frozen: str = ""  # the freeze's refusal line when a deploy freeze stops promotions, else ''
+    migrations: tuple[str, ...] = ()  # migration files that change between production and ``sha``
 
 
 @dataclass(frozen=True)
@@ -69,6 +77,8 @@ def gate(facts: GateFacts) -> GateDecision:
     """Decide whether ``facts.sha`` may go to production."""
     refusals: list[tuple[Refusal, str]] = []
     short = facts.sha[:12]
+    if facts.frozen:
+        refusals.append((Refusal.FROZEN, facts.frozen))
     if not facts.on_staging:
         refusals.append((Refusal.NOT_ON_STAGING, f"{short} is not on staging"))
     forced = False
@@ -128,12 +138,17 @@ def gather_facts(
     verified: set[str],
     pinned: bool,
     force_reason: str,
+    frozen: str = "",
+    migration_rules: IgnoreRules | None = None,
 ) -> GateFacts:
     """Everything the gate needs, from git and what the caller looked up."""
     production_tip = gitmod.resolve_commit(git, production_ref) or ""
     production_only: tuple[str, ...] = ()
     if production_tip and not gitmod.is_ancestor(git, production_tip, sha):
         production_only = tuple(git.text(["rev-list", f"{sha}..{production_tip}", "--"]).split())
+    migrations: tuple[str, ...] = ()
+    if production_tip and migration_rules is not None and len(migration_rules):
+        migrations = migration_files(git, production_tip, sha, migration_rules)
     return GateFacts(
         sha=sha,
         on_staging=gitmod.is_ancestor(git, sha, gitmod.resolve_commit(git, staging_ref) or sha),
@@ -142,6 +157,23 @@ def gather_facts(
         production_only=production_only,
         pinned=pinned,
         force_reason=force_reason,
+        frozen=frozen,
+        migrations=migrations,
+    )
+
+
+def migration_files(git: Git, base: str, head: str, rules: IgnoreRules) -> tuple[str, ...]:
+    """The files between ``base`` and ``head`` that ``verify.migrations.paths`` calls migrations
+    (the diff is streamed; only the matches are kept)."""
+    return tuple(path for path in gitmod.changed_paths(git, base, head) if rules.is_ignored(path))
+
+
+def migrations_note(files: Sequence[str]) -> str:
+    """What a promotion carrying migrations says at the gate, in its summary and on comments."""
+    shown = ", ".join(files[:5]) + (f" and {len(files) - 5} more" if len(files) > 5 else "")
+    return (
+        f"carries {len(files)} migration file{'s' if len(files) != 1 else ''} ({shown}): the deploy "
+        "migrates the database, and a rollback puts the previous code back on the migrated schema"
     )
 
 
@@ -156,6 +188,7 @@ class PromotionResult:
     verified: bool = False
     rolled_back_to: str = ""
     notes: list[str] = field(default_factory=list)
+    migrations: tuple[str, ...] = ()
 
 
 def push_production(git: Git, remote: str, sha: str, branch: str) -> bool:
@@ -334,6 +367,44 @@ def _resume_rollback(
     )
 
 
+def _gate_notes(
+    facts: GateFacts,
+    decision: GateDecision,
+    freeze: Freeze,
+    after_migrations: str,
+    say: Callable[[str], None],
+) -> list[str]:
+    """What an allowed promotion reports: an overridden freeze, a forced commit, its migrations."""
+    notes = [freeze.note] if freeze.note else []
+    if decision.forced:
+        notes.append(f"forced without a staging verification: {facts.force_reason}")
+    if facts.migrations:
+        note = migrations_note(facts.migrations)
+        policy = "roll back" if after_migrations == "rollback" else "stop for a person, without a rollback"
+        say(f"this promotion {note}; if production fails verification it will {policy}")
+        notes.append(note)
+    return notes
+
+
+def _left_for_a_person(
+    failure: str, sha: str, deployment: str, migrations: tuple[str, ...]
+) -> PromotionFailed:
+    """The failure of a promotion carrying migrations under ``promote.after_migrations: stop``."""
+    runs = (
+        f"production runs {sha[:12]} (deployment {deployment}), which failed verification,"
+        if deployment
+        else "production still runs its previous deployment (the migrations may have run already),"
+    )
+    return PromotionFailed(
+        f"{failure}. Not rolled back (promote.after_migrations: stop): this promotion "
+        f"{migrations_note(migrations)}. {runs} and the schema stays migrated; a person decides: "
+        "fix forward, or `terp-actions rollback --env production` once the previous code is known to "
+        "work on the migrated schema",
+        holds=sha,
+        migrations=migrations,
+    )
+
+
 def run_promotion(
     git: Git,
     platform: Any,
@@ -352,8 +423,13 @@ def run_promotion(
     commit_of: Callable[[dict[str, Any]], str],
     say: Callable[[str], None],
     dry_run: bool = False,
+    freeze: Freeze | None = None,
+    migration_rules: IgnoreRules | None = None,
+    after_migrations: str = "rollback",
 ) -> PromotionResult:
-    """Gate, fast-forward production, deploy, verify; roll the app back when that fails."""
+    """Gate, fast-forward production, deploy, verify; roll the app back when that fails (a
+    promotion carrying migrations under ``after_migrations == "stop"`` is left for a person)."""
+    freeze = freeze or Freeze()
     gitmod.fetch_branches(git, remote, [staging, production])
     staging_ref, production_ref = f"{remote}/{staging}", f"{remote}/{production}"
     sha = resolve_sha(git, sha_text) if sha_text else default_sha(git, staging_ref, verified)
@@ -373,13 +449,18 @@ def run_promotion(
         verified=verified,
         pinned=bool(app.get("pinned_deployment")),
         force_reason=force_reason,
+        frozen=freeze.refusal("promotions are") if freeze.stops else "",
+        migration_rules=migration_rules,
     )
     decision = gate(facts)
     if not decision.allowed:
-        raise PromotionRefused("; ".join(message for _, message in decision.refusals))
-    result = PromotionResult(sha, facts.production_tip, pushed=False)
-    if decision.forced:
-        result.notes.append(f"forced without a staging verification: {force_reason}")
+        raise PromotionRefused(
+            "; ".join(message for _, message in decision.refusals),
+            sha=sha,
+            frozen=any(refusal is Refusal.FROZEN for refusal, _ in decision.refusals),
+        )
+    result = PromotionResult(sha, facts.production_tip, pushed=False, migrations=facts.migrations)
+    result.notes += _gate_notes(facts, decision, freeze, after_migrations, say)
     if dry_run:
         say(f"dry run: would move {production} {facts.production_tip[:12]} → {sha[:12]}, deploy and verify")
         return result
@@ -396,19 +477,32 @@ def run_promotion(
         failure = f"deploy failed: {exc}"
     if not failure:
         return result
+    if facts.migrations and after_migrations == "stop":
+        raise _left_for_a_person(failure, sha, result.deployment, facts.migrations)
     say(f"production is unhealthy ({failure}); rolling back")
     deployments = platform.list_deployments(app_id)
     target = rollback_target(deployments, sha, commit_of, exclude=result.deployment)
     if not target:
-        raise PromotionFailed(f"{failure}; and no earlier live deployment of another commit to roll back to")
+        raise PromotionFailed(
+            f"{failure}; and no earlier live deployment of another commit to roll back to",
+            holds=sha,
+            migrations=facts.migrations,
+        )
     try:
         result.rolled_back_to = roll_back(platform, app_id, target, follow=follow, healthy=healthy, say=say)
     except TerpError as exc:
         raise RollbackFailed(f"{failure}; then the rollback failed too: {exc}") from exc
     runs = next(commit_of(d) for d in deployments if d["id"] == target)
+    schema = (
+        f" The database schema stays migrated: this promotion {migrations_note(facts.migrations)}; "
+        f"check that {runs[:12]} works on it"
+        if facts.migrations
+        else ""
+    )
     raise PromotionFailed(
         f"{failure}. Rolled back: production runs {runs[:12]} again while the {production} "
-        f"branch holds {sha[:12]} (not rewritten; revert or fix forward)",
+        f"branch holds {sha[:12]} (not rewritten; revert or fix forward).{schema}",
         runs=runs,
         holds=sha,
+        migrations=facts.migrations,
     )

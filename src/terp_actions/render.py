@@ -32,6 +32,10 @@ def render_deploy_summary(outcome: DeployOutcome) -> str:
         diff = "\n".join(outcome.spec_diff)
         parts.append(f"### App spec\n\n{verb}: {fields}\n\n```diff\n{diff}\n```\n")
     r = outcome.result
+    if outcome.redeploy:
+        parts.append(f"### Redeploy\n\n{escape_markdown(outcome.redeploy)}\n")
+    if outcome.freeze:
+        parts.append(f"### Deploy freeze\n\n{escape_markdown(outcome.freeze)}\n")
     if outcome.failure is not None:
         failure = escape_markdown(str(outcome.failure))
         parts.append(f"### terp-actions deploy\n\n**{outcome.env}: failed** — {failure}\n")
@@ -50,6 +54,8 @@ def render_deploy_text(outcome: DeployOutcome) -> list[str]:
         c = outcome.choice
         return [f"dry run: would {c.action} ({c.reason}) for {outcome.head[:12]} on {outcome.env}"]
     r = outcome.result
+    if outcome.frozen:
+        return [f"NOT DEPLOYED  {outcome.env}: {outcome.freeze}"]
     if r is None:
         return []
     return [f"LIVE  {outcome.env}: deployment {r.deployment} is ACTIVE with {r.commit[:12]}"]
@@ -100,7 +106,7 @@ def render_promote_summary(outcome: PromoteOutcome) -> str:
     r = outcome.result
     previous, sha = (r.previous, r.sha) if r else (outcome.previous, outcome.sha)
     text = f"### terp-actions promote\n\nproduction: `{previous[:12]}` → `{sha[:12]}`"
-    notes = list(r.notes) if r else []
+    notes = [escape_markdown(note) for note in r.notes] if r else []
     if outcome.failure is not None:
         notes.append(f"**failed** — {escape_markdown(str(outcome.failure))}")
     if outcome.pulls:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import subprocess
 from pathlib import Path
 
@@ -12,7 +13,7 @@ from terp_actions.sandbox.http import Fault
 
 from ..test_deploy import TOKEN
 from ..test_spec import CANARY, STAGING_SPEC
-from .conftest import invoke
+from .conftest import invoke, read_outputs
 from .test_spec import env_for, spec_repo  # noqa: F401 - spec_repo is a fixture
 
 
@@ -220,3 +221,69 @@ def test_a_spec_the_api_refuses_exits_1_with_its_message_and_deploys_nothing(
         and CANARY not in result.stdout.replace(f"::add-mask::{CANARY}", "") + result.stderr
     )
     assert app.deployments == [] and do_stand_in.calls["apps_create_deployment"] == 0
+
+
+def test_a_deploy_freeze_stops_the_deploy_before_any_request(
+    do_stand_in: AppPlatformStandIn, origin: Path, configured: Path, tmp_path: Path
+) -> None:
+    """TERP_FREEZE set: nothing is asked of App Platform, exit 0 (a freeze holds merges back, it does
+    not turn every run red), one warning naming the freeze and the override, outputs saying so."""
+    do_stand_in.add_app("terp-staging", "staging", repo=origin, timings={})
+    out = tmp_path / "out"
+    result = invoke(
+        ["deploy", "--env", "staging"],
+        env=cli_env(
+            do_stand_in,
+            configured,
+            TERP_FREEZE="release window",
+            GITHUB_ACTIONS="true",
+            GITHUB_OUTPUT=str(out),
+        ),
+    )
+    assert result.exit_code == 0, result.stderr
+    assert "::warning title=Deploy freeze::deploy freeze (release window): the staging deploy is stopped" in (
+        result.stderr
+    )
+    assert "--override-freeze" in result.stderr
+    assert "NOT DEPLOYED  staging: stopped by the deploy freeze (release window)" in result.stdout
+    assert sum(do_stand_in.calls.values()) == 0
+    outputs = read_outputs(out)
+    assert outputs["frozen"] == "true" and outputs["deployment-id"] == ""
+    assert outputs["freeze"] == "stopped by the deploy freeze (release window)"
+
+
+def test_overriding_the_freeze_deploys_and_reports_why(
+    do_stand_in: AppPlatformStandIn, origin: Path, configured: Path, tmp_path: Path
+) -> None:
+    """--override-freeze needs --reason (exit 2, nothing asked); with one it deploys and says why."""
+    app = do_stand_in.add_app("terp-staging", "staging", repo=origin, timings={})
+    env = cli_env(do_stand_in, configured, TERP_FREEZE="true")
+    bare = invoke(["deploy", "--env", "staging", "--override-freeze"], env=env)
+    assert bare.exit_code == 2 and "--override-freeze needs --reason" in bare.stderr
+    assert sum(do_stand_in.calls.values()) == 0
+    result = invoke(
+        ["deploy", "--env", "staging", "--override-freeze", "--reason", "hotfix", "--json"], env=env
+    )
+    assert result.exit_code == 0, result.stderr
+    data = json.loads(result.stdout)
+    assert data["frozen"] is False and data["freeze"] == "deploy freeze (in force) overridden: hotfix"
+    assert data["deployment-id"] == app.deployments[0].id
+
+
+def test_redeploy_creates_a_deployment_although_the_live_one_carries_the_commit(
+    do_stand_in: AppPlatformStandIn, origin: Path, configured: Path
+) -> None:
+    """A plain deploy adopts the live deployment; --redeploy makes a new one (a secret changed)."""
+    app = do_stand_in.add_app("terp-staging", "staging", repo=origin, timings={})
+    do_stand_in.deploy(app)
+    env = cli_env(do_stand_in, configured)
+    adopted = invoke(["deploy", "--env", "staging", "--json"], env=env)
+    assert adopted.exit_code == 0 and json.loads(adopted.stdout)["adopted"] is True
+    assert len(app.deployments) == 1
+    again = invoke(
+        ["deploy", "--env", "staging", "--json", "--redeploy", "--reason", "secret rotated"], env=env
+    )
+    assert again.exit_code == 0, again.stderr
+    data = json.loads(again.stdout)
+    assert data["adopted"] is False and data["redeploy"] == "secret rotated"
+    assert len(app.deployments) == 2 and data["deployment-id"] == app.deployments[0].id

@@ -28,7 +28,7 @@ from terp_actions.sandbox.fake_appplatform import AppPlatformStandIn
 from terp_actions.sandbox.fake_github import GitHubStandIn
 
 from ..conftest import Repo
-from .conftest import actions_env, invoke
+from .conftest import actions_env, invoke, read_outputs
 
 
 @dataclass
@@ -42,7 +42,7 @@ class World:
     app: AppStandIn
     app_id: str
 
-    def run(self, *args: str) -> Result:
+    def run(self, *args: str, freeze: str = "", extra: dict[str, str] | None = None) -> Result:
         env = {
             "GITHUB_TOKEN": "ghs_sandbox",
             "GITHUB_REPOSITORY": "terp/terp",
@@ -51,7 +51,21 @@ class World:
             "TERP_DO_ENDPOINT": self.do.url,
             "TERP_REPO": str(self.repo),
         }
-        return invoke(["promote", *args], env=env)
+        return invoke(
+            ["promote", *args], env=env | ({"TERP_FREEZE": freeze} if freeze else {}) | (extra or {})
+        )
+
+    def stage_verified(self, tmp: Path, subject: str, files: dict[str, str]) -> str:
+        """A new staging commit, pushed and verified by staging (its Deployment succeeded)."""
+        dev = Repo(tmp / "dev")
+        dev.git("fetch", "-q", "origin")
+        dev.git("checkout", "-q", "-B", "staging", "origin/staging")
+        sha = dev.commit(subject, files)
+        dev.git("push", "-q", "origin", "staging")
+        api = GitHubApi("ghs_sandbox", "terp/terp", self.gh.url, throttle=False)
+        deployment = api.create_deployment(ref=sha, environment="staging", description="deploy")
+        api.create_status(deployment.id, "success", description="verified: p95=10ms")
+        return sha
 
     def unhealthy_while_live(self, sha: str) -> Callable[[], HealthAnswer]:
         """A /health that answers 503 while production's live deployment is a build of ``sha``."""
@@ -440,3 +454,124 @@ def test_a_failed_promotion_posts_no_secret_anywhere(world: World, tmp_path: Pat
         assert secret not in everything, secret
     for secret in (password, session):
         assert base64.b64encode(secret.encode()).decode()[:8] not in everything
+
+
+MIGRATION = {"drizzle/migrations/0007_invoice_totals.sql": "ALTER TABLE invoices ADD total int;\n"}
+
+
+def test_a_promotion_carrying_migrations_says_so_everywhere(world: World, tmp_path: Path) -> None:
+    """Migration files in the range are named before the deploy, in the JSON/outputs, the job
+    summary and the PR comment's promoted row."""
+    sha = world.stage_verified(tmp_path, "Invoice totals (#22)", MIGRATION)
+    world.gh.add_pull("Invoice totals", "totals", "main", number=22)
+    result = world.run("--json", extra=actions_env(tmp_path))
+    assert result.exit_code == 0, result.stderr
+    assert json.loads(result.stdout)["migrations"] == ["drizzle/migrations/0007_invoice_totals.sql"]
+    assert "carries 1 migration file (drizzle/migrations/0007_invoice_totals.sql)" in result.stderr
+    assert "if production fails verification it will roll back" in result.stderr
+    assert read_outputs(tmp_path / "output")["migrations"] == '["drizzle/migrations/0007_invoice_totals.sql"]'
+    assert "migration file" in (tmp_path / "summary.md").read_text()
+    state = parse_state(next(iter(world.gh.comments.values())).body, 22)
+    assert state is not None and state.stages["promoted"].sha == sha
+    assert "carries 1 migration file" in state.stages["promoted"].detail
+
+
+def test_a_promotion_without_migrations_names_none(world: World) -> None:
+    """The fixture's change is app code only: no migration line, an empty list."""
+    result = world.run("--json")
+    assert result.exit_code == 0, result.stderr
+    assert json.loads(result.stdout)["migrations"] == [] and "migration file" not in result.stderr
+
+
+def test_a_failed_promotion_with_migrations_rolls_back_and_says_the_schema_stays(
+    world: World, tmp_path: Path
+) -> None:
+    """Default policy (rollback): rolled back, and the message says the schema stays migrated and
+    what to check; the comment's row starts with it (the row's detail is cut at 300 characters)."""
+    sha = world.stage_verified(tmp_path, "Invoice totals (#22)", MIGRATION)
+    world.gh.add_pull("Invoice totals", "totals", "main", number=22)
+    world.app.responder = world.unhealthy_while_live(sha)
+    result = world.run("--sha", sha)
+    assert result.exit_code == 1
+    assert "Rolled back: production runs" in result.stderr
+    assert "The database schema stays migrated" in result.stderr
+    assert f"check that {world.production_sha[:12]} works on it" in result.stderr
+    assert world.do.apps[world.app_id].deployments[0].cause == "rollback"
+    state = parse_state(next(iter(world.gh.comments.values())).body, 22)
+    assert state is not None and state.stages["promoted"].status == "failure"
+    assert state.stages["promoted"].detail.startswith("the schema stays migrated (1 migration file); ")
+
+
+def test_after_migrations_stop_leaves_production_for_a_person(world: World, tmp_path: Path) -> None:
+    """promote.after_migrations: stop — no rollback is created; the message says what runs, that
+    the schema stays migrated, and what a person can do; no revert pull request."""
+    config = world.repo / ".github" / "terp-actions.yml"
+    config.write_text(config.read_text() + "promote: {after_migrations: stop, revert_pr: true}\n")
+    sha = world.stage_verified(tmp_path, "Invoice totals (#22)", MIGRATION)
+    world.app.responder = world.unhealthy_while_live(sha)
+    result = world.run("--sha", sha)
+    assert result.exit_code == 1
+    assert "if production fails verification it will stop for a person" in result.stdout
+    assert "Not rolled back (promote.after_migrations: stop)" in result.stderr
+    assert f"production runs {sha[:12]}" in result.stderr and "the schema stays migrated" in result.stderr
+    assert "terp-actions rollback --env production" in result.stderr
+    app = world.do.apps[world.app_id]
+    assert all(d.cause != "rollback" for d in app.deployments) and app.pinned is None
+    assert app.deployments[0].commit == sha
+    assert not [p for p in world.gh.pulls.values() if p.base == "production"]
+
+
+def test_after_migrations_stop_does_not_apply_without_migrations(world: World) -> None:
+    """The policy is about migrations only: a failed promotion without them rolls back as always."""
+    config = world.repo / ".github" / "terp-actions.yml"
+    config.write_text(config.read_text() + "promote: {after_migrations: stop}\n")
+    world.app.responder = world.unhealthy_while_live(world.staging_sha)
+    result = world.run("--sha", world.staging_sha)
+    assert result.exit_code == 1 and "Rolled back: production runs" in result.stderr
+    assert "schema" not in result.stderr
+
+
+def test_a_deploy_freeze_refuses_the_promotion_and_skips_the_stage(world: World) -> None:
+    """TERP_FREEZE set: refused with one line naming the freeze and the override, production
+    untouched, nothing deployed; the carried pull request's promoted row is skipped, not failed."""
+    world.gh.add_pull("Add export", "feature", "main", number=21)
+    deployments = len(world.do.apps[world.app_id].deployments)
+    result = world.run("--sha", world.staging_sha, freeze="release window until Friday")
+    assert result.exit_code == 1
+    assert "deploy freeze (release window until Friday): promotions are stopped" in result.stderr
+    assert "--override-freeze" in result.stderr
+    assert world.tip("production") == world.production_sha
+    assert len(world.do.apps[world.app_id].deployments) == deployments
+    state = parse_state(next(iter(world.gh.comments.values())).body, 21)
+    assert state is not None and state.stages["promoted"].status == "skipped"
+    assert "deploy freeze" in state.stages["promoted"].detail
+
+
+@pytest.mark.parametrize("value", ["", "false", "0", "off"])
+def test_an_unset_or_false_freeze_is_no_freeze(world: World, value: str) -> None:
+    """The variable empty or false (a repository variable someone switched off) freezes nothing."""
+    assert world.run("--sha", world.staging_sha, freeze=value).exit_code == 0
+
+
+def test_overriding_the_freeze_needs_a_reason_and_reports_it(world: World) -> None:
+    """--override-freeze without --reason is bad input (nothing changes); with one it promotes and
+    the reason reaches the pull request's comment."""
+    world.gh.add_pull("Add export", "feature", "main", number=21)
+    bare = world.run("--sha", world.staging_sha, "--override-freeze", freeze="incident 42")
+    assert bare.exit_code == 2 and "--override-freeze needs --reason" in bare.stderr
+    assert world.tip("production") == world.production_sha
+    result = world.run(
+        "--sha",
+        world.staging_sha,
+        "--override-freeze",
+        "--reason",
+        "the fix for incident 42",
+        freeze="incident 42",
+    )
+    assert result.exit_code == 0, result.stderr
+    assert world.tip("production") == world.staging_sha
+    state = parse_state(next(iter(world.gh.comments.values())).body, 21)
+    assert state is not None and state.stages["promoted"].status == "success"
+    assert (
+        "deploy freeze (incident 42) overridden: the fix for incident 42" in state.stages["promoted"].detail
+    )

@@ -113,3 +113,18 @@ def ignore(func: F) -> F:
         envvar="TERP_IGNORE",
         help="Ignore pattern (repeatable); replaces the configured list.",
     )(func)
+
+
+def override_freeze(func: F) -> F:
+    """``--override-freeze`` (``TERP_OVERRIDE_FREEZE``): act although ``TERP_FREEZE`` is set."""
+    return click.option(
+        "--override-freeze",
+        is_flag=True,
+        envvar="TERP_OVERRIDE_FREEZE",
+        help="Deploy although a deploy freeze (TERP_FREEZE) is in force; needs --reason.",
+    )(func)
+
+
+def reason(help_text: str) -> Callable[[F], F]:
+    """``--reason`` (``TERP_REASON``): why an override; reported."""
+    return click.option("--reason", envvar="TERP_REASON", default="", help=help_text)

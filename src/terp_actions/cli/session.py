@@ -20,6 +20,7 @@ if TYPE_CHECKING:
     from terp_actions.config import Config, Environment
     from terp_actions.digitalocean import AppPlatform
     from terp_actions.flows import Outcome
+    from terp_actions.freeze import Freeze
     from terp_actions.git import Git
     from terp_actions.github import GitHubApi
     from terp_actions.paths import IgnoreRules
@@ -158,6 +159,13 @@ class Session:
                 self.hide(secret)
             filled.append(dataclasses.replace(check, headers=result.spec))
         return dataclasses.replace(config, verify=dataclasses.replace(config.verify, smoke=tuple(filled)))
+
+    def freeze(self, *, override: bool, reason: str) -> Freeze:
+        """The deploy freeze for this run: ``TERP_FREEZE`` (the workflows pass the repository
+        variable), and ``--override-freeze --reason``."""
+        from terp_actions.freeze import freeze_from
+
+        return freeze_from(self.environ.get("TERP_FREEZE", ""), override=override, reason=reason)
 
     @staticmethod
     def environment(config: Config, env: str) -> Environment:

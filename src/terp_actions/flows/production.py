@@ -13,7 +13,7 @@ from terp_actions.deploy import (
     commit_of,
 )
 from terp_actions.digitalocean import is_app_id
-from terp_actions.errors import BadInput, PromotionFailed, RollbackFailed, TerpError
+from terp_actions.errors import BadInput, PromotionFailed, PromotionRefused, RollbackFailed, TerpError
 from terp_actions.gha import Json
 from terp_actions.plan import pull_requests_in
 from terp_actions.promote import (
@@ -31,6 +31,7 @@ from terp_actions.sync import BOT_IDENTITY
 if TYPE_CHECKING:
     from terp_actions.config import Config, Environment
     from terp_actions.digitalocean import AppPlatformClient
+    from terp_actions.freeze import Freeze
     from terp_actions.git import Git
     from terp_actions.github import GitHubClient
 
@@ -52,17 +53,20 @@ from terp_actions.flows.staging import (
 class PromoteOutcome(Outcome):
     """A promotion: what production holds and runs now, and the pull requests that heard of it."""
 
-    OUTPUTS: ClassVar = ("sha", "previous", "pushed", "deployment-id", "verified")
+    OUTPUTS: ClassVar = ("sha", "previous", "pushed", "deployment-id", "verified", "migrations", "frozen")
     result: PromotionResult | None = None
     sha: str = ""
     previous: str = ""
     pulls: tuple[int, ...] = ()
     dry_run: bool = False
+    frozen: bool = False
     failure: TerpError | None = None
 
     def data(self) -> dict[str, Json]:
         r = self.result
         return {
+            "migrations": list(r.migrations) if r else list(getattr(self.failure, "migrations", ())),
+            "frozen": self.frozen,
             "sha": (r.sha if r else self.sha) or None,
             "previous": (r.previous if r else self.previous) or None,
             "pushed": bool(r and r.pushed),
@@ -89,11 +93,14 @@ def promote(
     log_url: str = "",
     verified: set[str] | None = None,
     dry_run: bool = False,
+    freeze: Freeze | None = None,
     clock: Clock = time.monotonic,
     sleep: Sleep = time.sleep,
 ) -> PromoteOutcome:
-    """Gate, fast-forward production, deploy and verify it; roll the app back when that fails;
-    then report the `promoted` stage on every pull request the promotion carries."""
+    """Gate, fast-forward production, deploy and verify it; roll the app back when that fails
+    (or stop, for a promotion carrying migrations under ``promote.after_migrations: stop``);
+    then report the `promoted` stage on every pull request the promotion carries (skipped when
+    a deploy freeze stopped it)."""
     production, staging = config.branches.production, config.branches.staging
     environment = config.environments["production"]
     gitmod.fetch_branches(git, remote, [staging, production])
@@ -146,12 +153,22 @@ def promote(
             commit_of=commit_of,
             say=console.say,
             dry_run=dry_run,
+            freeze=freeze,
+            migration_rules=config.migration_rules(),
+            after_migrations=config.promote.after_migrations,
         )
         outcome.sha = outcome.result.sha
     except PromotionFailed as exc:
         outcome.sha = exc.holds or outcome.sha
-        note = _revert_note(git, github, config, remote, exc)
-        outcome.failure = PromotionFailed(f"{exc}; {note}", runs=exc.runs, holds=exc.holds)
+        if exc.runs:  # rolled back: the branch and the app disagree until a revert
+            note = _revert_note(git, github, config, remote, exc)
+            outcome.failure = PromotionFailed(
+                f"{exc}; {note}", runs=exc.runs, holds=exc.holds, migrations=exc.migrations
+            )
+        else:
+            outcome.failure = exc
+    except PromotionRefused as exc:
+        outcome.sha, outcome.frozen, outcome.failure = exc.sha or outcome.sha, exc.frozen, exc
     except TerpError as exc:
         outcome.failure = exc
     if dry_run or not gitmod.is_commit_id(outcome.sha, full=True):
@@ -161,14 +178,16 @@ def promote(
     failed = outcome.failure
     r = outcome.result
     detail = str(failed) if failed else "; ".join(r.notes if r else [])
+    if isinstance(failed, PromotionFailed) and failed.migrations:  # first: the row's detail is cut
+        count = len(failed.migrations)
+        detail = f"the schema stays migrated ({count} migration file{'s' if count != 1 else ''}); {detail}"
+    status = "skipped" if outcome.frozen else "failure" if failed else "success"
     if github is not None:
         report_stage(
             github,
             outcome.pulls,
             "promoted",
-            StageState(
-                "failure" if failed else "success", outcome.sha, detail[:300], r.deployment if r else ""
-            ),
+            StageState(status, outcome.sha, detail[:300], r.deployment if r else ""),
             console=console,
             env="production",
             environment_url=environment.url,

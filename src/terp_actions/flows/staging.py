@@ -38,6 +38,7 @@ from terp_actions.verify import (
 if TYPE_CHECKING:
     from terp_actions.config import DeploySettings, Environment, VerifySettings
     from terp_actions.digitalocean import AppPlatformClient
+    from terp_actions.freeze import Freeze
     from terp_actions.git import Git
     from terp_actions.github import GitHubClient
     from terp_actions.paths import IgnoreRules
@@ -175,10 +176,15 @@ class DeployOutcome(Outcome):
         "url",
         "adopted",
         "spec",
+        "frozen",
+        "freeze",
     )
     env: str
     head: str
     url: str
+    freeze: str = ""  # what the deploy freeze did: stopped this deploy, or was overridden
+    frozen: bool = False
+    redeploy: str = ""  # why a redeploy was asked for ('' when it was not)
     result: DeployResult | None = None
     choice: Choice | None = None
     spec_fields: list[str] = field(default_factory=list)
@@ -210,6 +216,9 @@ class DeployOutcome(Outcome):
             "requests": r.requests if r else 0,
             "dry-run": self.choice is not None,
             "action": self.choice.action if self.choice else None,
+            "frozen": self.frozen,
+            "freeze": self.freeze or None,
+            "redeploy": self.redeploy or None,
         }
 
 
@@ -250,22 +259,38 @@ def deploy_environment(
     console: Console,
     spec: FilledSpec | None = None,
     force_build: bool = False,
+    redeploy: str = "",
     dry_run: bool = False,
     timeout: float | None = None,
+    freeze: Freeze | None = None,
     clock: Clock = time.monotonic,
     sleep: Sleep = time.sleep,
 ) -> DeployOutcome:
-    """Make the environment run a deployment containing ``head``: apply the spec when given, then adopt or
-    create, follow and auto-heal; a failed deploy is the outcome's failure."""
+    """Make the environment run a deployment containing ``head``: apply the spec when given, then
+    adopt or create (always create for a ``redeploy``, which says why), follow and auto-heal; a
+    failed deploy is the outcome's failure. A deploy freeze stops it before any request: the
+    outcome says so, and is no failure (a freeze holds merges back; it must not turn runs red)."""
+    if freeze is not None and freeze.stops:
+        console.warn(freeze.refusal(f"the {environment.name} deploy is"), title="Deploy freeze")
+        stopped = f"stopped by the deploy freeze ({freeze.reason})"
+        return DeployOutcome(environment.name, head, environment.url, freeze=stopped, frozen=True)
     live = platform.get_app(environment.app)
     contains = commit_checker(git, head, console)
     outcome = DeployOutcome(environment.name, head, str(live.get("live_url") or environment.url))
+    outcome.redeploy = redeploy
+    if redeploy:
+        console.say(f"redeploy ({redeploy}): a new deployment, even if the live one carries {head[:12]}")
+    if freeze is not None and freeze.note:
+        outcome.freeze = freeze.note
+        console.warn(freeze.note, title="Deploy freeze overridden")
     if spec is not None:
         with console.group("App spec"):
             change = apply_spec(platform, live, spec, say=console.say, dry_run=dry_run)
         outcome.spec_fields, outcome.spec_diff = list(change.fields), list(change.diff)
     if dry_run:
-        outcome.choice = choose_deployment(platform.list_deployments(live["id"]), contains)
+        outcome.choice = choose_deployment(
+            platform.list_deployments(live["id"]), contains, redeploy=bool(redeploy)
+        )
         return outcome
     deployer = deployer_for(
         platform,
@@ -279,7 +304,7 @@ def deploy_environment(
     )
     try:
         with console.group(f"Deploy {environment.name} ({environment.app}) to {head[:12]}"):
-            outcome.result = deployer.run(force_build=force_build)
+            outcome.result = deployer.run(force_build=force_build, redeploy=bool(redeploy))
     except DeploymentFailed as exc:
         outcome.failure = exc
     return outcome

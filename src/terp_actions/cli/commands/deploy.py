@@ -20,6 +20,14 @@ from terp_actions.errors import BadInput
 @options.sha("Commit that must go live [default: the environment branch tip].")
 @options.remote()
 @click.option("--force-build", is_flag=True, envvar="TERP_FORCE_BUILD", help="Build without the build cache.")
+@click.option(
+    "--redeploy",
+    is_flag=True,
+    envvar="TERP_REDEPLOY",
+    help="Create a new deployment even when the live one carries SHA (after a setting or secret changed).",
+)
+@options.override_freeze
+@options.reason("Why --override-freeze (required with it) or --redeploy; reported.")
 @click.option("--timeout", envvar="TERP_TIMEOUT", help="Total deadline, e.g. 30m [default: deploy.timeout].")
 @options.dry_run("Show whether it would adopt or create.")
 @click.option(
@@ -42,6 +50,9 @@ def command(
     sha: str | None,
     remote: str,
     force_build: bool,
+    redeploy: bool,
+    override_freeze: bool,
+    reason: str,
     timeout: str | None,
     dry_run: bool,
     apply_spec: bool,
@@ -53,12 +64,16 @@ def command(
     progress for an older commit, creates one otherwise; follows it phase by phase under a total
     deadline; on a failure reads the logs, fingerprints the error and retries transient failures
     (at most deploy.attempts in all, stopping at once when an error repeats).
+
+    A deploy freeze (TERP_FREEZE) stops it before any request and exits 0, saying so; with
+    --override-freeze --reason it deploys and reports the reason.
     """
     from terp_actions.config import parse_duration
     from terp_actions.flows import deploy_environment, spec_changed_in
     from terp_actions.render import render_deploy_summary, render_deploy_text
 
     session = Session.start(as_json=as_json)
+    freeze = session.freeze(override=override_freeze, reason=reason)
     config = session.config(config_path, repo)
     environment = session.environment(config, env)
     deadline = None
@@ -81,7 +96,9 @@ def command(
         console=session,
         spec=spec,
         force_build=force_build,
+        redeploy=(" ".join(reason.split()) or "asked for") if redeploy else "",
         dry_run=dry_run,
         timeout=deadline,
+        freeze=freeze,
     )
     session.finish(outcome, summary=render_deploy_summary(outcome), lines=render_deploy_text(outcome))
