@@ -7,7 +7,6 @@ from pathlib import Path
 
 import pytest
 
-from terp_actions.config import DEFAULT_IGNORE
 from terp_actions.errors import RefError
 from terp_actions.git import CommitChange, Git
 from terp_actions.paths import IgnoreRules
@@ -20,11 +19,11 @@ from terp_actions.plan import (
     pull_requests_in,
     summarize_changes,
 )
-from terp_actions.sandbox.history import DemoRepo
+from terp_actions.sandbox.history import TERP_IGNORE, DemoRepo
 
 from .conftest import Repo
 
-RULES = IgnoreRules(DEFAULT_IGNORE)
+RULES = IgnoreRules(TERP_IGNORE)
 
 
 @pytest.mark.parametrize(

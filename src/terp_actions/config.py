@@ -17,21 +17,17 @@ from terp_actions.redact import Redactor
 
 DEFAULT_PATH: Final = ".github/terp-actions.yml"
 
-# The TERP team's rules, written so they mean what the team meant under GitHub's pattern rules:
-# "**.md" (every Markdown file, not only the root's "*.md") and ".vscode/**" (".vscode/" would
-# match nothing).
+# The generic part every web app shares: documentation, Markdown anywhere ("**.md", not the
+# root-only "*.md"), the workflows, and editor folders (".vscode/**": ".vscode/" would match
+# nothing). A team's own patterns go into its configuration file (TERP's: docs/examples/).
 DEFAULT_IGNORE: Final = (
     "docs/**",
     "**.md",
     ".github/**",
-    ".kiro/**",
-    "agent-prompts/**",
-    "product-management/**",
-    "testing/**",
-    "tests-e2e/**",
-    "dashboard.html",
     ".vscode/**",
     ".cursor/**",
+    ".idea/**",
+    ".kiro/**",
 )
 
 _DURATION: Final = re.compile(r"(?:(?P<h>\d+)h)?(?:(?P<m>\d+)m)?(?:(?P<s>\d+(?:\.\d+)?)s)?")

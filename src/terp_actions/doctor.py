@@ -13,7 +13,7 @@ from pathlib import Path
 from typing import Any, Final, Literal
 
 from terp_actions import yamlfile
-from terp_actions.config import Config
+from terp_actions.config import DEFAULT_IGNORE, Config
 from terp_actions.errors import PatternError
 from terp_actions.paths import IgnoreRules, parse_pattern
 from terp_actions.spec import shape_problems
@@ -99,7 +99,8 @@ def check_patterns(patterns: Sequence[str], paths: Iterable[str], *, file: str, 
                     )
                 )
         rules = IgnoreRules([body])
-        if all_paths and not any(rules.is_ignored(p) for p in all_paths):
+        # The generic defaults are there for files to come (docs, editor folders): not a mistake.
+        if pattern not in DEFAULT_IGNORE and all_paths and not any(rules.is_ignored(p) for p in all_paths):
             found.append(
                 Finding(
                     "info",
@@ -336,6 +337,17 @@ def check_workflow(file: str, text: str, workflow: Any, config: Config) -> list[
                     "add concurrency: {group: deploy-<env>, cancel-in-progress: false}",
                 )
             )
+    for env, where in _deployed_environments(workflow):
+        if env not in config.environments:
+            found.append(
+                Finding(
+                    "error",
+                    file,
+                    line_of(text, where),
+                    f"this workflow deploys the environment {env!r}, which {config.source} lacks",
+                    f"add environments.{env} (app and url) to the configuration (init writes one)",
+                )
+            )
     call = triggers.get("workflow_call")
     if isinstance(call, Mapping) or "workflow_call" in triggers:
         declared = set(((call or {}) if isinstance(call, Mapping) else {}).get("secrets") or {})
@@ -350,6 +362,48 @@ def check_workflow(file: str, text: str, workflow: Any, config: Config) -> list[
                 )
             )
     return found
+
+
+def _deployed_environments(workflow: Mapping[Any, Any]) -> list[tuple[str, str]]:
+    """The environments a workflow deploys through terp-actions, with the text to point at: our
+    deploy/verify/promote actions (``env`` input, promote: production) and our reusable workflows
+    (staging.yml: its ``environment`` input, default staging; promote.yml: production). Values
+    that are expressions are the caller's to know, and left out."""
+    found: list[tuple[str, str]] = []
+    for job in (workflow.get("jobs") or {}).values():
+        if not isinstance(job, Mapping):
+            continue
+        uses, given = str(job.get("uses", "")), job.get("with") or {}
+        if "/.github/workflows/staging.yml@" in uses and "terp-actions" in uses:
+            found.append((str(given.get("environment", "staging")), "staging.yml"))
+        if "/.github/workflows/promote.yml@" in uses and "terp-actions" in uses:
+            found.append(("production", "promote.yml"))
+        for step in job.get("steps") or []:
+            if not isinstance(step, Mapping):
+                continue
+            action, inputs = str(step.get("uses", "")), step.get("with") or {}
+            if "actions/promote" in action and "terp-actions" in action:
+                found.append(("production", "actions/promote"))
+            elif (
+                any(f"actions/{name}" in action for name in ("deploy", "verify")) and "terp-actions" in action
+            ):
+                found.append((str(inputs.get("env", "staging")), action.split("@", maxsplit=1)[0]))
+    return [(env, where) for env, where in found if "${{" not in env]
+
+
+def check_config_file(repo: Repository) -> list[Finding]:
+    """No configuration file: say that the defaults are in use (and that no environment is)."""
+    if repo.config_text:
+        return []
+    return [
+        Finding(
+            "info",
+            repo.config_file,
+            0,
+            "no configuration file: the defaults are in use, and no environment is configured",
+            "terp-actions init writes one",
+        )
+    ]
 
 
 def check_platform_files(files: Iterable[str]) -> list[Finding]:
@@ -369,7 +423,8 @@ def check_platform_files(files: Iterable[str]) -> list[Finding]:
 
 def diagnose(repo: Repository) -> list[Finding]:
     """Every finding for ``repo``, errors first."""
-    found = check_patterns(repo.config.ignore, repo.paths, file=repo.config_file, text=repo.config_text)
+    found = check_config_file(repo)
+    found += check_patterns(repo.config.ignore, repo.paths, file=repo.config_file, text=repo.config_text)
     found += check_environments(repo.config, file=repo.config_file, text=repo.config_text)
     for file, (text, spec) in sorted(repo.specs.items()):
         found += check_spec(file, text, spec, repo.config)

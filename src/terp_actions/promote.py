@@ -462,7 +462,11 @@ def run_promotion(
     result = PromotionResult(sha, facts.production_tip, pushed=False, migrations=facts.migrations)
     result.notes += _gate_notes(facts, decision, freeze, after_migrations, say)
     if dry_run:
-        say(f"dry run: would move {production} {facts.production_tip[:12]} → {sha[:12]}, deploy and verify")
+        if decision.already_there:
+            say(f"dry run: nothing to promote: {production} already holds {sha[:12]}")
+        else:
+            tip = facts.production_tip[:12]
+            say(f"dry run: would move {production} {tip} → {sha[:12]}, deploy and verify")
         return result
     result.pushed = _move_production(git, remote, production, facts, decision.already_there, say)
     failure = ""

@@ -21,6 +21,7 @@ if TYPE_CHECKING:
         StatusOutcome,
         VerifyOutcome,
     )
+    from terp_actions.flows.adoption import InitOutcome
 
 
 def render_deploy_summary(outcome: DeployOutcome) -> str:
@@ -171,4 +172,13 @@ def render_doctor_text(findings: Sequence[Finding]) -> list[str]:
         f"doctor: {plural(counts['error'], 'error')}, {plural(counts['warning'], 'warning')}, "
         f"{plural(counts['info'], 'note')}"
     )
+    return lines
+
+
+def render_init_text(outcome: InitOutcome) -> list[str]:
+    """What init did to each file, doctor's findings, and the checklist, numbered."""
+    lines = [f"{action:<16} {path}" for path, action in outcome.actions.items()]
+    lines += [f"note: {note}" for note in outcome.adoption.notes]
+    lines += ["", *render_doctor_text(outcome.findings), "", "What a person must still do:"]
+    lines += [f"  {n}. {step}" for n, step in enumerate(outcome.steps, 1)]
     return lines

@@ -52,6 +52,7 @@ class FilledSpec:
 
     spec: dict[str, Any]
     secrets: tuple[str, ...]
+    unfilled: tuple[str, ...] = ()  # placeholders left as they are (their values were absent)
 
 
 def load_spec(path: Path) -> tuple[str, Any]:
@@ -60,9 +61,13 @@ def load_spec(path: Path) -> tuple[str, Any]:
     return yamlfile.load(path, what="app spec")
 
 
-def fill_placeholders(spec: Any, environ: Mapping[str, str], *, where: str) -> FilledSpec:
-    """Replace ``${NAME}`` from ``environ``; App Platform's own references stay as they are."""
+def fill_placeholders(
+    spec: Any, environ: Mapping[str, str], *, where: str, require_values: bool = True
+) -> FilledSpec:
+    """Replace ``${NAME}`` from ``environ``; App Platform's own references stay as they are. A
+    placeholder without a value is bad input, or, unless ``require_values``, left as it is."""
     used: list[str] = []
+    unfilled: list[str] = []
 
     def fill(value: Any, field: str) -> Any:
         if isinstance(value, dict):
@@ -76,6 +81,10 @@ def fill_placeholders(spec: Any, environ: Mapping[str, str], *, where: str) -> F
             name = match[1]
             if "." in name or name in _APP_PLATFORM_NAMES:
                 return match[0]
+            if name not in environ and not require_values:
+                if name not in unfilled:
+                    unfilled.append(name)
+                return match[0]
             if name not in environ:
                 raise BadInput(
                     f"{where}: {field}: placeholder ${{{name}}} has no value (set the {name} variable)"
@@ -85,7 +94,7 @@ def fill_placeholders(spec: Any, environ: Mapping[str, str], *, where: str) -> F
 
         return _PLACEHOLDER.sub(one, value)
 
-    return FilledSpec(fill(spec, ""), tuple(v for v in used if v))
+    return FilledSpec(fill(spec, ""), tuple(v for v in used if v), tuple(unfilled))
 
 
 def validate(spec: Any, *, where: str, app_name: str = "", branch: str = "") -> list[str]:
@@ -205,11 +214,14 @@ def prepare_spec(
     app_name: str = "",
     branch: str = "",
     on_secret: Callable[[str], None] = lambda _: None,
+    require_values: bool = True,
 ) -> FilledSpec:
     """Read ``path``, fill its placeholders and check it for the environment (``ConfigError``).
-    ``on_secret`` gets every filled value before any check can print a line."""
+    ``on_secret`` gets every filled value before any check can print a line. Without
+    ``require_values`` a placeholder whose value is absent stays as written (its shape is
+    checked, not its value)."""
     _, raw = load_spec(path)
-    filled = fill_placeholders(raw, environ, where=str(path))
+    filled = fill_placeholders(raw, environ, where=str(path), require_values=require_values)
     for secret in filled.secrets:
         on_secret(secret)
     problems = validate(filled.spec, where=str(path), app_name=app_name, branch=branch)

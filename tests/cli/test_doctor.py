@@ -180,3 +180,25 @@ def test_an_unreadable_workflow_file_is_one_line(repo: Repo, entry: str, special
     result = invoke(["doctor", "--repo", str(repo.path)])
     assert result.exit_code == 2 and result.stderr.startswith("terp-actions: error:")
     assert entry in result.stderr and "cannot be read" in result.stderr and "Traceback" not in result.stderr
+
+
+def test_without_a_configuration_file_doctor_says_defaults_are_in_use(repo: Repo) -> None:
+    """No file: one note saying so (not one per default pattern), and no error on its own."""
+    repo.commit("Initial", {"src/app.py": "x\n", "docs/a.md": "# a\n"})
+    code, findings = doctor_json(repo.path)
+    assert code == 0
+    assert [f["message"] for f in findings] == [
+        "no configuration file: the defaults are in use, and no environment is configured"
+    ]
+
+
+def test_a_workflow_deploying_an_unconfigured_environment_is_an_error(repo: Repo) -> None:
+    """The deploy action for `staging` (its default env) with no environments configured: error,
+    naming the environment and the fix."""
+    repo.commit("Initial", {"src/app.py": "x\n", ".github/workflows/deploy.yml": WORKFLOW})
+    code, findings = doctor_json(repo.path)
+    assert code == 1
+    errors = [
+        f for f in findings if f["severity"] == "error" and "environment 'staging'" in str(f["message"])
+    ]
+    assert errors and "add environments.staging" in str(errors[0]["fix"])

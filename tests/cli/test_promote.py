@@ -575,3 +575,10 @@ def test_overriding_the_freeze_needs_a_reason_and_reports_it(world: World) -> No
     assert (
         "deploy freeze (incident 42) overridden: the fix for incident 42" in state.stages["promoted"].detail
     )
+
+
+def test_a_dry_run_when_production_already_holds_the_commit_says_nothing_to_promote(world: World) -> None:
+    """After a promotion, the gate's dry run says there is nothing to promote (and changes nothing)."""
+    assert world.run().exit_code == 0
+    again = world.run("--dry-run")
+    assert again.exit_code == 0 and "nothing to promote: production already holds" in again.stdout

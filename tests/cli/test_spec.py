@@ -53,6 +53,25 @@ def test_spec_validate_is_offline_and_exits_2_on_a_wrong_spec(spec_repo: Path) -
     assert "app.staging.yaml: name: 'terp-production' is not this environment's app" in bad.stderr
 
 
+def test_spec_validate_checks_the_shape_without_the_secrets_unless_told(spec_repo: Path) -> None:
+    """Without SESSION_SECRET set the spec's shape is still checked (and the placeholder named);
+    --require-values insists on every value (exit 2, naming the field)."""
+    env = {"TERP_REPO": str(spec_repo)}
+    ok = invoke(["spec", "validate", "--env", "staging", "--json"], env=env)
+    assert ok.exit_code == 0, ok.stderr
+    assert json.loads(ok.stdout)["unfilled"] == ["SESSION_SECRET"]
+    said = invoke(["spec", "validate", "--env", "staging"], env=env)
+    assert (
+        "not filled (no value in the environment; --require-values insists): ${SESSION_SECRET}" in said.stdout
+    )
+    strict = invoke(["spec", "validate", "--env", "staging", "--require-values"], env=env)
+    assert strict.exit_code == 2 and "placeholder ${SESSION_SECRET} has no value" in strict.stderr
+    spec = spec_repo / ".do" / "app.staging.yaml"
+    spec.write_text(STAGING_SPEC.replace("name: terp-staging", "nmae: terp-staging"))
+    bad = invoke(["spec", "validate", "--env", "staging"], env=env)
+    assert bad.exit_code == 2 and "app.staging.yaml" in bad.stderr
+
+
 def test_spec_diff_shows_the_change_without_secrets(
     do_stand_in: AppPlatformStandIn, origin: Path, spec_repo: Path
 ) -> None:
@@ -85,7 +104,12 @@ def test_json_output_is_one_document_even_with_a_spec_diff(
     assert "+++ new" in result.stderr and CANARY not in result.stdout + result.stderr
 
     checked = invoke(["spec", "validate", "--env", "staging", "--json"], env=env)
-    assert json.loads(checked.stdout) == {"valid": True, "name": "terp-staging", "env": "staging"}
+    assert json.loads(checked.stdout) == {
+        "valid": True,
+        "name": "terp-staging",
+        "env": "staging",
+        "unfilled": [],
+    }
 
 
 def test_in_actions_json_stdout_holds_no_workflow_command(

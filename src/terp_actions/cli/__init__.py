@@ -17,6 +17,7 @@ from terp_actions.errors import TerpError
 
 # name -> (module under terp_actions.cli.commands, one-line help shown by --help)
 COMMANDS: Final = {
+    "init": ("init", "Adopt terp-actions here: configuration, caller workflows, checklist."),
     "check-ignore": ("check_ignore", "Show which ignore rule decides each path."),
     "plan": ("plan", "Decide whether a range of commits needs a deploy."),
     "sync": ("sync", "Bring main into staging: never forced, conflicts become a PR."),

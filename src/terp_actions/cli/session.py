@@ -189,7 +189,9 @@ class Session:
             raise BadInput(f"--sha {wanted!r} does not name a commit in {git.repo} (fetch it first)")
         return head
 
-    def prepare_spec(self, config: Config, env: str, file: Path | None, repo: Path) -> FilledSpec:
+    def prepare_spec(
+        self, config: Config, env: str, file: Path | None, repo: Path, *, require_values: bool = True
+    ) -> FilledSpec:
         """Read, fill and check the spec for ``env``; its filled values are secrets from now on."""
         from terp_actions.digitalocean import is_app_id
         from terp_actions.spec import prepare_spec
@@ -201,7 +203,10 @@ class Session:
             file = repo / environment.spec
         app_name = environment.app if environment and not is_app_id(environment.app) else ""
         branch = config.branch_for(env) if env else ""
-        return prepare_spec(file, self.environ, app_name=app_name, branch=branch, on_secret=self.hide)
+        return prepare_spec(
+            file, self.environ, app_name=app_name, branch=branch, on_secret=self.hide,
+            require_values=require_values,
+        )  # fmt: skip
 
     # --- the outside world ---------------------------------------------------------------------------
 

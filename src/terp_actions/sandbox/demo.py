@@ -33,6 +33,7 @@ from terp_actions.sandbox.fake_github import GitHubStandIn
 from terp_actions.sandbox.history import (
     SPEC_PULL,
     TERP_BATCHES,
+    TERP_IGNORE,
     TERP_PULLS,
     HistoryBuilder,
     merge_terp_pull,
@@ -134,6 +135,7 @@ def _flow(say: Say, b: HistoryBuilder) -> None:
         production = do.add_app("terp", "production", repo=b.origin, url=app.url)
         do.deploy(production)
         config = Config(
+            ignore=TERP_IGNORE,
             verify=VerifySettings(smoke=(SmokeCheck("/", contains="TERP"),)),
             environments={
                 "staging": Environment(staging.id, app.url, _STAGING_SPEC, "staging"),

@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import json
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from terp_actions.config import DEFAULT_IGNORE
 from terp_actions.git import Git
 
 # A fixed identity and clock, and no user or system configuration (signing, hooks, templates):
@@ -139,6 +141,18 @@ class HistoryBuilder:
         return DemoRepo(self.root, self.origin, self.work, self.env, pulls)
 
 
+# TERP's own ignore rules: the generic defaults plus the team's folders (its configuration file,
+# as in docs/examples/terp-actions.yml).
+TERP_IGNORE: tuple[str, ...] = (
+    *DEFAULT_IGNORE,
+    "agent-prompts/**",
+    "product-management/**",
+    "testing/**",
+    "tests-e2e/**",
+    "dashboard.html",
+)
+TERP_CONFIG = "ignore:\n" + "".join(f"  - {json.dumps(p)}\n" for p in TERP_IGNORE)
+
 APP_FILES = {
     "app/main.py": "from app.routes import app\n",
     "app/routes.py": "app = object()\n",
@@ -151,6 +165,7 @@ APP_FILES = {
     ".do/app-staging.yaml": "name: terp-staging\n",
     ".github/workflows/ci.yml": "on: push\n",
     ".vscode/settings.json": "{}\n",
+    ".github/terp-actions.yml": TERP_CONFIG,
 }
 
 

@@ -19,16 +19,31 @@ def command() -> None:
 @options.common
 @options.env(required=False)
 @options.repo("The repository (for its configuration and spec paths).")
+@click.option(
+    "--require-values",
+    is_flag=True,
+    envvar="TERP_REQUIRE_VALUES",
+    help="Fail when a ${NAME} placeholder has no value in the environment [default: check the shape only].",
+)
 @click.argument("file", required=False, type=click.Path(dir_okay=False, path_type=Path))
-def validate(config_path: Path | None, as_json: bool, env: str, repo: Path, file: Path | None) -> None:
-    """Check a spec offline: YAML shape, required fields, the environment match, placeholders."""
+def validate(
+    config_path: Path | None, as_json: bool, env: str, repo: Path, require_values: bool, file: Path | None
+) -> None:
+    """Check a spec offline: YAML shape, required fields, the environment match, placeholders
+    (filled from the environment when set; without their values, the shape is still checked)."""
     session = Session.start(as_json=as_json)
     config = session.config(config_path, repo)
-    spec = session.prepare_spec(config, env, file, repo).spec
+    filled = session.prepare_spec(config, env, file, repo, require_values=require_values)
+    spec = filled.spec
     if as_json:
-        session.emit_json({"valid": True, "name": spec.get("name"), "env": env or None})
+        session.emit_json(
+            {"valid": True, "name": spec.get("name"), "env": env or None, "unfilled": list(filled.unfilled)}
+        )
         return
     session.say(f"ok: app spec {spec.get('name')!r} is valid" + (f" for {env}" if env else ""))
+    if filled.unfilled:
+        names = ", ".join(f"${{{n}}}" for n in filled.unfilled)
+        session.say(f"not filled (no value in the environment; --require-values insists): {names}")
 
 
 @command.command("diff")
