@@ -13,12 +13,15 @@ from pathlib import Path
 import httpx
 import pytest
 
+from terp_actions.cli.commands.sandbox import export_lines
 from terp_actions.digitalocean import AppPlatform
 from terp_actions.errors import BadInput
 from terp_actions.github import GitHubApi
 from terp_actions.sandbox.fake_app import AppStandIn, HealthAnswer
+from terp_actions.sandbox.fake_appplatform import ScaledClock
 from terp_actions.sandbox.serve import Sandbox, load_scenario
 
+from .cli.conftest import invoke
 from .conftest import CONTRACTS
 
 
@@ -74,7 +77,7 @@ health:
         info = sandbox.describe()
         app = info["apps"]["staging"]
         assert app["branch"] == "staging" and set(info["env"]) >= {"GITHUB_API_URL", "TERP_DO_ENDPOINT"}
-        assert httpx.get(f"{info['app']['url']}/health").status_code == 503
+        assert httpx.get(f"{app['url']}/health").status_code == 503
         client = AppPlatform(
             info["digitalocean"]["token"], info["digitalocean"]["url"], sleep=lambda _s: None
         )
@@ -109,7 +112,7 @@ def test_sandbox_serve_runs_until_interrupted(tmp_path: Path) -> None:
     """`sandbox serve` writes its URLs once listening, serves real clients, and stops on SIGINT."""
     urls = tmp_path / "urls.json"
     proc = subprocess.Popen(
-        [sys.executable, "-m", "terp_actions", "sandbox", "serve", "--urls-file", str(urls)],
+        [sys.executable, "-m", "terp_actions", "sandbox", "serve", "--urls-file", str(urls), "--json"],
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
         text=True,
@@ -135,3 +138,52 @@ def test_sandbox_serve_runs_until_interrupted(tmp_path: Path) -> None:
     assert proc.returncode == 0, err
     assert "sandbox: stopped (0 contract violations)" in err
     assert json.loads(out)["github"]["url"] == info["github"]["url"]
+
+
+def test_the_default_sandbox_is_a_place_to_rehearse(tmp_path: Path) -> None:
+    """Without a scenario: the history's pull requests are registered (a report for one of them
+    finds it), staging and production have their own URLs, the written configuration names them
+    with valid specs, and the export lines point the CLI there."""
+    sandbox = Sandbox(load_scenario(None), CONTRACTS)
+    try:
+        info = sandbox.describe()
+        assert info["pull-requests"] == [101, 102, 103, 104, 105, 106]
+        assert sandbox.github.pulls[105].title == "Agent prompts and roadmap"  # a merge commit's title
+        assert sandbox.github.pulls[101].title == "Add invoice PDF export"  # a squash merge's
+        urls = {env: app["url"] for env, app in info["apps"].items()}
+        assert urls["staging"] != urls["production"]
+        env = info["env"] | {"TERP_REPO": info["env"]["TERP_REPO"]}
+        for spec_env in ("staging", "production"):
+            checked = invoke(["spec", "validate", "--env", spec_env], env=env)
+            assert checked.exit_code == 0, checked.stderr
+        head = subprocess.run(
+            ["git", "rev-parse", "origin/staging"],
+            cwd=env["TERP_REPO"],
+            capture_output=True,
+            text=True,
+            check=True,
+        ).stdout.strip()
+        reported = invoke(
+            ["report", "--stage", "planned", "--status", "skipped", "--sha", head, "--pr", "105"], env=env
+        )
+        assert reported.exit_code == 0, reported.stderr
+        assert 105 in {c.issue for c in sandbox.github.comments.values()}
+        doctor = invoke(["doctor", "--repo", env["TERP_REPO"]], env=env)
+        assert doctor.exit_code == 0, doctor.stdout  # the sandbox's own configuration is sound
+        lines = export_lines(info)
+        assert f"export TERP_DO_ENDPOINT={info['digitalocean']['url']}" in lines
+        assert "export TERP_CONFIG=" in lines and "#101, #102" in lines
+        assert sandbox.violations() == []
+    finally:
+        sandbox.stop()
+
+
+def test_app_platform_runs_thirty_times_faster_unless_realistic(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The sandbox's App Platform clock: 30 s of deploy time pass in 1 s of wall time by default;
+    --realistic-timings (speed 1) keeps the wall's pace."""
+    wall = [1000.0]
+    monkeypatch.setattr(time, "time", lambda: wall[0])
+    fast, real = ScaledClock(load_scenario(None).speed), ScaledClock(1.0)
+    start_fast, start_real = fast(), real()
+    wall[0] += 1.0
+    assert fast() - start_fast == pytest.approx(30.0) and real() - start_real == pytest.approx(1.0)

@@ -48,6 +48,18 @@ class ManualClock:
         self.now += seconds
 
 
+class ScaledClock:
+    """Wall time running ``speed`` times faster from the moment it is made: a deploy of App
+    Platform's usual minutes takes seconds, while clients still poll on their own real clock."""
+
+    def __init__(self, speed: float) -> None:
+        self.speed = speed
+        self.start = time.time()
+
+    def __call__(self) -> float:
+        return self.start + (time.time() - self.start) * self.speed
+
+
 @dataclass
 class Failure:
     """How a deployment fails: in which phase, after how long in it, and with which log."""

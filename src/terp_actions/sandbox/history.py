@@ -161,8 +161,16 @@ APP_FILES = {
     "requirements.txt": "flask==3.0\n",
     "README.md": "# TERP\n",
     "docs/setup.md": "# Setup\n",
-    ".do/app.yaml": "name: terp\n",
-    ".do/app-staging.yaml": "name: terp-staging\n",
+    ".do/app.yaml": (
+        "name: terp\nregion: nyc\nservices:\n  - name: web\n"
+        "    github: {repo: terp/terp, branch: production, deploy_on_push: false}\n"
+        "    run_command: gunicorn app.main:app\n    health_check: {http_path: /health}\n"
+    ),
+    ".do/app-staging.yaml": (
+        "name: terp-staging\nregion: nyc\nservices:\n  - name: web\n"
+        "    github: {repo: terp/terp, branch: staging, deploy_on_push: false}\n"
+        "    run_command: gunicorn app.main:app\n    health_check: {http_path: /health}\n"
+    ),
     ".github/workflows/ci.yml": "on: push\n",
     ".vscode/settings.json": "{}\n",
     ".github/terp-actions.yml": TERP_CONFIG,

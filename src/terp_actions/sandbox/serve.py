@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+import re
 import shutil
 import tempfile
 from collections.abc import Mapping
@@ -11,17 +13,29 @@ from typing import Any
 
 from terp_actions import yamlfile
 from terp_actions.errors import BadInput
+from terp_actions.git import Git
 from terp_actions.sandbox.contract import DIGITALOCEAN_CONTRACT, GITHUB_CONTRACT, load_contract
 from terp_actions.sandbox.fake_app import AppStandIn, HealthAnswer
-from terp_actions.sandbox.fake_appplatform import DEFAULT_TIMINGS, App, AppPlatformStandIn, Failure
+from terp_actions.sandbox.fake_appplatform import (
+    DEFAULT_TIMINGS,
+    App,
+    AppPlatformStandIn,
+    Failure,
+    ScaledClock,
+)
 from terp_actions.sandbox.fake_github import GitHubStandIn
-from terp_actions.sandbox.history import build_terp_history
+from terp_actions.sandbox.history import TERP_IGNORE, build_terp_history
 from terp_actions.sandbox.http import Fault, StandIn
 
 # The tokens the stand-ins accept: fixed, public, and worthless anywhere else.
 GITHUB_TOKEN = "ghs_sandbox"  # noqa: S105
 DO_TOKEN = "dop_v1_sandbox"  # noqa: S105
 _TOP = {"repository", "github", "digitalocean", "apps", "faults", "failures", "health"}
+# App Platform's clock runs this many times faster than the wall: a deploy of the default timings
+# (100 s) takes about 3 s. --realistic-timings (or digitalocean.speed: 1) runs it in real time.
+FAST = 30.0
+_MERGE = re.compile(r"^Merge pull request #(\d+) from [^/\s]+/(\S+)$")
+_SQUASH = re.compile(r"^(.*\S) \(#(\d+)\)$")
 
 
 @dataclass
@@ -31,6 +45,7 @@ class Scenario:
     repository: Path | None = None
     github_repository: str = "terp/terp"
     timings: dict[str, float] = field(default_factory=lambda: dict(DEFAULT_TIMINGS))
+    speed: float = FAST
     apps: list[dict[str, str]] = field(
         default_factory=lambda: [
             {"name": "terp-staging", "branch": "staging", "environment": "staging"},
@@ -65,6 +80,7 @@ def load_scenario(path: Path | None) -> Scenario:
         scenario.timings.update(
             {k: float(v) for k, v in ((data.get("digitalocean") or {}).get("timings") or {}).items()}
         )
+        scenario.speed = float((data.get("digitalocean") or {}).get("speed", scenario.speed))
         if data.get("apps"):
             scenario.apps = [_app(item, where) for item in data["apps"]]
         for item in data.get("faults") or []:
@@ -76,6 +92,8 @@ def load_scenario(path: Path | None) -> Scenario:
         scenario.health = [HealthAnswer(**item) for item in (data.get("health") or {}).get("script") or []]
     except (TypeError, ValueError, KeyError, AttributeError) as exc:
         raise BadInput(f"{where}: {exc}") from None
+    if scenario.speed <= 0:
+        raise BadInput(f"{where}: digitalocean.speed: must be a positive number, got {scenario.speed:g}")
     return scenario
 
 
@@ -90,25 +108,26 @@ def _app(item: Mapping[str, Any], where: str) -> dict[str, str]:
 
 
 class Sandbox:
-    """The three stand-ins of a scenario, running on 127.0.0.1."""
+    """The stand-ins of a scenario, running on 127.0.0.1: GitHub, App Platform, and one app per
+    environment (each its own URL, as App Platform gives each app its own)."""
 
     def __init__(self, scenario: Scenario, contracts: Path | None = None) -> None:
-        self._tmp: Path | None = None
-        repo = scenario.repository
+        self._tmp = Path(tempfile.mkdtemp(prefix="terp-sandbox-"))
+        repo, self.work = scenario.repository, None
         if repo is None:
-            self._tmp = Path(tempfile.mkdtemp(prefix="terp-sandbox-"))
-            built = build_terp_history(self._tmp)
+            built = build_terp_history(self._tmp / "history")
             for wanted in scenario.apps:  # every app's branch exists, at staging's commit
                 refspec = f"refs/remotes/origin/staging:refs/heads/{wanted['branch']}"
                 built.git().run(["push", "--quiet", "origin", refspec], check=False)
-            repo = built.origin
+            repo, self.work = built.origin, built.work
         self.repository = repo
         self.github = GitHubStandIn(
             repo, scenario.github_repository, tokens={GITHUB_TOKEN: "github-actions[bot]"}
         )
-        self.digitalocean = AppPlatformStandIn(tokens={DO_TOKEN})
-        self.app = AppStandIn(scenario.health)
-        self.stand_ins: list[StandIn] = [self.github, self.digitalocean, self.app]
+        self.pulls = register_pulls(self.github, Git(repo))
+        self.digitalocean = AppPlatformStandIn(tokens={DO_TOKEN}, clock=ScaledClock(scenario.speed))
+        self.web = {spec["environment"]: AppStandIn(scenario.health) for spec in scenario.apps}
+        self.stand_ins: list[StandIn] = [self.github, self.digitalocean, *self.web.values()]
         for stand_in in self.stand_ins:
             stand_in.start()
         if contracts is not None:
@@ -118,7 +137,7 @@ class Sandbox:
         for spec in scenario.apps:
             created = self.digitalocean.add_app(
                 spec["name"], spec["branch"], repo=repo, github_repo=scenario.github_repository,
-                timings=dict(scenario.timings), url=self.app.url,
+                timings=dict(scenario.timings), url=self.web[spec["environment"]].url,
             )  # fmt: skip
             self.apps[spec["environment"]] = created
         by_name = {a.name: a for a in self.apps.values()}
@@ -127,28 +146,61 @@ class Sandbox:
                 raise BadInput(f"failures: no app named {name!r} in the scenario")
             self.digitalocean.fail_next_deployment(by_name[name], failure)
         for service, fault in scenario.faults:
-            target = {"github": self.github, "digitalocean": self.digitalocean, "app": self.app}.get(service)
-            if target is None:
+            by_service: dict[str, list[StandIn]] = {
+                "github": [self.github], "digitalocean": [self.digitalocean], "app": list(self.web.values())
+            }  # fmt: skip
+            targets = by_service.get(service, [])
+            if not targets:
                 raise BadInput(f"faults: unknown service {service!r} (github, digitalocean or app)")
-            target.inject(fault)
+            for target in targets:
+                target.inject(fault)
+        self.config = self._tmp / "terp-actions.yml"
+        self.config.write_text(self.config_text(), encoding="utf-8")
+
+    def config_text(self) -> str:
+        """A configuration for the sandbox: its apps and URLs, TERP's ignore rules."""
+        lines = ["# Written by `terp-actions sandbox serve`: its apps, on 127.0.0.1.", "ignore:"]
+        lines += [f"  - {json.dumps(pattern)}" for pattern in TERP_IGNORE]
+        lines.append("environments:")
+        specs = {"staging": ".do/app-staging.yaml", "production": ".do/app.yaml"}
+        for env, app in self.apps.items():
+            spec = specs.get(env, "")
+            extra = (
+                f", spec: {spec}" if spec and self.work is not None and (self.work / spec).exists() else ""
+            )
+            lines.append(
+                f"  {env}: {{app: {json.dumps(app.name)}, url: {json.dumps(self.web[env].url)}{extra}}}"
+            )
+        lines.append("verify: {health: {interval: 0.2s}}")
+        return "\n".join(lines) + "\n"
 
     def describe(self) -> dict[str, Any]:
         """Base URLs, tokens and app ids, and the environment that points terp-actions here."""
+        env = {
+            "GITHUB_API_URL": self.github.url,
+            "GITHUB_REPOSITORY": self.github.full_name,
+            "GITHUB_TOKEN": GITHUB_TOKEN,
+            "TERP_DO_ENDPOINT": self.digitalocean.url,
+            "DIGITALOCEAN_TOKEN": DO_TOKEN,
+            "TERP_CONFIG": str(self.config),
+        }
+        if self.work is not None:
+            env["TERP_REPO"] = str(self.work)
         return {
             "github": {"url": self.github.url, "token": GITHUB_TOKEN, "repository": self.github.full_name},
             "digitalocean": {"url": self.digitalocean.url, "token": DO_TOKEN},
-            "app": {"url": self.app.url},
             "apps": {
-                env: {"id": app.id, "name": app.name, "branch": app.branch} for env, app in self.apps.items()
+                env_name: {
+                    "id": app.id,
+                    "name": app.name,
+                    "branch": app.branch,
+                    "url": self.web[env_name].url,
+                }
+                for env_name, app in self.apps.items()
             },
+            "pull-requests": sorted(self.pulls),
             "repository": str(self.repository),
-            "env": {
-                "GITHUB_API_URL": self.github.url,
-                "GITHUB_REPOSITORY": self.github.full_name,
-                "GITHUB_TOKEN": GITHUB_TOKEN,
-                "TERP_DO_ENDPOINT": self.digitalocean.url,
-                "DIGITALOCEAN_TOKEN": DO_TOKEN,
-            },
+            "env": env,
         }
 
     def violations(self) -> list[str]:
@@ -159,5 +211,29 @@ class Sandbox:
         """Stop every stand-in and remove the generated repository."""
         for stand_in in self.stand_ins:
             stand_in.stop()
-        if self._tmp is not None:
-            shutil.rmtree(self._tmp, ignore_errors=True)
+        shutil.rmtree(self._tmp, ignore_errors=True)
+
+
+def register_pulls(github: GitHubStandIn, git: Git, branch: str = "main") -> list[int]:
+    """Register the pull requests the branch's history merged, from GitHub's own subjects:
+    "Merge pull request #N from owner/branch" (the title is the message's next paragraph) and
+    squash merges "Title (#N)". Returns their numbers."""
+    numbers = []
+    raw = git.run(["log", "--first-parent", "--format=%H%x00%s%x00%b%x1e", branch, "--"], check=False)
+    for record in raw.stdout.decode("utf-8", "replace").split("\x1e"):
+        parts = record.strip("\n").split("\x00")
+        if len(parts) != 3:
+            continue
+        sha, subject, body = parts
+        merge, squash = _MERGE.match(subject), _SQUASH.match(subject)
+        if merge:
+            number, head = int(merge[1]), merge[2]
+            title = next((line for line in body.splitlines() if line.strip()), subject)
+        elif squash:
+            number, head, title = int(squash[2]), f"pr-{squash[2]}", squash[1]
+        else:
+            continue
+        if number not in github.pulls:
+            github.add_pull(title, head, branch, merged_sha=sha, number=number)
+            numbers.append(number)
+    return numbers

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 import click
 
@@ -30,11 +31,26 @@ def command() -> None:
     help="Folder of the OpenAPI contracts to check traffic against "
     "[default: shared/contracts beside the checkout, when present].",
 )
-def serve(scenario: Path | None, urls_file: Path | None, contracts: Path | None) -> None:
-    """Start the three stand-ins and run until interrupted (Ctrl-C).
+@click.option(
+    "--realistic-timings",
+    is_flag=True,
+    help="Run App Platform's phases in real time (a deploy takes minutes) [default: 30x faster].",
+)
+@click.option(
+    "--json", "as_json", is_flag=True, help="Print the description as JSON instead of export lines."
+)
+def serve(
+    scenario: Path | None,
+    urls_file: Path | None,
+    contracts: Path | None,
+    realistic_timings: bool,
+    as_json: bool,
+) -> None:
+    """Start the stand-ins (GitHub, App Platform, one app per environment) and run until
+    interrupted (Ctrl-C).
 
-    Prints a JSON object with their base URLs, the tokens they accept, the app ids, and the
-    environment variables that point terp-actions commands at them.
+    Prints the `export` lines that point terp-actions commands at them (--json: their base URLs,
+    the tokens they accept, the apps, the pull requests registered and those variables).
     """
     import importlib.util
     import json
@@ -45,6 +61,8 @@ def serve(scenario: Path | None, urls_file: Path | None, contracts: Path | None)
     from terp_actions.sandbox.serve import Sandbox, load_scenario
 
     loaded = load_scenario(scenario)
+    if realistic_timings:
+        loaded.speed = 1.0
     contracts = contracts or default_contracts_dir()
     if contracts is not None and importlib.util.find_spec("openapi_core") is None:
         click.echo(
@@ -57,8 +75,9 @@ def serve(scenario: Path | None, urls_file: Path | None, contracts: Path | None)
     signal.signal(signal.SIGINT, lambda *_: stop.set())
     try:
         # The tokens shown are the sandbox's own fixed strings, never a secret of the user's.
-        text = json.dumps(sandbox.describe(), indent=2)
-        click.echo(text)
+        described = sandbox.describe()
+        text = json.dumps(described, indent=2)
+        click.echo(text if as_json else export_lines(described))
         if urls_file is not None:
             partial = urls_file.with_name(urls_file.name + ".partial")
             partial.write_text(text + "\n", encoding="utf-8")
@@ -72,3 +91,19 @@ def serve(scenario: Path | None, urls_file: Path | None, contracts: Path | None)
         for problem in problems:
             click.echo(f"sandbox: contract violation: {problem}", err=True)
         click.echo(f"sandbox: stopped ({len(problems)} contract violations)", err=True)
+
+
+def export_lines(described: dict[str, Any]) -> str:
+    """What a person pastes into a shell to point terp-actions at the sandbox."""
+    import shlex
+
+    lines = ["# terp-actions sandbox: paste these into your shell, then run commands against it"]
+    lines += [f"export {name}={shlex.quote(value)}" for name, value in described["env"].items()]
+    for env, app in described["apps"].items():
+        lines.append(f"# {env}: app {app['name']} ({app['id']}), {app['url']}")
+    numbers = ", ".join(f"#{n}" for n in described["pull-requests"]) or "none"
+    lines.append(f"# pull requests merged in its history: {numbers}")
+    lines.append(
+        "# e.g. terp-actions sync && terp-actions plan --base origin/staging~1 --head origin/staging"
+    )
+    return "\n".join(lines)
