@@ -32,6 +32,7 @@ COMMANDS: Final = {
     "doctor": ("doctor", "Find configuration, app spec and workflow mistakes before they bite."),
     "demo": ("demo", "Run the flow on a throwaway repository."),
     "sandbox": ("sandbox", "Local stand-ins for GitHub, App Platform and the app."),
+    "rehearse": ("rehearse", "Replay your last merges through the flow on the sandbox."),
 }
 
 

@@ -14,9 +14,9 @@ from __future__ import annotations
 
 import shutil
 import tempfile
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 from terp_actions import flows
@@ -171,7 +171,7 @@ def _flow(say: Say, b: HistoryBuilder) -> None:
             if index == 3:  # the registry times out once: a transient failure, healed by a retry
                 do.fail_next_deployment(staging, Failure("BUILDING", 20.0, _TRANSIENT))
                 say("   (App Platform's registry will time out on the first build)")
-            _staging_run(s, batch)
+            staging_run(s, batch)
         _resolve_conflict(s)
         _promotions(s, numbers)
         say("")
@@ -193,9 +193,23 @@ def _hotfix(s: Sandbox, message: str, content: str) -> None:
     s.out.say("(meanwhile a hotfix was pushed straight to staging)")
 
 
-def _staging_run(s: Sandbox, pulls: Sequence[int]) -> str:
+@dataclass(frozen=True)
+class StagingRun:
+    """How one staging run ended: the staging tip, whether the plan deployed and why, and the
+    verdicts (None where the run did not get that far)."""
+
+    head: str
+    deploy: bool | None = None
+    reason: str = ""
+    deployed: bool | None = None
+    verified: bool | None = None
+
+
+def staging_run(
+    s: Sandbox, pulls: Sequence[int], *, spec_env: Mapping[str, str] | None = _SPEC_ENV
+) -> StagingRun:
     """What the staging workflow does for one push to main: sync, plan, deploy, verify, report.
-    Returns the staging tip after the sync."""
+    A changed staging spec is applied with ``spec_env``'s values (None: not applied, said so)."""
     synced = flows.sync_branches(
         s.b.git, remote="origin", source="main", target="staging", github=s.github, console=s.out
     )
@@ -206,7 +220,7 @@ def _staging_run(s: Sandbox, pulls: Sequence[int]) -> str:
         s.out.say(f"FAILED  {synced.failure}")
         failed = StageState("failure", synced.result.before, str(synced.failure)[:300])
         s.report(prs, "synced", failed, synced.merges)
-        return synced.result.after
+        return StagingRun(synced.result.after, reason=f"sync failed: {synced.failure}")
     s.report(
         prs, "synced", StageState("success", synced.result.after, str(synced.result.status)), synced.merges
     )
@@ -217,18 +231,23 @@ def _staging_run(s: Sandbox, pulls: Sequence[int]) -> str:
     s.report(
         prs, "planned", StageState("success" if planned.plan.deploy else "skipped", head, planned.plan.reason)
     )
+    run = StagingRun(head, planned.plan.deploy, planned.plan.reason)
     if not planned.plan.deploy:
-        return head
+        return run
     env = s.config.environments["staging"]
     spec = None
-    if flows.spec_changed_in(s.b.git, synced.result.before, head, _STAGING_SPEC, s.out):
-        spec = prepare_spec(
-            s.b.work / _STAGING_SPEC,
-            _SPEC_ENV,
-            app_name="terp-staging",
-            branch="staging",
-            on_secret=s.out.hide,
-        )
+    spec_file = env.spec or _STAGING_SPEC
+    if flows.spec_changed_in(s.b.git, synced.result.before, head, spec_file, s.out):
+        if spec_env is None:
+            s.out.say(f"{spec_file} changed: a real run applies it to the app; this one does not")
+        else:
+            spec = prepare_spec(
+                s.b.work / spec_file,
+                spec_env,
+                app_name=s.staging.name,
+                branch="staging",
+                on_secret=s.out.hide,
+            )
     deployed = flows.deploy_environment(
         s.platform, s.b.git, env, head, settings=s.config.deploy,
         console=s.out, spec=spec, clock=s.clock, sleep=s.clock.advance,
@@ -238,7 +257,7 @@ def _staging_run(s: Sandbox, pulls: Sequence[int]) -> str:
     s.report(prs, "deployed", StageState(status, head, detail, str(deployed.data()["deployment-id"] or "")))
     if deployed.failure is not None:
         s.out.say(f"FAILED  {deployed.failure}")
-        return head
+        return replace(run, deployed=False)
     verified = flows.verify_environment(
         s.platform, s.b.git, env, head, settings=s.config.verify,
         console=s.out, baseline=flows.baseline_for(s.github, "staging", s.out),
@@ -248,7 +267,7 @@ def _staging_run(s: Sandbox, pulls: Sequence[int]) -> str:
         s.out.say(line)
     p95 = f"p95={verified.p95:.0f}ms" if verified.p95 is not None else ""
     s.report(prs, "verified", StageState("success" if verified.failure is None else "failure", head, p95))
-    return head
+    return replace(run, deployed=True, verified=verified.failure is None)
 
 
 def _heal_note(deployed: flows.DeployOutcome) -> str:
@@ -286,7 +305,7 @@ def _promotions(s: Sandbox, numbers: list[int]) -> None:
                 "(staging verifies it; its production build will answer 503)"
             )
             s.out.indent = "   "
-            head = _staging_run(s, (107,))
+            head = staging_run(s, (107,)).head
             s.out.indent = ""
             s.out.say("")
             s.out.say(f"── Promotion {attempt}: #107 {TERP_PULLS[107][0]} goes to production")
