@@ -132,7 +132,7 @@ def _q(text: str) -> str:
 def config_text(adoption: Adoption, patterns: Sequence[str], pin: Pin) -> str:
     b = adoption.branches
     lines = [
-        f"# terp-actions configuration, written by `terp-actions init` ({pin.comment}).",
+        f"# terp-actions configuration, written by `terp-actions init` {pin.comment}.",
         "# Every key: https://github.com/terp/terp-actions/blob/main/docs/configuration.md",
         "branches: {" + ", ".join(f"{k}: {_q(b[k])}" for k in ("main", "staging", "production")) + "}",
         "# Changes only to these paths need no deploy (GitHub filter patterns, as in paths-ignore).",
@@ -163,7 +163,7 @@ def config_text(adoption: Adoption, patterns: Sequence[str], pin: Pin) -> str:
 
 
 def staging_caller(branches: Mapping[str, str], pin: Pin) -> str:
-    return f"""# Written by `terp-actions init` ({pin.comment}).
+    return f"""# Written by `terp-actions init` {pin.comment}.
 # Every merge into {branches["main"]}: sync it into {branches["staging"]}, deploy and verify staging when the
 # change needs it, and report on each pull request. Run it by hand to redeploy staging.
 name: terp-actions staging
@@ -204,7 +204,7 @@ jobs:
 
 
 def promote_caller(branches: Mapping[str, str], pin: Pin) -> str:
-    return f"""# Written by `terp-actions init` ({pin.comment}).
+    return f"""# Written by `terp-actions init` {pin.comment}.
 # Run by a person (and approved by the production environment's reviewers): the verified
 # {branches["staging"]} commit goes to {branches["production"]}, is deployed and verified,
 # and is rolled back if it fails.

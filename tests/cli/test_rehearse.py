@@ -27,8 +27,7 @@ def test_rehearse_prints_a_verdict_per_merge_and_each_comment(terp_history: Demo
     verdicts = {tuple(m["pull-requests"]): m for m in data["merges"]}
     assert list(verdicts) == [(102,), (103,), (104,), (105,), (106,)]
     assert (
-        verdicts[(102,)]["deploy"] is False
-        and "docs/api/invoices.md by **.md" in verdicts[(102,)]["reason"]
+        verdicts[(102,)]["deploy"] is False and "docs/api/invoices.md by **.md" in verdicts[(102,)]["reason"]
     )
     assert (
         verdicts[(105,)]["deploy"] is False
