@@ -93,8 +93,8 @@ def test_action_inputs_are_documented_and_passed_on(path: Path) -> None:
         assert f"inputs.{name} " in text.replace("}}", " }}"), f"input {name} is never used"
     last_env = steps[-1].get("env", {})
     for name in action.get("inputs", {}):
-        if name == "python-version":
-            continue  # goes to setup-python's `with:`, not to our CLI
+        if name in ("python-version", "cache"):
+            continue  # setup-python's `with:` and the cache steps' `if:`, not our CLI
         assert last_env.get(env_name(name)) == f"${{{{ inputs.{name} }}}}", name
 
 
@@ -269,9 +269,32 @@ def test_lock_file_satisfies_the_lower_bounds_of_pyproject() -> None:
         )
 
 
-def test_install_script_uses_the_lock_with_hashes_only() -> None:
-    """The setup script installs only from requirements.lock, hashes required, wheels only, pip or uv."""
+def test_install_script_uses_the_locks_with_hashes_only() -> None:
+    """uv comes from its hash-locked file (pip checks the hashes) and installs the dependencies
+    from requirements.lock, hashes required, wheels only; no uv found on PATH is trusted."""
     script = (ROOT / "actions" / "setup" / "install.sh").read_text()
     installs = [ln for ln in script.splitlines() if "pip install" in ln]
-    assert len(installs) == 2 and all("--require-hashes" in s or "\\" in s for s in installs)
-    assert script.count("--require-hashes") == 2 and script.count("--only-binary=:all:") == 2
+    assert len(installs) == 2 and script.count("--require-hashes") == 2
+    assert script.count("--only-binary=:all:") == 2 and "command -v uv" not in script
+    assert '--requirement "$uv_lock"' in script and '--requirement "$lock"' in script
+    uv_lock = (ROOT / "actions" / "setup" / "uv.lock").read_text()
+    pins = re.findall(r"^([a-z0-9-]+)==(\S+) \\$", uv_lock, re.MULTILINE)
+    assert pins and pins[0][0] == "uv" and uv_lock.count("--hash=sha256:") >= 10  # every platform's wheel
+
+
+def test_only_jobs_without_the_digitalocean_token_restore_a_cache() -> None:
+    """A poisoned cache must never run next to the token: the actions that take it have no
+    actions/cache step; the others restore the download cache, keyed by both locks."""
+    for path in ACTIONS:
+        action = load(path)
+        caches = [s for s in action["runs"]["steps"] if str(s.get("uses", "")).startswith("actions/cache@")]
+        holds_token = "digitalocean-token" in action.get("inputs", {})
+        name = path.parent.name
+        if holds_token:
+            assert not caches, f"{name} holds the DigitalOcean token and restores a cache"
+        elif name == "setup":
+            assert caches and caches[0]["if"] == "inputs.cache == 'true'"
+            assert action["inputs"]["cache"]["default"] == "false"
+        else:
+            assert len(caches) == 1, name
+            assert caches[0]["with"]["path"] == "${{ runner.temp }}/terp-actions/cache"
