@@ -67,7 +67,9 @@ def config_keys(cls: type = Config, prefix: str = "") -> list[str]:
     for f in dataclasses.fields(cls):
         if (cls.__name__, f.name) in {("Config", "source"), ("Environment", "name")}:
             continue
-        key = f"{prefix}{f.name}"
+        key = (
+            f"{prefix}{f.name}" if (cls.__name__, f.name) != ("Config", "preview") else "environments.preview"
+        )
         keys.append(key)
         kind = hints[f.name]
         args = typing.get_args(kind)
@@ -92,7 +94,7 @@ def test_every_configuration_key_is_documented() -> None:
             parent, _, field = key.partition("[].")
             assert parent in rows and re.search(rf"\b{field}\b", rows[parent]), f"{key} undocumented"
         elif key not in ("branches", "verify", "deploy", "promote", "environments", "verify.health",
-                         "verify.latency", "verify.logs", "verify.migrations"):  # fmt: skip
+                         "verify.latency", "verify.logs", "verify.migrations", "environments.preview"):  # fmt: skip
             assert key in rows, f"{key} has no row in docs/configuration.md"
 
 

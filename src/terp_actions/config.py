@@ -30,7 +30,7 @@ DEFAULT_IGNORE: Final = (
     ".kiro/**",
 )
 
-_DURATION: Final = re.compile(r"(?:(?P<h>\d+)h)?(?:(?P<m>\d+)m)?(?:(?P<s>\d+(?:\.\d+)?)s)?")
+_DURATION: Final = re.compile(r"(?:(?P<d>\d+)d)?(?:(?P<h>\d+)h)?(?:(?P<m>\d+)m)?(?:(?P<s>\d+(?:\.\d+)?)s)?")
 _ENV_NAME: Final = re.compile(r"[a-z][a-z0-9_-]{0,31}")
 _VARIABLE: Final = re.compile(r"[A-Za-z_][A-Za-z0-9_]{0,127}")
 
@@ -158,6 +158,33 @@ class PromoteSettings:
 
 
 @dataclass(frozen=True)
+class PreviewSettings:
+    """Preview apps (``environments.preview``): which environment's spec they start from, their
+    name template, overrides, which database they get, what their health check expects, how many
+    may live at once and for how long, and the variables whose values are production-only."""
+
+    base: str = "staging"
+    name: str = "{repo}-pr{pr}-{hash}"
+    instance_size: str = ""
+    envs: Mapping[str, str] = field(default_factory=dict)
+    database: str | Mapping[str, Any] = "none"
+    expect: Mapping[str, str | int | float | bool] | None = None  # None: from the database choice
+    max: int = 5
+    ttl: float = 7 * 24 * 3600.0
+    production_only: tuple[str, ...] = ()
+
+    @property
+    def health_expect(self) -> Mapping[str, str | int | float | bool]:
+        """What a preview's /health must answer: configured, else healthy (and the database
+        connected only when the preview has one)."""
+        if self.expect is not None:
+            return self.expect
+        if self.database == "none":
+            return {"status": "healthy"}
+        return {"status": "healthy", "database": "connected"}
+
+
+@dataclass(frozen=True)
 class Config:
     """A validated configuration; ``source`` is the file it came from, or "defaults"."""
 
@@ -167,6 +194,7 @@ class Config:
     verify: VerifySettings = field(default_factory=VerifySettings)
     deploy: DeploySettings = field(default_factory=DeploySettings)
     promote: PromoteSettings = field(default_factory=PromoteSettings)
+    preview: PreviewSettings = field(default_factory=PreviewSettings)
     # Environment variables whose values are secrets although their names do not say so.
     secrets: tuple[str, ...] = ()
     source: str = "defaults"
@@ -214,7 +242,7 @@ def parse(text: str, *, where: str = DEFAULT_PATH) -> Config:
 
 
 def parse_duration(value: object) -> float | None:
-    """Seconds from ``300``, ``"300s"``, ``"30m"``, ``"1h30m"``; None when it is not a duration."""
+    """Seconds from ``300``, ``"300s"``, ``"30m"``, ``"1h30m"``, ``"7d"``; None when it is not one."""
     if isinstance(value, bool):
         return None
     if isinstance(value, int | float):
@@ -222,8 +250,8 @@ def parse_duration(value: object) -> float | None:
     if isinstance(value, str) and value.strip():
         found = _DURATION.fullmatch(value.strip())
         if found and any(found.groups()):
-            h, m, s = (float(found[k] or 0) for k in "hms")
-            total = h * 3600 + m * 60 + s
+            d, h, m, s = (float(found[k] or 0) for k in "dhms")
+            total = d * 86400 + h * 3600 + m * 60 + s
             return total if total > 0 else None
     return None
 
@@ -282,7 +310,10 @@ class _Reader:
         top = self.section(
             data, "", {"branches", "ignore", "environments", "verify", "deploy", "promote", "secrets"}
         )
+        environments = top.get("environments")
+        preview = environments.pop("preview", None) if isinstance(environments, dict) else None
         return Config(
+            preview=self.preview(preview),
             branches=self.branches(top.get("branches")),
             ignore=self.patterns(top["ignore"], "ignore", DEFAULT_IGNORE)
             if "ignore" in top
@@ -294,6 +325,45 @@ class _Reader:
             secrets=self.secrets(top.get("secrets")),
             source=self.where,
         )
+
+    def preview(self, data: object) -> PreviewSettings:
+        name = "environments.preview"
+        keys = {
+            "base",
+            "name",
+            "instance_size",
+            "envs",
+            "database",
+            "expect",
+            "max",
+            "ttl",
+            "production_only",
+        }
+        sec = self.section(data, name, keys)
+        d = PreviewSettings()
+        database: str | Mapping[str, Any] = d.database
+        if "database" in sec:
+            value = sec["database"]
+            fragment = isinstance(value, dict) and bool(value) and set(value) <= {"databases", "envs"}
+            if value in ("none", "staging") or fragment:
+                database = value
+            else:
+                self.problem(
+                    f"{name}.database", "expected none, staging, or a spec fragment {databases, envs}"
+                )
+        return PreviewSettings(
+            base=self.get(sec, name, "base", d.base, convert=_env_name, expected="an environment name"),
+            name=self.get(sec, name, "name", d.name, convert=_name_template,
+                          expected="a template with {pr} (and {repo}, {hash})"),
+            instance_size=self.get(sec, name, "instance_size", d.instance_size, convert=_nonempty_str,
+                                   expected="an App Platform instance size slug"),
+            envs=self.get(sec, name, "envs", d.envs, convert=_headers, expected="a mapping of names to text"),
+            database=database,
+            expect=self.get(sec, name, "expect", d.expect, convert=_expect, expected="a mapping of keys"),
+            max=self.get(sec, name, "max", d.max, convert=_positive_int, expected="a positive integer"),
+            ttl=self.get(sec, name, "ttl", d.ttl, convert=parse_duration, expected="a duration like 7d"),
+            production_only=self.secrets_at(sec.get("production_only"), f"{name}.production_only"),
+        )  # fmt: skip
 
     def branches(self, data: object) -> Branches:
         sec = self.section(data, "branches", {"main", "staging", "production"})
@@ -469,15 +539,19 @@ class _Reader:
         )
 
     def secrets(self, data: object) -> tuple[str, ...]:
+        return self.secrets_at(data, "secrets")
+
+    def secrets_at(self, data: object, name: str) -> tuple[str, ...]:
+        """A list of environment variable names (``secrets``, ``environments.preview.production_only``)."""
         if data is None:
             return ()
         if not isinstance(data, list):
-            self.problem("secrets", f"expected a list of environment variable names, got {_kind(data)}")
+            self.problem(name, f"expected a list of environment variable names, got {_kind(data)}")
             return ()
         names = []
         for index, item in enumerate(data):
             if not isinstance(item, str) or not _VARIABLE.fullmatch(item):
-                self.problem(f"secrets[{index}]", f"expected an environment variable name, got {item!r}")
+                self.problem(f"{name}[{index}]", f"expected an environment variable name, got {item!r}")
                 continue
             names.append(item)
         return tuple(names)
@@ -582,6 +656,20 @@ def _expect(value: object) -> dict[str, str | int | float | bool] | None:
 
 def _heal_kind(value: object) -> str | None:
     return value if value in ("transient", "deterministic") else None
+
+
+def _env_name(value: object) -> str | None:
+    return value if isinstance(value, str) and _ENV_NAME.fullmatch(value) and value != "preview" else None
+
+
+def _name_template(value: object) -> str | None:
+    if not isinstance(value, str) or "{pr}" not in value:
+        return None
+    try:
+        value.replace("{repo}", "r").format(pr=1, hash="abcd")
+    except (KeyError, IndexError, ValueError):
+        return None
+    return value
 
 
 def _after_migrations(value: object) -> Literal["rollback", "stop"] | None:

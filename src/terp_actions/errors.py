@@ -21,6 +21,7 @@
     ├── PromotionRefused         the promotion gate said no; nothing changed
     ├── PromotionFailed          production did not verify (and was rolled back, or not)
     ├── RollbackFailed           rolling back did not bring the app back
+    ├── PreviewRefused           a preview app that may not be made, kept or deleted
     └── DoctorFoundErrors        doctor found error-level problems
 
 An error's text is final once raised: a caller that knows more raises a new error (chained).
@@ -246,6 +247,12 @@ class PromotionFailed(TerpError):
         self.runs = runs  # the commit production runs after the rollback ('' when not rolled back)
         self.holds = holds  # the commit the production branch holds
         self.migrations = migrations  # the migration files the failed promotion carried
+
+
+class PreviewRefused(TerpError):
+    """A preview refused: over the cap, a name taken by another app, a failed verification."""
+
+    title = "Preview refused"
 
 
 class RollbackFailed(TerpError):

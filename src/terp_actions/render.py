@@ -22,6 +22,7 @@ if TYPE_CHECKING:
         VerifyOutcome,
     )
     from terp_actions.flows.adoption import InitOutcome
+    from terp_actions.flows.previews import PreviewListOutcome, PreviewOutcome
 
 
 def render_deploy_summary(outcome: DeployOutcome) -> str:
@@ -181,4 +182,28 @@ def render_init_text(outcome: InitOutcome) -> list[str]:
     lines += [f"note: {note}" for note in outcome.adoption.notes]
     lines += ["", *render_doctor_text(outcome.findings), "", "What a person must still do:"]
     lines += [f"  {n}. {step}" for n, step in enumerate(outcome.steps, 1)]
+    return lines
+
+
+def render_preview_text(outcome: PreviewOutcome) -> list[str]:
+    """One line: what became of the preview."""
+    if outcome.action in ("created", "updated") and outcome.failure is None:
+        return [f"PREVIEW  #{outcome.pr} {outcome.name} {outcome.action}: {outcome.url}, verified"]
+    if outcome.reason:
+        return [f"PREVIEW  #{outcome.pr}: {outcome.reason}"]
+    return []
+
+
+def render_preview_list(outcome: PreviewListOutcome) -> list[str]:
+    """A line per preview: name, pull request, phase, URL, age, commit."""
+    lines = [
+        f"{p.name:<32} #{p.pr:<6} {p.phase:<10} {p.url or '-':<40} {p.age_seconds / 3600:>6.1f} h  "
+        f"{p.commit[:12] or '-'}"
+        for p in outcome.previews
+    ]
+    if not outcome.previews:
+        lines.append("no preview apps of this repository")
+    if outcome.deleted:
+        verb = "would delete" if outcome.dry_run else "deleted"
+        lines.append(f"{verb}: " + ", ".join(outcome.deleted))
     return lines

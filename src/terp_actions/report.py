@@ -142,6 +142,10 @@ def render_sync_summary(result: SyncResult) -> str:
 # --- The pull-request comment --------------------------------------------------------------------
 
 STAGES: Final = ("merged", "synced", "planned", "deployed", "verified", "promoted")
+# Stages a pull request may have besides the flow's: shown only once reported (a row above the
+# flow's, outside its picture). A preview app lives before the merge.
+OPTIONAL_STAGES: Final = ("preview",)
+ALL_STAGES: Final = (*OPTIONAL_STAGES, *STAGES)
 STATUSES: Final = ("pending", "running", "success", "skipped", "failure")
 MARKER: Final = "<!-- terp-actions:status -->"
 STATE_VERSION: Final = 1
@@ -206,7 +210,7 @@ def parse_state(body: str, pr: int) -> PullState | None:
         return None
     stages: dict[str, StageState] = {}
     for name, raw in data["stages"].items():
-        if name not in STAGES or not isinstance(raw, dict) or raw.get("status") not in STATUSES:
+        if name not in ALL_STAGES or not isinstance(raw, dict) or raw.get("status") not in STATUSES:
             return None
         sha, deployment = str(raw.get("sha", "")), str(raw.get("deployment", ""))
         if (sha and not is_commit_id(sha)) or (deployment and not is_deployment_id(deployment)):
@@ -253,7 +257,7 @@ def _render(state: PullState, repo_url: str, note: str, limit: int) -> str:
         "| stage | status | commit | details |",
         "|---|---|---|---|",
     ]
-    for stage in STAGES:
+    for stage in (*(s for s in OPTIONAL_STAGES if s in state.stages), *STAGES):
         current = _shown(state, stage)
         if current is None:
             lines.append(f"| {stage} | {_ICONS['pending']} pending | | |")

@@ -26,6 +26,7 @@ COMMANDS: Final = {
     "report": ("report", "Record a stage on each pull request's sticky comment and Deployment."),
     "promote": ("promote", "Promote a verified staging commit to production; roll back on failure."),
     "rollback": ("rollback", "Roll an environment back to its previous good deployment."),
+    "preview": ("preview", "Preview apps for pull requests: up, down, list, prune."),
     "status": ("status", "Which deployment carries a commit, its phase and progress."),
     "logs": ("logs", "Build, deploy or run logs of an environment (redacted)."),
     "spec": ("spec", "Validate an app spec, or diff it against the live app."),

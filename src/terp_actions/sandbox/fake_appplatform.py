@@ -141,6 +141,7 @@ class App:
     run_log: str = "GET /health 200 3ms\n"
     deploy_log: str = "Running database migrations\nMigrations applied\nDeployed web\n"
     applied_spec: dict[str, Any] | None = None  # the last spec given to an app update
+    url_when_live: bool = False  # an app created through the API has a live URL once it went live
 
 
 def _encrypt_secrets(value: Any) -> Any:
@@ -281,6 +282,8 @@ class AppPlatformStandIn(StandIn):
         self.tls: Any = None
         r = self.add_route
         self.repos: dict[str, Path] = {}  # GitHub "owner/name" -> a local repository apps build from
+        self.new_app_url = ""  # where apps created through the API answer once live (an app stand-in)
+        self.new_app_timings = dict(DEFAULT_TIMINGS)  # and how long their phases take
         r("GET", "/v2/apps", "apps_list", self._list_apps)
         r("POST", "/v2/apps", "apps_create", self._create_app)
         r("POST", "/v2/apps/propose", "apps_validate_appSpec", self._propose)
@@ -433,10 +436,10 @@ class AppPlatformStandIn(StandIn):
             "region": {"slug": app.region, "label": "New York", "flag": "usa", "data_centers": ["nyc1"]},
             "tier_slug": "basic",
         }
-        if app.url:
+        active = self._newest(app, {"ACTIVE"})
+        if app.url and (active is not None or not app.url_when_live):
             body["live_url"] = app.url
             body["default_ingress"] = app.url
-        active = self._newest(app, {"ACTIVE"})
         in_progress = self._newest(app, set(PHASES))
         if active is not None:
             body["active_deployment"] = self._deployment_json(app, active)
@@ -529,6 +532,9 @@ class AppPlatformStandIn(StandIn):
                 github_repo=github.get("repo") or "terp/terp",
                 components=tuple(str(c["name"]) for c in _components(spec)),
                 region=spec.get("region") or "nyc",
+                url=self.new_app_url,
+                url_when_live=True,
+                timings=dict(self.new_app_timings),
             )
             app.applied_spec = spec
             # App Platform deploys a new app straight away.
