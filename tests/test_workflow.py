@@ -70,9 +70,11 @@ class Runner:
         secrets: dict[str, str],
         inputs: dict[str, str],
         variables: dict[str, str] | None = None,
+        github: dict[str, Any] | None = None,
     ) -> None:
         self.inputs = inputs
         self.variables = variables or {}
+        self.github = github or {}
         self.tmp = tmp
         self.workspace_for = workspace_for
         self.env = env
@@ -91,7 +93,7 @@ class Runner:
                 "inputs": self.inputs,
                 "vars": self.variables,
                 "secrets": self.secrets,
-                "github": {"token": self.env["GITHUB_TOKEN"]},
+                "github": {"token": self.env["GITHUB_TOKEN"], **self.github},
             }
             if "if" in job and not evaluate(job["if"], context):
                 self.jobs[name] = {"result": "skipped", "outputs": {}}
@@ -113,6 +115,17 @@ class Runner:
                     continue
                 uses = step.get("uses", "")
                 if uses.startswith("actions/checkout@"):
+                    continue
+                if "run" in step:  # a workflow's own shell step: its env substituted, as a runner does
+                    env = {k: substitute(v, context) for k, v in step.get("env", {}).items()}
+                    proc = subprocess.run(
+                        ["bash", "-c", step["run"]], cwd=workspace, capture_output=True, text=True,
+                        check=False, env={**self.env, **env, "GITHUB_STEP_SUMMARY": str(self.tmp / "summary.md")},
+                    )  # fmt: skip
+                    self.log.append(
+                        f"{name}: {step.get('name')} -> {proc.returncode}\n{proc.stdout}{proc.stderr}"
+                    )
+                    failed = failed or proc.returncode != 0
                     continue
                 outcome, outputs = self.run_action(
                     uses, step.get("with", {}), context, workspace, f"{name}-{index}"
@@ -214,8 +227,15 @@ class StagingWorld:
         )
         return merged
 
-    def run(self, inputs: dict[str, str] | None = None, variables: dict[str, str] | None = None) -> Runner:
-        """One run of the workflow (its jobs' folders are fresh clones for each run)."""
+    def run(
+        self,
+        inputs: dict[str, str] | None = None,
+        variables: dict[str, str] | None = None,
+        *,
+        workflow: str = "staging.yml",
+        github: dict[str, Any] | None = None,
+    ) -> Runner:
+        """One run of a workflow (its jobs' folders are fresh clones for each run)."""
         self.runs += 1
         runner = Runner(
             self.tmp / f"run-{self.runs}",
@@ -224,9 +244,10 @@ class StagingWorld:
             {"DIGITALOCEAN_TOKEN": "dop_v1_sandbox"},
             {"environment": "staging", "do-endpoint": self.do.url, **(inputs or {})},
             variables or {},
+            github,
         )
         runner.tmp.mkdir()
-        runner.run(yaml.safe_load((ROOT / ".github" / "workflows" / "staging.yml").read_text()))
+        runner.run(yaml.safe_load((ROOT / ".github" / "workflows" / workflow).read_text()))
         return runner
 
     def comment_state(self, number: int) -> Any:
@@ -238,7 +259,7 @@ class StagingWorld:
 
 @contextmanager
 def staging_world(
-    tmp_path: Path, origin: Path, *, main: str = "main", smoke: str = ""
+    tmp_path: Path, origin: Path, *, main: str = "main", smoke: str = "", spec: str = ""
 ) -> Iterator[StagingWorld]:
     """The stand-ins running, staging's app live behind the app stand-in, the workflow ready."""
     dev = Repo(tmp_path / "dev")
@@ -256,7 +277,9 @@ def staging_world(
             (clone / ".github").mkdir(exist_ok=True)
             (clone / ".github" / "terp-actions.yml").write_text(
                 f"branches: {{main: {main}}}\n"
-                f"environments:\n  staging: {{app: terp-staging, url: '{app.url}'}}\n"
+                f"environments:\n  staging: {{app: terp-staging, url: '{app.url}'"
+                + (f", spec: {spec}" if spec else "")
+                + "}\n"
                 "verify: {health: {probes: 2, interval: 0.01s, timeout: 5s}"
                 + (f", smoke: {smoke}" if smoke else "")
                 + "}\n"
@@ -481,3 +504,78 @@ def test_a_dispatched_redeploy_deploys_verifies_and_reports_without_a_new_merge(
         assert recorded.statuses[-1]["state"] == "success"
         assert "redeploy (a secret changed on App Platform)" in "\n".join(runner.log)
         assert "### Redeploy\n\na secret changed on App Platform" in (runner.tmp / "summary.md").read_text()
+
+
+PREVIEW_SPEC = """\
+name: terp-staging
+region: nyc
+domains: [{domain: staging.terp.example, type: PRIMARY}]
+services:
+  - name: web
+    github: {repo: terp/terp, branch: staging, deploy_on_push: false}
+"""
+
+
+def test_the_preview_workflow_follows_a_pull_request_from_opened_to_closed(
+    tmp_path: Path, origin: Path
+) -> None:
+    """opened: the `up` job creates, deploys and verifies the preview and puts it on the comment;
+    synchronize: the same app is updated to the new commit; closed: `down` deletes it. A fork's
+    pull request runs only the `fork` job: a warning and a summary line, no app, no failure."""
+    with staging_world(tmp_path, origin, spec=".do/app-staging.yaml") as world:
+        world.dev.git("checkout", "-q", "-B", "main", "origin/main")
+        world.dev.commit("Staging spec", {".do/app-staging.yaml": PREVIEW_SPEC})
+        world.dev.git("push", "-q", "origin", "main")
+        world.do.repos["terp/terp"] = origin
+        world.do.new_app_url, world.do.new_app_timings = world.app.url, {}
+        world.dev.git("checkout", "-q", "-B", "feat-31", "origin/main")
+        first = world.dev.commit("Invoice search", {"app/search.py": "x = 1\n"})
+        world.dev.git("push", "-q", "origin", "feat-31")
+        world.gh.add_pull("Invoice search", "feat-31", "main", number=31, head_sha=first)
+
+        def event(action: str, head_repo: str = "terp/terp", number: int = 31) -> dict[str, Any]:
+            pull = {"number": number, "head": {"repo": {"full_name": head_repo}}}
+            return {"event_name": "pull_request", "repository": "terp/terp",
+                    "event": {"action": action, "pull_request": pull}}  # fmt: skip
+
+        def results(runner: Runner) -> dict[str, str]:
+            return {name: job["result"] for name, job in runner.jobs.items()}
+
+        def previews() -> list[Any]:
+            return [a for a in world.do.apps.values() if a.applied_spec]
+
+        opened = world.run(workflow="preview.yml", github=event("opened"))
+        assert results(opened) == {
+            "fork": "skipped",
+            "up": "success",
+            "down": "skipped",
+            "prune": "skipped",
+        }, "\n".join(opened.log)
+        [app] = previews()
+        assert app.deployments[0].commit == first
+        row = world.comment_state(31).stages["preview"]
+        assert row.status == "success" and row.detail.startswith(world.app.url)
+
+        world.dev.git("checkout", "-q", "feat-31")
+        second = world.dev.commit("Invoice search, faster", {"app/search.py": "x = 2\n"})
+        world.dev.git("push", "-q", "origin", "feat-31")
+        pushed = world.run(workflow="preview.yml", github=event("synchronize"))
+        assert results(pushed)["up"] == "success", "\n".join(pushed.log)
+        [same] = previews()
+        assert same.id == app.id and same.deployments[0].commit == second
+
+        world.gh.pulls[31].state = "closed"
+        closed = world.run(workflow="preview.yml", github=event("closed"))
+        assert results(closed) == {"fork": "skipped", "up": "skipped", "down": "success", "prune": "skipped"}
+        assert app.id not in world.do.apps
+        assert world.comment_state(31).stages["preview"].status == "skipped"
+
+        world.gh.add_pull("From a fork", "fork-branch", "main", number=32)
+        fork = world.run(workflow="preview.yml", github=event("opened", head_repo="someone/terp", number=32))
+        assert results(fork) == {"fork": "success", "up": "skipped", "down": "skipped", "prune": "skipped"}
+        assert not previews() and not [c for c in world.gh.comments.values() if c.issue == 32]
+        assert "::warning title=No preview::" in "\n".join(fork.log)
+        assert (
+            "No preview: this pull request comes from the fork `someone/terp`."
+            in (fork.tmp / "summary.md").read_text()
+        )
