@@ -118,9 +118,10 @@ class Runner:
                     continue
                 if "run" in step:  # a workflow's own shell step: its env substituted, as a runner does
                     env = {k: substitute(v, context) for k, v in step.get("env", {}).items()}
+                    env |= {"GITHUB_STEP_SUMMARY": str(self.tmp / "summary.md")}
                     proc = subprocess.run(
                         ["bash", "-c", step["run"]], cwd=workspace, capture_output=True, text=True,
-                        check=False, env={**self.env, **env, "GITHUB_STEP_SUMMARY": str(self.tmp / "summary.md")},
+                        check=False, env={**self.env, **env},
                     )  # fmt: skip
                     self.log.append(
                         f"{name}: {step.get('name')} -> {proc.returncode}\n{proc.stdout}{proc.stderr}"
