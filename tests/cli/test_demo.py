@@ -9,7 +9,8 @@ from .conftest import invoke
 
 
 def test_demo_shows_every_path_on_the_pull_requests() -> None:
-    """The demo runs the seven paths through the flows and each shows on the pull requests."""
+    """The demo runs the seven paths and a preview's life through the flows, and each shows on
+    the pull requests."""
     result = invoke(["demo"])
     assert result.exit_code == 0, result.stderr
     out, comments = result.stdout.split("What each pull request shows")
@@ -31,9 +32,17 @@ def test_demo_shows_every_path_on_the_pull_requests() -> None:
     assert "PROMOTED  production runs" in out and "rollback committed" in out
     assert "| promoted | ✅ success |" in comments and "| promoted | ❌ failure |" in comments
     assert "Rolled back: production runs" in comments.split("### terp-actions: #107")[1]
-    # Every comment has its merge commit in the merged row.
-    assert comments.count("### terp-actions: #") == 9
-    assert comments.count("| merged | ✅ success |") == 9 and "| merged | ⏳ pending |" not in comments
+    # Every merged pull request's comment has its merge commit in the merged row.
+    merged, previews = comments.split("### terp-actions: #110")
+    assert merged.count("### terp-actions: #") == 9
+    assert merged.count("| merged | ✅ success |") == 9 and "| merged | ⏳ pending |" not in merged
+    # A preview's whole life: created and verified, updated by a push (one app), deleted on close;
+    # a docs-only pull request gets none, and its comment says why.
+    assert "#110 opened: preview created at http://127.0.0.1:" in out and out.count(", pass") >= 2
+    assert "#110 pushed to: preview updated, pass (1 app of that name)" in out
+    assert "#110 closed: preview deleted" in out and "#111 opened: preview skipped" in out
+    assert "| preview | ⏭️ skipped |" in previews and "deleted (the pull request was closed)" in previews
+    assert "no preview needed (the one changed file is ignored: docs/reminders.md" in previews
 
 
 def test_demo_keep_refuses_a_non_empty_folder(tmp_path: Path) -> None:

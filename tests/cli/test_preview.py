@@ -14,12 +14,13 @@ from click.testing import Result
 
 from terp_actions.preview import MARKER_KEY
 from terp_actions.report import parse_state
+from terp_actions.sandbox.contract import DIGITALOCEAN_CONTRACT, GITHUB_CONTRACT
 from terp_actions.sandbox.fake_app import AppStandIn
 from terp_actions.sandbox.fake_appplatform import AppPlatformStandIn
 from terp_actions.sandbox.fake_github import GitHubStandIn
 from terp_actions.sandbox.http import Fault
 
-from ..conftest import Repo
+from ..conftest import Repo, _attach_contract
 from .conftest import invoke
 
 CANARY = "sess-" + "Qx7" * 8
@@ -97,11 +98,14 @@ def world(tmp_path: Path, origin: Path) -> Iterator[World]:
     app = AppStandIn().start()
     do.repos["terp/terp"] = origin
     do.new_app_url, do.new_app_timings = app.url, {}
+    _attach_contract(gh, GITHUB_CONTRACT)
+    _attach_contract(do, DIGITALOCEAN_CONTRACT)
     try:
         yield World(dev, clone, gh, do, app)
     finally:
         for stand_in in (gh, do, app):
             stand_in.stop()
+    assert gh.violations == [] and do.violations == [], gh.violations + do.violations
 
 
 def test_up_creates_deploys_verifies_and_comments_then_a_push_updates_it(world: World) -> None:

@@ -6,6 +6,7 @@ A flow never reads the environment and never prints: it talks to people through 
 """
 
 from terp_actions.flows.outcome import Console, Outcome
+from terp_actions.flows.previews import PreviewOutcome, preview_down, preview_up
 from terp_actions.flows.production import PromoteOutcome, RollbackOutcome, promote, roll_back_environment
 from terp_actions.flows.reporting import ReportOutcome, report_stage
 from terp_actions.flows.staging import (
@@ -33,6 +34,7 @@ __all__ = [
     "DeployOutcome",
     "Outcome",
     "PlanOutcome",
+    "PreviewOutcome",
     "PromoteOutcome",
     "ReportOutcome",
     "RollbackOutcome",
@@ -47,6 +49,8 @@ __all__ = [
     "follow_logs",
     "health_check",
     "plan_range",
+    "preview_down",
+    "preview_up",
     "promote",
     "report_stage",
     "roll_back_environment",

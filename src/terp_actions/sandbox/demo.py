@@ -23,6 +23,7 @@ from terp_actions import flows
 from terp_actions.config import Config, Environment, SmokeCheck, VerifySettings
 from terp_actions.digitalocean import AppPlatform
 from terp_actions.errors import BadInput
+from terp_actions.flows.previews import PreviewContext
 from terp_actions.github import GitHubApi
 from terp_actions.redact import Redactor
 from terp_actions.render import render_verify_text
@@ -174,6 +175,7 @@ def _flow(say: Say, b: HistoryBuilder) -> None:
             staging_run(s, batch)
         _resolve_conflict(s)
         _promotions(s, numbers)
+        _previews(s, numbers)
         say("")
         say("── What each pull request shows on GitHub (the comment's Markdown):")
         for comment in sorted(gh.comments.values(), key=lambda c: c.issue):
@@ -325,6 +327,44 @@ def _promotions(s: Sandbox, numbers: list[int]) -> None:
             s.out.say(f"FAILED  {outcome.failure}")
         else:
             s.out.say(f"PROMOTED  production runs {outcome.sha[:12]}, verified")
+
+
+def _previews(s: Sandbox, numbers: list[int]) -> None:
+    """A pull request's preview app: opened (created, verified, on its comment), pushed to (the
+    same app updated), closed (deleted); and a docs-only pull request, which gets none."""
+    s.out.indent = ""
+    s.out.say("")
+    s.out.say("── Preview apps: #110 is opened, pushed to and closed; #111 changes docs only")
+    s.out.indent = "   "
+    s.do.repos["terp/terp"], s.do.new_app_url = s.b.origin, s.app.url
+    ctx = PreviewContext(
+        s.platform, s.github, s.config, "terp/terp", s.out, environ=_SPEC_ENV, repo_url=_REPO_URL,
+        clock=s.clock, sleep=s.clock.advance,
+    )  # fmt: skip
+    for number, title, files in (
+        (110, "Invoice reminders", {"app/reminders.py": "DAYS = 7\n"}),
+        (111, "Explain reminders", {"docs/reminders.md": "# Reminders\n"}),
+    ):
+        s.b.git.run(["checkout", "--quiet", "-B", f"pr-{number}", "origin/main"])
+        s.b.commit(title, files)
+        s.b.push(f"pr-{number}")
+        s.gh.add_pull(title, f"pr-{number}", "main", number=number)
+        numbers.append(number)
+        outcome = flows.preview_up(ctx, s.b.git, s.b.work, number)
+        s.out.say(
+            f"#{number} opened: preview {outcome.action}"
+            + (f" at {outcome.url}, {outcome.verdict}" if outcome.url else "")
+        )
+    s.b.git.run(["checkout", "--quiet", "pr-110"])
+    s.b.commit("Invoice reminders: weekly", {"app/reminders.py": "DAYS = 7\nWEEKLY = True\n"})
+    s.b.push("pr-110")
+    again = flows.preview_up(ctx, s.b.git, s.b.work, 110)
+    apps = sum(1 for app in s.do.apps.values() if app.name == again.name)
+    s.out.say(f"#110 pushed to: preview {again.action}, {again.verdict} ({apps} app of that name)")
+    s.gh.pulls[110].state = "closed"
+    gone = flows.preview_down(ctx, 110)
+    s.out.say(f"#110 closed: preview {gone.action}")
+    s.b.git.run(["checkout", "--quiet", "main"])
 
 
 def _unhealthy_when_live(s: Sandbox, tip: str) -> Callable[[], HealthAnswer]:
