@@ -448,14 +448,14 @@ def test_a_second_deploy_three_times_slower_fails_latency(tmp_path: Path, origin
         world.merge("Add invoice export (#21)", {"app/export.py": "x = 1\n"}, 21)
         first = world.run()
         assert first.jobs["deploy"]["outputs"]["verdict"] == "pass", "\n".join(first.log)
-        assert 100 <= float(first.jobs["deploy"]["outputs"]["p95"]) < 150
+        assert 100 <= float(first.jobs["deploy"]["outputs"]["p95"]) < 200  # 100 ms simulated + overhead
         assert "no baseline yet" in "\n".join(first.log)
         answer_in(0.300)
         world.merge("Add invoice search (#22)", {"app/search.py": "y = 2\n"}, 22)
         second = world.run()
         outputs = second.jobs["deploy"]["outputs"]
         assert outputs["verdict"] == "fail" and outputs["failed-checks"].startswith("latency"), outputs
-        assert 300 <= float(outputs["p95"]) < 350
+        assert 300 <= float(outputs["p95"]) < 400
         verified = world.comment_state(22).stages["verified"]
         assert verified.status == "failure" and "latency" in verified.detail
         assert world.comment_state(21).stages["verified"].status == "success"
