@@ -144,7 +144,7 @@ def render_sync_summary(result: SyncResult) -> str:
 STAGES: Final = ("merged", "synced", "planned", "deployed", "verified", "promoted")
 # Stages a pull request may have besides the flow's: shown only once reported (a row above the
 # flow's, outside its picture). A preview app lives before the merge.
-OPTIONAL_STAGES: Final = ("preview",)
+OPTIONAL_STAGES: Final = ("preview", "closed")
 ALL_STAGES: Final = (*OPTIONAL_STAGES, *STAGES)
 STATUSES: Final = ("pending", "running", "success", "skipped", "failure")
 MARKER: Final = "<!-- terp-actions:status -->"
@@ -236,15 +236,19 @@ def render_comment(state: PullState, *, repo_url: str = "", note: str = "") -> s
 
 
 _NOT_NEEDED: Final = StageState("skipped", detail="not needed: the plan found nothing to deploy")
+_NOT_MERGED: Final = StageState("skipped", detail="never: closed without merging")
 
 
 def _shown(state: PullState, stage: str) -> StageState | None:
-    """The row shown for ``stage``: what was reported, or, for the deploy and verify rows of a
-    pull request whose plan was skipped, "skipped" (they will never run, so never "pending")."""
+    """The row shown for ``stage``: what was reported, or "skipped" where it will never run (so
+    never "pending"): the deploy and verify rows of a pull request whose plan was skipped, and
+    every row a pull request closed without merging never reached."""
     current = state.stages.get(stage)
     planned = state.stages.get("planned")
     if current is None and stage in ("deployed", "verified") and planned and planned.status == "skipped":
         return _NOT_NEEDED
+    if current is None and stage in STAGES and "closed" in state.stages:
+        return _NOT_MERGED
     return current
 
 

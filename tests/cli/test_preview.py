@@ -222,6 +222,25 @@ def test_down_twice_is_fine_even_when_the_delete_answer_is_lost(world: World) ->
     assert world.row(61).status == "skipped" and "deleted" in world.row(61).detail
 
 
+def test_a_pull_request_closed_without_merging_shows_its_flow_rows_as_never(world: World) -> None:
+    """After `down` for a PR closed unmerged, the comment shows a `closed` row and merged ...
+    promoted as skipped ("never"), not pending for ever; a merged PR's rows stay as they were."""
+    world.open_pr(62, "feat-62", {"app/x.py": "x\n"})
+    assert world.run("up", "--pr", "62").exit_code == 0
+    world.gh.pulls[62].state = "closed"
+    assert world.run("down", "--pr", "62").exit_code == 0
+    [body] = [c.body for c in world.gh.comments.values() if c.issue == 62]
+    assert "| closed | ⏭️ skipped |  | closed without merging |" in body
+    assert "| merged | ⏭️ skipped |  | never: closed without merging |" in body
+    assert "⏳ pending" not in body
+    world.open_pr(63, "feat-63", {"app/y.py": "y\n"})
+    assert world.run("up", "--pr", "63").exit_code == 0
+    world.gh.pulls[63].state, world.gh.pulls[63].merged = "closed", True
+    assert world.run("down", "--pr", "63").exit_code == 0
+    [merged] = [c.body for c in world.gh.comments.values() if c.issue == 63]
+    assert "| closed |" not in merged and "| merged | ⏳ pending |" in merged
+
+
 def test_prune_deletes_only_closed_previews_of_this_repository(world: World) -> None:
     """A closed PR's preview goes; an open one stays; another app is never touched; --dry-run
     deletes nothing; list shows name, PR, phase, URL, age and commit."""

@@ -89,10 +89,12 @@ class PreviewContext:
     def name(self, pr: int) -> str:
         return preview_name(self.repository, pr, self.config.preview.name)
 
-    def report(self, pr: int, status: str, sha: str, detail: str, deployment: str = "") -> None:
+    def report(
+        self, pr: int, status: str, sha: str, detail: str, deployment: str = "", *, stage: str = "preview"
+    ) -> None:
         if self.github is not None:
             report_stage(
-                self.github, (pr,), "preview", StageState(status, sha, detail[:300], deployment),
+                self.github, (pr,), stage, StageState(status, sha, detail[:300], deployment),
                 console=self.console, repo_url=self.repo_url,
             )  # fmt: skip
 
@@ -263,6 +265,10 @@ def preview_down(ctx: PreviewContext, pr: int, *, head_sha: str = "") -> Preview
     ctx.console.say(outcome.reason)
     if outcome.action == "deleted":  # nothing deleted: the row keeps what it said
         ctx.report(pr, "skipped", head_sha, f"{outcome.reason} (the pull request was closed)")
+    pull = ctx.github.get_pull(pr) if ctx.github is not None else None
+    if pull is not None and pull.state == "closed" and not pull.merged:
+        # Its flow rows will never run: the comment says so instead of "pending" for ever.
+        ctx.report(pr, "skipped", head_sha, "closed without merging", stage="closed")
     return outcome
 
 
