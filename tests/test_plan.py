@@ -16,6 +16,7 @@ from terp_actions.plan import (
     decide,
     plan_to_json,
     pull_request_numbers,
+    pull_request_title,
     pull_requests_in,
     summarize_changes,
 )
@@ -268,3 +269,11 @@ def test_pull_requests_in_agrees_with_the_per_subject_reading() -> None:
         == {n for s in subjects for n in pull_request_numbers(s)}
         == {123, 45, 1, 2}
     )
+
+
+def test_pull_request_titles_are_read_as_github_writes_them() -> None:
+    """A merge commit's title is its message's next paragraph; a squash's is its subject without
+    "(#N)"; any other subject is itself."""
+    assert pull_request_title("Merge pull request #7 from acme/fix", "\nFix totals\n\nmore") == "Fix totals"
+    assert pull_request_title("Fix totals (#7)", "") == "Fix totals"
+    assert pull_request_title("Hotfix straight to main", "") == "Hotfix straight to main"

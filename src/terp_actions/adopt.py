@@ -13,8 +13,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Final
 
-from terp_actions import __version__, yamlfile
+from terp_actions import __version__
 from terp_actions.config import DEFAULT_IGNORE, DEFAULT_PATH
+from terp_actions.doctor import Repository, triggers
 from terp_actions.errors import BadInput, PatternError, TerpError
 from terp_actions.paths import parse_pattern
 
@@ -57,7 +58,6 @@ class RepoFacts:
     default_branch: str = ""
     specs: tuple[SpecFact, ...] = ()
     paths_ignore: tuple[str, ...] = ()  # the workflows' push / pull_request paths-ignore, in order
-    existing: frozenset[str] = frozenset()  # files among those init writes that already exist
 
 
 @dataclass(frozen=True)
@@ -314,8 +314,9 @@ def checklist(adoption: Adoption, facts: RepoFacts) -> list[str]:
 # --- reading (effects) ------------------------------------------------------------------------------
 
 
-def read_facts(git: Any, root: Path, writes: Sequence[str]) -> RepoFacts:
-    """Branches (local and the remote's), ``.do/*.yaml`` specs, the workflows' paths-ignore."""
+def read_facts(git: Any, repository: Repository, writes: Sequence[str]) -> RepoFacts:
+    """Branches (local and the remote's), and from what doctor read: the ``.do/*.yaml`` specs and
+    the paths-ignore of the workflows init does not write."""
     refs = git.text(["for-each-ref", "--format=%(refname)", "refs/heads", "refs/remotes"]).split()
     branches = set()
     for ref in refs:
@@ -326,35 +327,23 @@ def read_facts(git: Any, root: Path, writes: Sequence[str]) -> RepoFacts:
     proc = git.run(["symbolic-ref", "-q", "refs/remotes/origin/HEAD"], check=False)
     head = proc.stdout.decode("utf-8", "replace").strip() if proc.returncode == 0 else ""
     specs = []
-    for path in sorted((root / ".do").glob("*.y*ml")) if (root / ".do").is_dir() else []:
-        _, spec = yamlfile.load(path, where=str(path.relative_to(root)))
+    for path, (_, spec) in sorted(repository.specs.items()):
         if isinstance(spec, Mapping) and isinstance(spec.get("name"), str):
             domains = [d for d in spec.get("domains") or [] if isinstance(d, Mapping)]
             primary = next((d for d in domains if d.get("type") == "PRIMARY"), domains[0] if domains else {})
-            specs.append(
-                SpecFact(str(path.relative_to(root)), spec["name"], str(primary.get("domain") or ""))
-            )
+            specs.append(SpecFact(path, spec["name"], str(primary.get("domain") or "")))
     ignored: list[str] = []
-    for path in (
-        sorted((root / ".github" / "workflows").glob("*.y*ml"))
-        if (root / ".github" / "workflows").is_dir()
-        else []
-    ):
-        if str(path.relative_to(root)) in writes:
+    for path, (_, workflow) in sorted(repository.workflows.items()):
+        if path in writes or not isinstance(workflow, Mapping):
             continue
-        _, workflow = yamlfile.load(path, where=str(path.relative_to(root)))
-        on = workflow.get("on", workflow.get(True)) if isinstance(workflow, Mapping) else None
-        for event in ("push", "pull_request"):
-            trigger = on.get(event) if isinstance(on, Mapping) else None
-            for pattern in (trigger or {}).get("paths-ignore") or [] if isinstance(trigger, Mapping) else []:
+        events = triggers(workflow)
+        for trigger in (events.get("push"), events.get("pull_request")):
+            patterns = trigger.get("paths-ignore") if isinstance(trigger, Mapping) else None
+            for pattern in patterns if isinstance(patterns, list) else []:
                 if isinstance(pattern, str) and pattern not in ignored:
                     ignored.append(pattern)
     return RepoFacts(
-        frozenset(branches),
-        head.removeprefix("refs/remotes/origin/"),
-        tuple(specs),
-        tuple(ignored),
-        frozenset(p for p in writes if (root / p).exists()),
+        frozenset(branches), head.removeprefix("refs/remotes/origin/"), tuple(specs), tuple(ignored)
     )
 
 

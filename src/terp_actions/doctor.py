@@ -213,7 +213,8 @@ def check_spec(file: str, text: str, spec: Any, config: Config) -> list[Finding]
     return found
 
 
-def _triggers(workflow: Mapping[Any, Any]) -> Mapping[str, Any]:
+def triggers(workflow: Mapping[Any, Any]) -> Mapping[str, Any]:
+    """A workflow's ``on:`` as a mapping of event to its settings (a string or list too)."""
     on = workflow.get("on", workflow.get(True))  # YAML 1.1 reads the key `on` as True
     if isinstance(on, str):
         return {on: {}}
@@ -234,7 +235,7 @@ def _workflow_shape(workflow: Mapping[Any, Any]) -> str:
             return f"jobs.{name}.steps: expected a list"
         if not isinstance(job.get("permissions", {}), Mapping | str):
             return f"jobs.{name}.permissions: expected a mapping or read-all/write-all"
-    for event, trigger in _triggers(workflow).items():
+    for event, trigger in triggers(workflow).items():
         if isinstance(trigger, Mapping):
             for key in ("paths-ignore", "paths", "branches"):
                 value = trigger.get(key)
@@ -285,12 +286,10 @@ def check_workflow(file: str, text: str, workflow: Any, config: Config) -> list[
         return [Finding("error", file, line_of(text, shape.split(":")[0].split(".")[-1]),
                         f"not a valid workflow: {shape}", "GitHub refuses this file as it is")]  # fmt: skip
     found: list[Finding] = []
-    triggers = _triggers(workflow)
+    events = triggers(workflow)
     for event in ("push", "pull_request"):
         ignored = (
-            (triggers.get(event) or {}).get("paths-ignore")
-            if isinstance(triggers.get(event), Mapping)
-            else None
+            (events.get(event) or {}).get("paths-ignore") if isinstance(events.get(event), Mapping) else None
         )
         if not ignored:
             continue
@@ -348,8 +347,8 @@ def check_workflow(file: str, text: str, workflow: Any, config: Config) -> list[
                     f"add environments.{env} (app and url) to the configuration (init writes one)",
                 )
             )
-    call = triggers.get("workflow_call")
-    if isinstance(call, Mapping) or "workflow_call" in triggers:
+    call = events.get("workflow_call")
+    if isinstance(call, Mapping) or "workflow_call" in events:
         declared = set(((call or {}) if isinstance(call, Mapping) else {}).get("secrets") or {})
         for secret in sorted(set(_SECRET_USE.findall(text)) - declared - {"GITHUB_TOKEN"}):
             found.append(

@@ -392,3 +392,25 @@ def commit_subjects(git: Git, base: str | None, head: str) -> Iterator[tuple[str
         if token:
             sha, _, subject = token.decode("utf-8", "replace").partition(" ")
             yield sha, subject
+
+
+@dataclass(frozen=True)
+class Message:
+    """One commit's message on a first-parent line: its id, parents, subject and body."""
+
+    sha: str
+    parents: tuple[str, ...]
+    subject: str
+    body: str
+
+
+def first_parent_messages(git: Git, revisions: str, *, limit: int | None = None) -> Iterator[Message]:
+    """The commits of ``revisions`` (a tip or a ``base..tip`` range) along the first-parent
+    line, newest first, with their whole messages (streamed, NUL-separated)."""
+    args = ["log", "--first-parent", "-z", "--no-show-signature", "--format=%H%x01%P%x01%s%x01%b"]
+    if limit is not None:
+        args.append(f"-n{limit}")
+    for token in git.stream([*args, revisions, "--"]):
+        parts = token.decode("utf-8", "replace").split("\x01")
+        if len(parts) == 4:
+            yield Message(parts[0], tuple(parts[1].split()), parts[2], parts[3])

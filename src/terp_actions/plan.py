@@ -19,6 +19,7 @@ _NAMED_FILES: Final = 5  # a skip names each file's rule up to this many files, 
 MAX_FILES_PER_COMMIT: Final = 100  # per-commit file lists are for people; the count stays exact
 _PR_SQUASH: Final = re.compile(r"\(#(\d+)\)")
 _PR_MERGE: Final = re.compile(r"^Merge pull request #(\d+)\b")
+_SQUASH_TITLE: Final = re.compile(r"^(.*\S) \(#\d+\)$")
 _PR_ANY: Final = re.compile(r"\(#(\d+)\)|^Merge pull request #(\d+)\b")
 
 
@@ -99,6 +100,15 @@ def pull_request_numbers(subject: str) -> tuple[int, ...]:
     if merge:
         found.append(int(merge[1]))
     return tuple(sorted(set(found)))
+
+
+def pull_request_title(subject: str, body: str) -> str:
+    """The pull request's title as GitHub writes it into the merge: a merge commit's ("Merge pull
+    request #N from owner/branch") next paragraph, a squash's subject without its "(#N)"."""
+    if _PR_MERGE.match(subject):
+        return next((line.strip() for line in body.splitlines() if line.strip()), subject)
+    squash = _SQUASH_TITLE.match(subject)
+    return squash[1] if squash else subject
 
 
 def pull_requests_in(subjects: Iterable[str]) -> set[int]:

@@ -169,11 +169,6 @@ def check_preview_safety(
                     f"preview spec: {field} holds the value of {name}, which is production-only "
                     "(environments.preview.production_only): refused"
                 )
-        for cluster in clusters:
-            if field.endswith("cluster_name") and value == cluster:
-                raise BadInput(
-                    f"preview spec: {field} names production's database cluster {cluster!r}: refused"
-                )
 
 
 def marker_of(app: Mapping[str, Any]) -> str:

@@ -430,15 +430,7 @@ def test_a_failed_promotion_posts_no_secret_anywhere(world: World, tmp_path: Pat
     )
     world.gh.add_pull("Add export", "feature", "main", number=21)
     extra = actions_env(tmp_path) | {"DATABASE_URL": database_url, "SESSION_SECRET": session}
-    env = {
-        "GITHUB_TOKEN": "ghs_sandbox",
-        "GITHUB_REPOSITORY": "terp/terp",
-        "GITHUB_API_URL": world.gh.url,
-        "DIGITALOCEAN_TOKEN": "dop_v1_sandbox",
-        "TERP_DO_ENDPOINT": world.do.url,
-        "TERP_REPO": str(world.repo),
-    } | extra
-    result = invoke(["promote", "--sha", world.staging_sha], env)
+    result = world.run("--sha", world.staging_sha, extra=extra)
     assert result.exit_code == 1 and "runtime logs" in result.stderr
     posted = []
     for comment in world.gh.comments.values():

@@ -128,3 +128,10 @@ def override_freeze(func: F) -> F:
 def reason(help_text: str) -> Callable[[F], F]:
     """``--reason`` (``TERP_REASON``): why an override; reported."""
     return click.option("--reason", envvar="TERP_REASON", default="", help=help_text)
+
+
+def pull_request(func: F) -> F:
+    """``--pr N`` (``TERP_PR``): one pull request."""
+    return click.option("--pr", "pr", type=int, required=True, envvar="TERP_PR", help="The pull request.")(
+        func
+    )

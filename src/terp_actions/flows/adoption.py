@@ -17,8 +17,8 @@ from terp_actions.adopt import (
     plan_adoption,
     read_facts,
 )
-from terp_actions.config import DEFAULT_PATH, parse
-from terp_actions.doctor import Finding, diagnose, read_repository
+from terp_actions.config import DEFAULT_PATH, Config, parse
+from terp_actions.doctor import Finding, Repository, diagnose, read_repository
 from terp_actions.errors import BadInput, DoctorFoundErrors, TerpError
 from terp_actions.flows.outcome import Console, Outcome
 from terp_actions.gha import Json
@@ -60,7 +60,8 @@ def adopt_repository(
     """Plan the three files; refuse to overwrite a different file without ``force`` (before
     writing anything); write them (or, in a dry run, show them); run doctor over the result."""
     writes = (DEFAULT_PATH, STAGING_CALLER, PROMOTE_CALLER)
-    facts = read_facts(git, root, writes)
+    repository = read_repository(git, root, Config(), DEFAULT_PATH)  # read once: facts, then doctor
+    facts = read_facts(git, repository, writes)
     adoption = plan_adoption(facts, pin)
     outcome = InitOutcome(pin, adoption, dry_run=dry_run)
     changed = {}
@@ -90,7 +91,7 @@ def adopt_repository(
         target.parent.mkdir(parents=True, exist_ok=True)
         target.write_text(planned.text, encoding="utf-8")
         outcome.actions[planned.path] = "overwritten" if changed[planned.path] else "written"
-    outcome.findings = _doctor(git, root, adoption)
+    outcome.findings = _doctor(repository, adoption)
     outcome.steps = checklist(adoption, facts)
     errors = sum(1 for f in outcome.findings if f.severity == "error")
     if errors:
@@ -101,12 +102,11 @@ def adopt_repository(
     return outcome
 
 
-def _doctor(git: Git, root: Path, adoption: Adoption) -> list[Finding]:
+def _doctor(repository: Repository, adoption: Adoption) -> list[Finding]:
     """doctor over the repository with the planned files in place (written or not)."""
     texts = {planned.path: planned.text for planned in adoption.files}
-    config = parse(texts[DEFAULT_PATH], where=DEFAULT_PATH)
-    repo = read_repository(git, root, config, DEFAULT_PATH)
-    repo.config_text = texts[DEFAULT_PATH]
+    repository.config = parse(texts[DEFAULT_PATH], where=DEFAULT_PATH)
+    repository.config_text = texts[DEFAULT_PATH]
     for path in (STAGING_CALLER, PROMOTE_CALLER):
-        repo.workflows[path] = (texts[path], yamlfile.parse(texts[path], where=path))
-    return diagnose(repo)
+        repository.workflows[path] = (texts[path], yamlfile.parse(texts[path], where=path))
+    return diagnose(repository)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import dataclasses
 import time
-from collections.abc import Mapping, Sequence
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, ClassVar
@@ -12,6 +12,7 @@ from typing import TYPE_CHECKING, Any, ClassVar
 from terp_actions import git as gitmod
 from terp_actions.config import Environment
 from terp_actions.errors import (
+    AppNotFound,
     BadInput,
     DigitalOceanError,
     PreviewRefused,
@@ -106,7 +107,11 @@ class PreviewContext:
 
 
 def _find(platform: AppPlatformClient, name: str) -> dict[str, Any] | None:
-    return next((a for a in platform.list_apps() if (a.get("spec") or {}).get("name") == name), None)
+    """The app named ``name`` (App Platform's lookup by name), or None when there is none."""
+    try:
+        return platform.get_app(name)
+    except AppNotFound:
+        return None
 
 
 def preview_up(
@@ -199,11 +204,15 @@ def _preview_spec(ctx: PreviewContext, repo: Path, pr: int, name: str, head_bran
     clusters: list[str] = []
     production = ctx.config.environments.get("production")
     if production is not None and production.spec and (repo / production.spec).exists():
-        raw = prepare_spec(repo / production.spec, ctx.environ, require_values=False).spec
+        raw = prepare_spec(
+            repo / production.spec, ctx.environ, require_values=False, on_secret=ctx.console.hide
+        ).spec
         clusters = [
             str(d.get("cluster_name") or "") for d in raw.get("databases") or [] if isinstance(d, dict)
         ]
     values = {n: ctx.environ[n] for n in settings.production_only if ctx.environ.get(n)}
+    for value in values.values():  # production-only values are secrets wherever they show up
+        ctx.console.hide(value)
     check_preview_safety(plan.spec, production_clusters=clusters, production_values=values)
     if plan.dropped:
         ctx.console.say("preview spec: dropped " + ", ".join(plan.dropped))
@@ -363,7 +372,3 @@ def prune_previews(ctx: PreviewContext, now: float, *, dry_run: bool = False) ->
             _delete(ctx.platform, info.app_id, info.name)
         outcome.deleted.append(info.name)
     return outcome
-
-
-def names_of(previews: Sequence[PreviewInfo]) -> list[str]:
-    return [p.name for p in previews]

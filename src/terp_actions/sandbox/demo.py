@@ -28,6 +28,7 @@ from terp_actions.github import GitHubApi
 from terp_actions.redact import Redactor
 from terp_actions.render import render_verify_text
 from terp_actions.report import StageState, plural, render_plan_text, render_sync_text
+from terp_actions.sandbox import DO_TOKEN, GITHUB_TOKEN
 from terp_actions.sandbox.fake_app import UNHEALTHY, AppStandIn, HealthAnswer
 from terp_actions.sandbox.fake_appplatform import App, AppPlatformStandIn, Failure, ManualClock
 from terp_actions.sandbox.fake_github import GitHubStandIn
@@ -43,7 +44,6 @@ from terp_actions.sandbox.history import (
 from terp_actions.spec import prepare_spec
 
 Say = Callable[[str], None]
-_TOKENS = {"github": "ghs_sandbox", "digitalocean": "dop_v1_sandbox"}  # the sandbox's own, public strings
 _REPO_URL = "https://github.com/terp/terp"
 _STAGING_SPEC = ".do/app-staging.yaml"
 # The value the staging spec's ${SESSION_SECRET} placeholder is filled with; in a workflow it
@@ -125,8 +125,8 @@ def run_demo(say: Say, keep: Path | None = None) -> None:
 
 def _flow(say: Say, b: HistoryBuilder) -> None:
     clock = ManualClock()
-    gh_stand_in = GitHubStandIn(b.origin, tokens={_TOKENS["github"]: "github-actions[bot]"})
-    do_stand_in = AppPlatformStandIn(tokens={_TOKENS["digitalocean"]}, clock=clock)
+    gh_stand_in = GitHubStandIn(b.origin, tokens={GITHUB_TOKEN: "github-actions[bot]"})
+    do_stand_in = AppPlatformStandIn(tokens={DO_TOKEN}, clock=clock)
     # The app answers in 40 ms of simulated time: latency is timed on the demo's clock.
     app_stand_in = AppStandIn(steady=HealthAnswer(delay=0.04))
     app_stand_in.elapse = clock.advance
@@ -145,8 +145,8 @@ def _flow(say: Say, b: HistoryBuilder) -> None:
         )
         s = Sandbox(
             b, gh, do, app, clock, config,
-            GitHubApi(_TOKENS["github"], "terp/terp", gh.url, throttle=False),
-            AppPlatform(_TOKENS["digitalocean"], do.url, sleep=clock.advance),
+            GitHubApi(GITHUB_TOKEN, "terp/terp", gh.url, throttle=False),
+            AppPlatform(DO_TOKEN, do.url, sleep=clock.advance),
             staging, production, Printer(say, redact=Redactor(_SPEC_ENV.values())),
         )  # fmt: skip
         say("terp-actions demo: the whole flow on a throwaway TERP-like repository and the local sandbox")

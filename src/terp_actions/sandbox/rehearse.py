@@ -11,7 +11,6 @@ against the stand-ins, with the team's configuration and ignore rules.
 from __future__ import annotations
 
 import dataclasses
-import re
 import shutil
 import tempfile
 from dataclasses import dataclass, field
@@ -21,19 +20,17 @@ from terp_actions import flows
 from terp_actions.config import Config, Environment
 from terp_actions.digitalocean import AppPlatform, is_app_id
 from terp_actions.errors import BadInput
-from terp_actions.git import Git, resolve_commit
+from terp_actions.git import Git, first_parent_messages, resolve_commit
 from terp_actions.github import GitHubApi
-from terp_actions.plan import pull_request_numbers
+from terp_actions.plan import pull_request_numbers, pull_request_title
 from terp_actions.redact import Redactor
+from terp_actions.sandbox import DO_TOKEN, GITHUB_TOKEN
 from terp_actions.sandbox.demo import Printer, Sandbox, Say, StagingRun, staging_run
 from terp_actions.sandbox.fake_app import AppStandIn, HealthAnswer
 from terp_actions.sandbox.fake_appplatform import AppPlatformStandIn, ManualClock
 from terp_actions.sandbox.fake_github import GitHubStandIn
 from terp_actions.sandbox.history import HistoryBuilder
 
-_TOKENS = {"github": "ghs_sandbox", "digitalocean": "dop_v1_sandbox"}  # the sandbox's own, public strings
-_MERGE = re.compile(r"^Merge pull request #\d+ from \S+$")
-_SQUASH = re.compile(r"^(.*\S) \(#\d+\)$")
 MAX_LAST = 200
 
 
@@ -77,25 +74,15 @@ def merges_to_replay(git: Git, main_ref: str, last: int) -> tuple[str, list[Merg
     head = resolve_commit(git, main_ref)
     if head is None:
         raise BadInput(f"{main_ref} does not name a commit here (fetch it first)")
-    records = git.text(
-        ["log", "--first-parent", f"-n{last + 1}", "--format=%H%x00%P%x00%s%x00%b%x1e", head, "--"]
-    ).split("\x1e")
-    commits = []
-    for record in records:
-        parts = record.strip("\n").split("\x00")
-        if len(parts) == 4:
-            sha, parents, subject, body = parts
-            squash = _SQUASH.match(subject)
-            title = squash[1] if squash else subject
-            if _MERGE.match(subject):
-                title = next((line for line in body.splitlines() if line.strip()), subject)
-            commits.append((Merge(sha, subject, title, pull_request_numbers(subject)), parents.split()))
-    if len(commits) < 2:
-        raise BadInput(f"{main_ref} has no merge to replay (it has {len(commits)} commit)")
-    replayed = commits[:last] if len(commits) > last else commits[:-1]
-    oldest_parents = replayed[-1][1]
-    base = oldest_parents[0] if oldest_parents else commits[-1][0].sha
-    return base, [m for m, _ in reversed(replayed)]
+    messages = list(first_parent_messages(git, head, limit=last + 1))
+    if len(messages) < 2:
+        raise BadInput(f"{main_ref} has no merge to replay (it has {len(messages)} commit)")
+    replayed = messages[:last] if len(messages) > last else messages[:-1]
+    base = replayed[-1].parents[0] if replayed[-1].parents else messages[-1].sha
+    return base, [
+        Merge(m.sha, m.subject, pull_request_title(m.subject, m.body), pull_request_numbers(m.subject))
+        for m in reversed(replayed)
+    ]
 
 
 def rehearse(say: Say, repo: Path, config: Config, *, last: int, verbose: bool = False) -> Rehearsal:
@@ -124,8 +111,8 @@ def _replay(say: Say, b: _Replay, config: Config, merges: list[Merge], *, verbos
         for env, e in ((env, config.environments.get(env)) for env in ("staging", "production"))
     }
     with (
-        GitHubStandIn(b.origin, tokens={_TOKENS["github"]: "github-actions[bot]"}).running() as gh,
-        AppPlatformStandIn(tokens={_TOKENS["digitalocean"]}, clock=clock).running() as do,
+        GitHubStandIn(b.origin, tokens={GITHUB_TOKEN: "github-actions[bot]"}).running() as gh,
+        AppPlatformStandIn(tokens={DO_TOKEN}, clock=clock).running() as do,
         app_stand_in.running() as app,
     ):
         staging = do.add_app(names["staging"], "staging", repo=b.origin, url=app.url)
@@ -144,8 +131,8 @@ def _replay(say: Say, b: _Replay, config: Config, merges: list[Merge], *, verbos
         out = Printer(say if verbose else (lambda _line: None), redact=Redactor())
         s = Sandbox(
             b, gh, do, app, clock, rehearsal_config,
-            GitHubApi(_TOKENS["github"], gh.full_name, gh.url, throttle=False),
-            AppPlatform(_TOKENS["digitalocean"], do.url, sleep=clock.advance),
+            GitHubApi(GITHUB_TOKEN, gh.full_name, gh.url, throttle=False),
+            AppPlatform(DO_TOKEN, do.url, sleep=clock.advance),
             staging, production, out,
         )  # fmt: skip
         result = Rehearsal()

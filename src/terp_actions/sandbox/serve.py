@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import re
 import shutil
 import tempfile
 from collections.abc import Mapping
@@ -13,7 +12,9 @@ from typing import Any
 
 from terp_actions import yamlfile
 from terp_actions.errors import BadInput
-from terp_actions.git import Git
+from terp_actions.git import Git, first_parent_messages
+from terp_actions.plan import pull_request_numbers, pull_request_title
+from terp_actions.sandbox import DO_TOKEN, GITHUB_TOKEN
 from terp_actions.sandbox.contract import DIGITALOCEAN_CONTRACT, GITHUB_CONTRACT, load_contract
 from terp_actions.sandbox.fake_app import AppStandIn, HealthAnswer
 from terp_actions.sandbox.fake_appplatform import (
@@ -27,15 +28,10 @@ from terp_actions.sandbox.fake_github import GitHubStandIn
 from terp_actions.sandbox.history import TERP_IGNORE, build_terp_history
 from terp_actions.sandbox.http import Fault, StandIn
 
-# The tokens the stand-ins accept: fixed, public, and worthless anywhere else.
-GITHUB_TOKEN = "ghs_sandbox"  # noqa: S105
-DO_TOKEN = "dop_v1_sandbox"  # noqa: S105
 _TOP = {"repository", "github", "digitalocean", "apps", "faults", "failures", "health"}
 # App Platform's clock runs this many times faster than the wall: a deploy of the default timings
 # (100 s) takes about 3 s. --realistic-timings (or digitalocean.speed: 1) runs it in real time.
 FAST = 30.0
-_MERGE = re.compile(r"^Merge pull request #(\d+) from [^/\s]+/(\S+)$")
-_SQUASH = re.compile(r"^(.*\S) \(#(\d+)\)$")
 
 
 @dataclass
@@ -215,25 +211,14 @@ class Sandbox:
 
 
 def register_pulls(github: GitHubStandIn, git: Git, branch: str = "main") -> list[int]:
-    """Register the pull requests the branch's history merged, from GitHub's own subjects:
-    "Merge pull request #N from owner/branch" (the title is the message's next paragraph) and
-    squash merges "Title (#N)". Returns their numbers."""
+    """Register the pull requests the branch's history merged, from GitHub's own subjects
+    ("Merge pull request #N from …", a squash's "Title (#N)") with their titles. Returns their
+    numbers."""
     numbers = []
-    raw = git.run(["log", "--first-parent", "--format=%H%x00%s%x00%b%x1e", branch, "--"], check=False)
-    for record in raw.stdout.decode("utf-8", "replace").split("\x1e"):
-        parts = record.strip("\n").split("\x00")
-        if len(parts) != 3:
-            continue
-        sha, subject, body = parts
-        merge, squash = _MERGE.match(subject), _SQUASH.match(subject)
-        if merge:
-            number, head = int(merge[1]), merge[2]
-            title = next((line for line in body.splitlines() if line.strip()), subject)
-        elif squash:
-            number, head, title = int(squash[2]), f"pr-{squash[2]}", squash[1]
-        else:
-            continue
-        if number not in github.pulls:
-            github.add_pull(title, head, branch, merged_sha=sha, number=number)
-            numbers.append(number)
+    for message in first_parent_messages(git, branch):
+        for number in pull_request_numbers(message.subject):
+            if number not in github.pulls:
+                title = pull_request_title(message.subject, message.body)
+                github.add_pull(title, f"pr-{number}", branch, merged_sha=message.sha, number=number)
+                numbers.append(number)
     return numbers

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import time
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, TypeVar
+from typing import TYPE_CHECKING
 
 import click
 
@@ -13,23 +13,13 @@ from terp_actions.cli.session import Session
 from terp_actions.errors import BadInput
 
 if TYPE_CHECKING:
-    from collections.abc import Callable
-
     from terp_actions.flows.previews import PreviewContext
-
-F = TypeVar("F", bound="Callable[..., Any]")
 
 
 @click.group("preview", short_help="Preview apps for pull requests: up, down, list, prune.")
 def command() -> None:
     """One App Platform app per open pull request, built from the staging spec, verified, on the
     pull request's comment, and gone when the pull request closes."""
-
-
-def _pr(func: F) -> F:
-    """``--pr N`` (``TERP_PR``): the pull request."""
-    option = click.option("--pr", "pr", type=int, required=True, envvar="TERP_PR", help="The pull request.")
-    return option(func)
 
 
 def _context(session: Session, config_path: Path | None, repo: Path) -> PreviewContext:
@@ -52,7 +42,7 @@ def _context(session: Session, config_path: Path | None, repo: Path) -> PreviewC
 @command.command("up")
 @options.common
 @options.repo("The repository, with the pull request's head checked out or fetchable.")
-@_pr
+@options.pull_request
 @options.remote()
 @click.option(
     "--force", is_flag=True, envvar="TERP_FORCE", help="Make a preview even if every change is ignored."
@@ -79,7 +69,7 @@ def up(
 @command.command("down")
 @options.common
 @options.repo("The repository (for its configuration).")
-@_pr
+@options.pull_request
 def down(config_path: Path | None, as_json: bool, repo: Path, pr: int) -> None:
     """Delete pull request PR's preview app (an app already gone is fine; an app that is not this
     repository's preview is never touched)."""
