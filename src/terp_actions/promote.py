@@ -498,14 +498,14 @@ def run_promotion(
         raise RollbackFailed(f"{failure}; then the rollback failed too: {exc}") from exc
     runs = next(commit_of(d) for d in deployments if d["id"] == target)
     schema = (
-        f" The database schema stays migrated: this promotion {migrations_note(facts.migrations)}; "
+        f". The database schema stays migrated: this promotion {migrations_note(facts.migrations)}; "
         f"check that {runs[:12]} works on it"
         if facts.migrations
         else ""
     )
     raise PromotionFailed(
         f"{failure}. Rolled back: production runs {runs[:12]} again while the {production} "
-        f"branch holds {sha[:12]} (not rewritten; revert or fix forward).{schema}",
+        f"branch holds {sha[:12]} (not rewritten; revert or fix forward){schema}",
         runs=runs,
         holds=sha,
         migrations=facts.migrations,

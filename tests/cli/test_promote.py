@@ -223,6 +223,7 @@ def test_without_the_setting_the_failure_says_how_to_get_a_revert_pr(world: Worl
     world.app.responder = world.unhealthy_while_live(world.staging_sha)
     result = world.run("--sha", world.staging_sha)
     assert result.exit_code == 1 and "promote.revert_pr" in result.stderr
+    assert "(not rewritten; revert or fix forward); set promote.revert_pr" in result.stderr
     assert not [p for p in world.gh.pulls.values() if p.base == "production"]
 
 

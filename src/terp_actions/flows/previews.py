@@ -138,7 +138,7 @@ def preview_up(
     decision = decide(base, head, summary)
     if not decision.deploy and not force:
         why = decision.reason.replace("no deploy needed", "no preview needed", 1)
-        outcome.action, outcome.reason = "skipped", f"{why}; --force makes one anyway"
+        outcome.action, outcome.reason = "skipped", f"{why}; `preview up --force` makes one anyway"
         console.say(outcome.reason)
         ctx.report(pr, "skipped", head, outcome.reason)
         return outcome
