@@ -13,8 +13,9 @@ import functools
 import ipaddress
 import json
 import time
-from collections.abc import Callable, Mapping
-from typing import Any, Final, Protocol, TypedDict
+from collections.abc import Callable, Iterable, Mapping
+from dataclasses import dataclass
+from typing import Any, Final, Literal, Protocol, TypedDict
 from urllib.parse import urlsplit
 
 from terp_actions.backoff import RetryPolicy, retrying
@@ -28,6 +29,43 @@ _UUID_LENGTH: Final = 36
 _MAX_PAGES: Final = 50  # 10,000 apps at 200 a page
 LIVE_SECONDS: Final = 5.0  # how long a live log stream is read for "what is there now"
 ROLLBACK_CAUSES: Final = frozenset({"MANUAL_ROLLBACK", "AUTO_ROLLBACK"})  # godo's cause_details.type
+Metric = Literal["cpu_percentage", "memory_percentage", "restart_count"]
+_METRIC_CALLS: Final = {
+    "cpu_percentage": "get_app_cpu_percentage_metrics",
+    "memory_percentage": "get_app_memory_percentage_metrics",
+    "restart_count": "get_app_restart_count_metrics_yml",  # upstream's operation id ends in ".yml"
+}
+
+
+@dataclass(frozen=True)
+class JobInvocation:
+    """One run of an app's job (a PRE_DEPLOY job runs once per deployment)."""
+
+    id: str
+    job_name: str
+    deployment_id: str
+    phase: str  # PENDING, RUNNING, SUCCEEDED, FAILED, CANCELED, SKIPPED, UNKNOWN
+    created_at: str
+    completed_at: str  # "" while it runs
+
+
+@dataclass(frozen=True)
+class Instance:
+    """One running instance of a component."""
+
+    component: str
+    component_type: str  # SERVICE, WORKER or JOB
+    name: str
+    alias: str
+
+
+@dataclass(frozen=True)
+class MetricSeries:
+    """One instance's values of an app metric over a window: (unix seconds, value) pairs."""
+
+    component: str
+    instance: str
+    points: tuple[tuple[float, float], ...]
 
 
 def is_app_id(app: str) -> bool:
@@ -84,6 +122,19 @@ class AppPlatformClient(Protocol):
     def rollback(self, app_id: str, deployment_id: str) -> dict[str, Any]: ...
     def commit_rollback(self, app_id: str) -> None: ...
     def revert_rollback(self, app_id: str) -> dict[str, Any]: ...
+    def job_invocations(
+        self, app_id: str, *, deployment_id: str | None = None, job_names: Iterable[str] = ()
+    ) -> list[JobInvocation]: ...
+    def job_invocation(self, app_id: str, invocation_id: str) -> JobInvocation: ...
+    def cancel_job_invocation(self, app_id: str, invocation_id: str) -> JobInvocation: ...
+    def job_invocation_log(
+        self, app_id: str, job_name: str, invocation_id: str, *, max_bytes: int = ...
+    ) -> str: ...
+    def instances(self, app_id: str) -> list[Instance]: ...
+    def restart(self, app_id: str, components: Iterable[str] = ()) -> dict[str, Any]: ...
+    def app_metric(
+        self, app_id: str, metric: Metric, start: float, end: float, *, component: str | None = None
+    ) -> list[MetricSeries]: ...
 
 
 class AppPlatform:
@@ -344,12 +395,20 @@ class AppPlatform:
                 lambda: self._client.apps.get_logs_active_deployment_aggregate(app_id, type=kind),
                 app=app_id,
             )
-        historic = list(body.get("historic_urls") or [])
+        return self._read_log_links(body, kind, max_bytes, app_id, deployment_id or "")
+
+    def _read_log_links(self, body: Any, kind: str, max_bytes: int, app_id: str, deployment_id: str) -> str:
+        """The text behind a logs answer's ``historic_urls`` (downloaded) or ``live_url`` (streamed)."""
+        if not isinstance(body, Mapping):
+            raise LogUnavailable(
+                f"{kind.lower()} log: unreadable answer", app=app_id, deployment=deployment_id
+            )
+        historic = [str(u) for u in body.get("historic_urls") or []]
         live = str(body.get("live_url") or "")
-        where = (app_id, deployment_id or "")
+        where = (app_id, deployment_id)
         if not historic and not live:
             raise LogUnavailable(f"{kind.lower()} log: App Platform handed out no log URL", app=app_id,
-                                 deployment=deployment_id or "")  # fmt: skip
+                                 deployment=deployment_id)  # fmt: skip
         if not historic:
             return self._read_live(live, kind, max_bytes, *where)
         # A log file is a plain GET of a pre-signed URL: a dropped connection is retried.
@@ -482,6 +541,158 @@ class AppPlatform:
         """Undo the rollback (a new deployment of the previous state) and unpin."""
         body = self._write("revert rollback", lambda: self._client.apps.revert_rollback(app_id), app=app_id)
         return dict(body["deployment"])
+
+    # --- jobs, instances, restarts, metrics -----------------------------------------------------------
+
+    def job_invocations(
+        self, app_id: str, *, deployment_id: str | None = None, job_names: Iterable[str] = ()
+    ) -> list[JobInvocation]:
+        """The app's job invocations, newest first (of one deployment, of some jobs), every page."""
+        names = list(job_names) or None
+        found: list[JobInvocation] = []
+        for page in range(1, _MAX_PAGES + 1):
+            body = self._read(
+                "list job invocations",
+                functools.partial(
+                    self._client.apps.list_job_invocations,
+                    app_id,
+                    job_names=names,
+                    deployment_id=deployment_id,
+                    page=page,
+                    per_page=200,
+                ),
+                app=app_id,
+                deployment=deployment_id or "",
+            )
+            items = _field(body, "job_invocations", list, "list job invocations", default=[])
+            found += [_invocation(item, "list job invocations") for item in items]
+            if not ((body.get("links") or {}).get("pages") or {}).get("next"):
+                break
+        return found
+
+    def job_invocation(self, app_id: str, invocation_id: str) -> JobInvocation:
+        """One job invocation, with its phase."""
+        body = self._read(
+            "get job invocation",
+            lambda: self._client.apps.get_job_invocation(app_id, invocation_id),
+            app=app_id,
+        )
+        return _invocation(_unwrapped(body), "get job invocation")
+
+    def cancel_job_invocation(self, app_id: str, invocation_id: str) -> JobInvocation:
+        """Cancel a job invocation (repeating a cancel is harmless, so it is retried)."""
+        body = self._read(
+            "cancel job invocation",
+            lambda: self._client.apps.cancel_job_invocation(app_id, invocation_id),
+            app=app_id,
+        )
+        return _invocation(_unwrapped(body), "cancel job invocation")
+
+    def job_invocation_log(
+        self, app_id: str, job_name: str, invocation_id: str, *, max_bytes: int = MAX_LOG_BYTES
+    ) -> str:
+        """The log of one job invocation (archived, or the live stream while it runs)."""
+        body = self._read(
+            "get job invocation logs",
+            lambda: self._client.apps.get_job_invocation_logs(
+                app_id, job_name, invocation_id, type="JOB_INVOCATION"
+            ),
+            app=app_id,
+        )
+        return self._read_log_links(body, "JOB_INVOCATION", max_bytes, app_id, "")
+
+    def instances(self, app_id: str) -> list[Instance]:
+        """The app's running instances."""
+        body = self._read("get instances", lambda: self._client.apps.get_instances(app_id), app=app_id)
+        items = _field(body, "instances", list, "get instances", default=[])
+        return [
+            Instance(
+                component=_text(item, "component_name", "get instances"),
+                component_type=str(item.get("component_type") or ""),
+                name=_text(item, "instance_name", "get instances"),
+                alias=str(item.get("instance_alias") or ""),
+            )
+            for item in (_mapping(i, "get instances") for i in items)
+        ]
+
+    def restart(self, app_id: str, components: Iterable[str] = ()) -> dict[str, Any]:
+        """Restart the app's components (all when none are named): App Platform starts a
+        deployment of what runs, without a build. Never retried blindly."""
+        wanted = list(components)
+        body = self._write(
+            "restart app",
+            lambda: self._client.apps.restart(app_id, {"components": wanted} if wanted else {}),
+            app=app_id,
+        )
+        return dict(_field(body, "deployment", Mapping, "restart app"))
+
+    def app_metric(
+        self, app_id: str, metric: Metric, start: float, end: float, *, component: str | None = None
+    ) -> list[MetricSeries]:
+        """One of Monitoring's app metrics between ``start`` and ``end`` (unix seconds), a series
+        per instance. No series at all is an empty list (Monitoring's answer for no data)."""
+        what = f"get {metric.replace('_', ' ')} metrics"
+        call = getattr(self._client.monitoring, _METRIC_CALLS[metric])
+        body = self._read(
+            what,
+            functools.partial(
+                call, app_id=app_id, start=str(int(start)), end=str(int(end)), app_component=component
+            ),
+            app=app_id,
+        )
+        data = _field(body, "data", Mapping, what)
+        series: list[MetricSeries] = []
+        for item in _field(data, "result", list, what, default=[]):
+            labels = _field(_mapping(item, what), "metric", Mapping, what)
+            try:
+                points = tuple((float(t), float(v)) for t, v in item.get("values") or [])
+            except (TypeError, ValueError):
+                raise DigitalOceanError(f"{what}: unreadable answer (values)", app=app_id) from None
+            series.append(MetricSeries(str(labels.get("app_component") or ""),
+                                       str(labels.get("app_component_instance") or ""), points))  # fmt: skip
+        return series
+
+
+def _mapping(value: Any, what: str) -> Mapping[str, Any]:
+    if not isinstance(value, Mapping):
+        raise DigitalOceanError(f"{what}: unreadable answer (expected an object)")
+    return value
+
+
+def _field(body: Any, key: str, kind: type, what: str, *, default: Any = None) -> Any:
+    """``body[key]`` when it is of ``kind``; absent gives ``default`` when one is allowed."""
+    value = _mapping(body, what).get(key)
+    if value is None and default is not None:
+        return default
+    if not isinstance(value, kind):
+        raise DigitalOceanError(f"{what}: unreadable answer ({key!r} missing or of the wrong type)")
+    return value
+
+
+def _text(item: Mapping[str, Any], key: str, what: str) -> str:
+    value = item.get(key)
+    if not isinstance(value, str) or not value:
+        raise DigitalOceanError(f"{what}: unreadable answer ({key!r} missing)")
+    return value
+
+
+def _unwrapped(body: Any) -> Any:
+    """A job invocation as godo reads it (under ``job_invocation``), or bare as the contract shows it."""
+    if isinstance(body, Mapping) and isinstance(body.get("job_invocation"), Mapping):
+        return body["job_invocation"]
+    return body
+
+
+def _invocation(item: Any, what: str) -> JobInvocation:
+    found = _mapping(item, what)
+    return JobInvocation(
+        id=_text(found, "id", what),
+        job_name=_text(found, "job_name", what),
+        deployment_id=str(found.get("deployment_id") or ""),
+        phase=str(found.get("phase") or "UNKNOWN"),
+        created_at=str(found.get("created_at") or ""),
+        completed_at=str(found.get("completed_at") or ""),
+    )
 
 
 def _unanswered(message: str, write: bool, where: _Where) -> DigitalOceanError:

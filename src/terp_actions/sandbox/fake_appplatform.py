@@ -15,133 +15,33 @@ import threading
 import time
 import uuid
 from collections.abc import Callable
-from dataclasses import dataclass, field
-from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
 from terp_actions.git import Git
+from terp_actions.sandbox.fake_appplatform_model import (
+    CAUSE_TYPES,
+    DEFAULT_TIMINGS,
+    METRICS,
+    PHASES,
+    TERMINAL,
+    App,
+    Deployment,
+    Failure,
+    ManualClock,
+    ScaledClock,
+    instances,
+    invocations,
+    iso,
+    metric_series,
+    progress,
+)
 from terp_actions.sandbox.http import Request, Response, StandIn
 
-PHASES = ("PENDING_BUILD", "BUILDING", "PENDING_DEPLOY", "DEPLOYING")
+__all__ = ["DEFAULT_TIMINGS", "App", "AppPlatformStandIn", "Deployment", "Failure", "ManualClock", "ScaledClock"]
 _UUID = re.compile(r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}")
 _PINNED_MESSAGE = "The app is pinned to a rollback deployment; commit or revert the rollback first."
-# godo's DeploymentCauseDetailsType: the only values the stand-in puts in cause_details.type.
-CAUSE_TYPES = frozenset({"UNKNOWN", "MANUAL", "DEPLOY_ON_PUSH", "MAINTENANCE", "MANUAL_ROLLBACK", "AUTO_ROLLBACK",
-                         "UPDATE_DATABASE_TRUSTED_SOURCES", "AUTOSCALED"})  # fmt: skip
-TERMINAL = frozenset({"ACTIVE", "ERROR", "CANCELED", "SUPERSEDED"})
-DEFAULT_TIMINGS = {"PENDING_BUILD": 5.0, "BUILDING": 60.0, "PENDING_DEPLOY": 5.0, "DEPLOYING": 30.0}
-
-
-class ManualClock:
-    """A clock that moves only when told to: phases progress without real sleeps."""
-
-    def __init__(self, start: float = 1_767_225_600.0) -> None:
-        self.now = start
-
-    def __call__(self) -> float:
-        return self.now
-
-    def advance(self, seconds: float) -> None:
-        """Move time forward."""
-        self.now += seconds
-
-
-class ScaledClock:
-    """Wall time running ``speed`` times faster from the moment it is made: a deploy of App
-    Platform's usual minutes takes seconds, while clients still poll on their own real clock."""
-
-    def __init__(self, speed: float) -> None:
-        self.speed = speed
-        self.start = time.time()
-
-    def __call__(self) -> float:
-        return self.start + (time.time() - self.start) * self.speed
-
-
-@dataclass
-class Failure:
-    """How a deployment fails: in which phase, after how long in it, and with which log."""
-
-    phase: str = "BUILDING"
-    after: float = 10.0
-    log: str = "error: build failed"
-    log_type: str = "BUILD"
-
-
-@dataclass
-class Deployment:
-    """One deployment and the facts its phase is derived from."""
-
-    id: str
-    created: float
-    commit: str
-    cause: str
-    force_build: bool = False
-    timings: dict[str, float] = field(default_factory=lambda: dict(DEFAULT_TIMINGS))
-    failure: Failure | None = None
-    canceled_at: float | None = None
-    superseded_at: float | None = None
-    cloned_from: str = ""
-    cause_details: dict[str, Any] = field(default_factory=dict)
-    log_token: str = field(default_factory=lambda: secrets.token_urlsafe(24))
-    logs: dict[str, str] = field(default_factory=dict)
-
-    def ended_in(self, now: float) -> tuple[str, float] | None:
-        """The terminal phase reached by ``now`` on its own (ACTIVE/ERROR) and when."""
-        start = self.created
-        for phase in PHASES:
-            if self.failure is not None and self.failure.phase == phase:
-                return "ERROR", start + self.failure.after
-            start += self.timings.get(phase, 0.0)
-        return "ACTIVE", start
-
-    def superseded_before_live(self, now: float) -> bool:
-        """True when a newer deployment superseded this one before it went live."""
-        end = self.ended_in(now)
-        return self.superseded_at is not None and (end is None or self.superseded_at < end[1])
-
-    def own_phase(self, now: float) -> tuple[str, float]:
-        """The phase at ``now`` ignoring newer deployments, and when it began."""
-        if self.canceled_at is not None and self.canceled_at <= now:
-            return "CANCELED", self.canceled_at
-        if self.superseded_at is not None and self.superseded_at <= now:
-            return "SUPERSEDED", self.superseded_at
-        end = self.ended_in(now)
-        if end is not None and end[1] <= now:
-            return end
-        start = self.created
-        for phase in PHASES:
-            length = self.timings.get(phase, 0.0)
-            if now < start + length or (self.failure is not None and self.failure.phase == phase):
-                return phase, start
-            start += length
-        return "ACTIVE", start
-
-
-@dataclass
-class App:
-    """An App Platform app that builds ``branch`` of the repository at ``repo``."""
-
-    id: str
-    name: str
-    branch: str
-    repo: Path | None = None
-    github_repo: str = "terp/terp"
-    components: tuple[str, ...] = ("web",)
-    region: str = "nyc"
-    timings: dict[str, float] = field(default_factory=lambda: dict(DEFAULT_TIMINGS))
-    deployments: list[Deployment] = field(default_factory=list)  # newest first
-    pinned: str | None = None
-    health_state: str = "HEALTHY"
-    created: float = 0.0
-    url: str = ""
-    next_failures: list[Failure] = field(default_factory=list)
-    run_log: str = "GET /health 200 3ms\n"
-    deploy_log: str = "Running database migrations\nMigrations applied\nDeployed web\n"
-    applied_spec: dict[str, Any] | None = None  # the last spec given to an app update
-    url_when_live: bool = False  # an app created through the API has a live URL once it went live
 
 
 def _encrypt_secrets(value: Any) -> Any:
@@ -183,82 +83,6 @@ def _invalid_spec(message: str) -> Response:
     # The propose and create operations answer a spec they cannot accept with a 400 naming its
     # first problem (only the first: godo issue 415).
     return Response(400, {"id": "invalid_argument", "message": message, "request_id": str(uuid.uuid4())})
-
-
-def _iso(ts: float) -> str:
-    # App Platform's timestamps carry sub-second parts.
-    return datetime.fromtimestamp(ts, tz=UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
-
-
-def _progress(
-    app: App, dep: Deployment, phase: str, since: float, now: float
-) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
-    """The progress tree as App Platform reports it — build: initialize, components/<name>;
-    deploy: initialize, components/<name>/{deploy, wait}, finalize — and its leaves."""
-    t = dep.timings
-    begin = dep.created
-    segments = {}  # phase -> (start, end)
-    for name in PHASES:
-        segments[name] = (begin, begin + t.get(name, 0.0))
-        begin = segments[name][1]
-    failed_at = None
-    if phase == "ERROR" and dep.failure is not None:
-        failed_at = segments[dep.failure.phase][0] + dep.failure.after
-    stopped_at = since if phase in ("ERROR", "CANCELED", "SUPERSEDED") else None
-
-    def leaf(name: str, start: float, end: float, message: str = "", component: str = "") -> dict[str, Any]:
-        if failed_at is not None and start <= failed_at and (failed_at < end or end == start):
-            status = "ERROR"
-        elif (
-            stopped_at is not None
-            and start >= stopped_at
-            and not (phase == "SUPERSEDED" and end <= stopped_at)
-        ):
-            status = "PENDING"
-        elif now >= end and (end > start or now >= start):
-            status = "SUCCESS" if failed_at is None or end <= failed_at else "PENDING"
-        elif now >= start:
-            status = "RUNNING"
-        else:
-            status = "PENDING"
-        step: dict[str, Any] = {"name": name, "status": status}
-        if message:
-            step |= {"message_base": message, "component_name": component}
-        if status != "PENDING":
-            step["started_at"] = _iso(start)
-        if status in ("SUCCESS", "ERROR"):
-            step["ended_at"] = _iso(min(end, now))
-        return step
-
-    def parent(name: str, children: list[dict[str, Any]]) -> dict[str, Any]:
-        statuses = {c["status"] for c in children}
-        status = (
-            "ERROR" if "ERROR" in statuses else "SUCCESS" if statuses == {"SUCCESS"} else
-            "PENDING" if statuses == {"PENDING"} else "RUNNING"
-        )  # fmt: skip
-        step = {"name": name, "status": status, "steps": children}
-        if "started_at" in children[0]:
-            step["started_at"] = children[0]["started_at"]
-        if status in ("SUCCESS", "ERROR") and "ended_at" in children[-1]:
-            step["ended_at"] = children[-1]["ended_at"]
-        return step
-
-    pb, b = segments["PENDING_BUILD"], segments["BUILDING"]
-    pd, d = segments["PENDING_DEPLOY"], segments["DEPLOYING"]
-    span = d[1] - d[0]
-    leaves: list[dict[str, Any]] = [leaf("initialize", *pb)]
-    build = [leaves[0]] + [leaf(f"components/{c}", *b, "Building service", c) for c in app.components]
-    leaves += build[1:]
-    deploy_init = leaf("initialize", *pd)
-    components = []
-    for c in app.components:
-        kids = [leaf("deploy", d[0], d[0] + 0.6 * span, "Deploying service", c),
-                leaf("wait", d[0] + 0.6 * span, d[0] + 0.9 * span, "Waiting for service", c)]  # fmt: skip
-        leaves += kids
-        components.append(parent(f"components/{c}", kids))
-    finalize = leaf("finalize", d[0] + 0.9 * span, d[1])
-    leaves = [*leaves[: 1 + len(app.components)], deploy_init, *leaves[1 + len(app.components) :], finalize]
-    return [parent("build", build), parent("deploy", [deploy_init, *components, finalize])], leaves
 
 
 class AppPlatformStandIn(StandIn):
@@ -315,6 +139,21 @@ class AppPlatformStandIn(StandIn):
         r("POST", "/v2/apps/{app_id}/rollback/revert", "apps_revert_rollback", self._revert_rollback)
         r("GET", "/v2/apps/{app_id}/health", "apps_get_health", self._health)
         r("GET", "/v2/apps/{app_id}/alerts", "apps_list_alerts", self._alerts)
+        r("GET", "/v2/apps/{app_id}/job-invocations", "apps_list_job_invocations", self._list_invocations)
+        r("GET", "/v2/apps/{app_id}/job-invocations/{job_invocation_id}", "apps_get_job_invocation",
+          self._get_invocation)  # fmt: skip
+        r("POST", "/v2/apps/{app_id}/job-invocations/{job_invocation_id}/cancel", "apps_cancel_job_invocation",
+          self._cancel_invocation)  # fmt: skip
+        r("GET", "/v2/apps/{app_id}/jobs/{job_name}/invocations/{job_invocation_id}/logs",
+          "apps_get_job_invocation_logs", self._invocation_logs)  # fmt: skip
+        r("GET", "/v2/apps/{app_id}/instances", "apps_get_instances", self._instances)
+        r("POST", "/v2/apps/{app_id}/restart", "apps_restart", self._restart)
+        for metric in METRICS:
+            operation = {"cpu_percentage": "monitoring_get_appCPUPercentageMetrics",
+                         "memory_percentage": "monitoring_get_appMemoryPercentageMetrics",
+                         # upstream's operation id, verbatim
+                         "restart_count": "monitoring_get_appRestartCountMetrics.yml"}[metric]  # fmt: skip
+            r("GET", f"/v2/monitoring/metrics/apps/{metric}", operation, self._metrics)
         r("GET", "/_logs/{deployment_id}/{log_type}", "log_file", self._log_file, in_contract=False)
 
     def now(self) -> float:
@@ -384,7 +223,7 @@ class AppPlatformStandIn(StandIn):
 
     def _deployment_json(self, app: App, dep: Deployment) -> dict[str, Any]:
         phase, since = self.phase(app, dep)
-        steps, leaves = _progress(app, dep, phase, since, self.clock())
+        steps, leaves = progress(app, dep, phase, since, self.clock())
         counts = {
             s: sum(1 for leaf in leaves if leaf["status"] == s)
             for s in ("PENDING", "RUNNING", "SUCCESS", "ERROR")
@@ -394,10 +233,10 @@ class AppPlatformStandIn(StandIn):
             "cause": dep.cause,
             "cause_details": dep.cause_details or {"type": "MANUAL"},
             "cloned_from": dep.cloned_from,
-            "created_at": _iso(dep.created),
-            "updated_at": _iso(max(since, dep.created)),
+            "created_at": iso(dep.created),
+            "updated_at": iso(max(since, dep.created)),
             "phase": phase,
-            "phase_last_updated_at": _iso(since),
+            "phase_last_updated_at": iso(since),
             "progress": {
                 "pending_steps": counts["PENDING"],
                 "running_steps": counts["RUNNING"],
@@ -431,8 +270,8 @@ class AppPlatformStandIn(StandIn):
         body: dict[str, Any] = {
             "id": app.id,
             "spec": self._spec(app),
-            "created_at": _iso(app.created),
-            "updated_at": _iso(self.clock()),
+            "created_at": iso(app.created),
+            "updated_at": iso(self.clock()),
             "region": {"slug": app.region, "label": "New York", "flag": "usa", "data_centers": ["nyc1"]},
             "tier_slug": "basic",
         }
@@ -446,7 +285,7 @@ class AppPlatformStandIn(StandIn):
         if in_progress is not None:
             body["in_progress_deployment"] = self._deployment_json(app, in_progress)
         if app.deployments:
-            body["last_deployment_created_at"] = _iso(app.deployments[0].created)
+            body["last_deployment_created_at"] = iso(app.deployments[0].created)
         if app.pinned:
             dep = self._find_deployment(app, app.pinned)
             if dep is not None:
@@ -744,18 +583,26 @@ class AppPlatformStandIn(StandIn):
     def _log_text(self, app: App, dep: Deployment, kind: str) -> str:
         if kind in dep.logs:
             return dep.logs[kind]
+        if kind.startswith("JOB_INVOCATION."):
+            return self._job_log(app, dep, kind.partition(".")[2])
         phase, _ = self.phase(app, dep)
-        stamp = _iso(dep.created)
-        if dep.failure is not None and phase == "ERROR":
-            if dep.failure.log_type == kind:
-                return dep.failure.log
-            if kind == "DEPLOY" and dep.failure.phase in ("PENDING_BUILD", "BUILDING"):
-                return ""  # the build failed: nothing was deployed
-        if kind == "BUILD":
-            return f"{stamp} web building commit {dep.commit[:12]}\n{stamp} web build complete\n"
-        if kind == "DEPLOY":
-            return "".join(f"{stamp} {line}\n" for line in app.deploy_log.splitlines())
-        return app.run_log
+        stamp = iso(dep.created)
+        failure = dep.failure if phase == "ERROR" else None
+        if failure is not None and failure.job and kind == "DEPLOY":
+            return f"{stamp} pre-deploy job {failure.job} failed\n"
+        if failure is not None and failure.log_type == kind and not failure.job:
+            return failure.log
+        if kind == "DEPLOY" and failure is not None and failure.phase in ("PENDING_BUILD", "BUILDING"):
+            return ""  # the build failed: nothing was deployed
+        texts = {
+            "BUILD": f"{stamp} web building commit {dep.commit[:12]}\n{stamp} web build complete\n",
+            "DEPLOY": "".join(f"{stamp} {line}\n" for line in app.deploy_log.splitlines()),
+        }
+        return texts.get(kind, app.run_log)
+
+    def _job_log(self, app: App, dep: Deployment, job: str) -> str:
+        ran = next((i for i in invocations(app, dep, self.clock()) if i.job_name == job), None)
+        return ran.log if ran is not None else ""
 
     def _validate_rollback(self, request: Request) -> Response:
         app = self._app(request)
@@ -834,3 +681,146 @@ class AppPlatformStandIn(StandIn):
         if app is None:
             return self._missing()
         return Response(200, {"alerts": []})
+
+    # --- jobs, instances, restarts, metrics ------------------------------------------------------
+
+    def _all_invocations(self, app: App) -> list[Any]:
+        now = self.clock()
+        return [i for dep in app.deployments for i in invocations(app, dep, now)]  # newest first
+
+    def _find_invocation(self, request: Request) -> tuple[App, Any] | Response:
+        app = self._app(request)
+        if app is None:
+            return self._missing()
+        with self.lock:
+            wanted = request.params["job_invocation_id"]
+            name = request.arg("job_name") or request.params.get("job_name")
+            found = next(
+                (
+                    i
+                    for i in self._all_invocations(app)
+                    if i.id == wanted and (not name or i.job_name == name)
+                ),
+                None,
+            )
+        if found is None:
+            return self._missing("job invocation")
+        return app, found
+
+    def _list_invocations(self, request: Request) -> Response:
+        app = self._app(request)
+        if app is None:
+            return self._missing()
+        page = max(1, int(request.arg("page", "1") or 1))
+        per_page = max(1, min(200, int(request.arg("per_page", "20") or 20)))
+        # job_names is an array parameter: repeated (job_names=a&job_names=b) or comma-separated
+        names = {n for v in request.query.get("job_names", []) for n in v.split(",") if n}
+        deployment = request.arg("deployment_id")
+        with self.lock:
+            every = [
+                i for i in self._all_invocations(app)
+                if (not names or i.job_name in names) and (not deployment or i.deployment_id == deployment)
+            ]  # fmt: skip
+            chosen = [i.json() for i in every[(page - 1) * per_page : page * per_page]]
+        links: dict[str, Any] = {}
+        if page * per_page < len(every):
+            links = {"pages": {"next": f"{self.url}/v2/apps/{app.id}/job-invocations?page={page + 1}"
+                                       f"&per_page={per_page}"}}  # fmt: skip
+        return Response(200, {"job_invocations": chosen, "links": links})
+
+    def _get_invocation(self, request: Request) -> Response:
+        found = self._find_invocation(request)
+        if isinstance(found, Response):
+            return found
+        # godo reads the invocation under a "job_invocation" key (the contract's response
+        # description says so too; its schema shows the bare object).
+        return Response(200, {"job_invocation": found[1].json()})
+
+    def _cancel_invocation(self, request: Request) -> Response:
+        found = self._find_invocation(request)
+        if isinstance(found, Response):
+            return found
+        app, invocation = found
+        with self.lock:
+            if invocation.phase in ("PENDING", "RUNNING"):
+                dep = self._find_deployment(app, invocation.deployment_id)
+                if dep is not None:
+                    dep.canceled_jobs[invocation.job_name] = self.clock()
+                    # a deployment whose PRE_DEPLOY job was cancelled does not go on
+                    dep.canceled_at = self.clock()
+            again = next(i for i in self._all_invocations(app) if i.id == invocation.id)
+        return Response(200, {"job_invocation": again.json()})
+
+    def _invocation_logs(self, request: Request) -> Response:
+        found = self._find_invocation(request)
+        if isinstance(found, Response):
+            return found
+        app, invocation = found
+        if request.arg("type") != "JOB_INVOCATION":
+            return Response(400, {"id": "bad_request", "message": "type must be JOB_INVOCATION"})
+        with self.lock:
+            dep = self._find_deployment(app, invocation.deployment_id)
+            token = dep.log_token if dep is not None else ""
+        url = (
+            f"{self.url}/_logs/{invocation.deployment_id}/JOB_INVOCATION.{invocation.job_name}?token={token}"
+        )
+        if invocation.phase == "RUNNING":  # a running job's log is a stream, as a live run log is
+            return Response(200, {"live_url": f"{url}&live=1"})
+        return Response(200, {"historic_urls": [url]})
+
+    def _instances(self, request: Request) -> Response:
+        app = self._app(request)
+        if app is None:
+            return self._missing()
+        with self.lock:
+            running = self._newest(app, {"ACTIVE"}) is not None
+            return Response(200, {"instances": instances(app) if running else []})
+
+    def _restart(self, request: Request) -> Response:
+        app = self._app(request)
+        if app is None:
+            return self._missing()
+        wanted = list((request.json() or {}).get("components") or app.components)
+        unknown = [c for c in wanted if c not in app.components]
+        with self.lock:
+            if unknown:
+                return Response(400, {"id": "invalid_argument", "request_id": str(uuid.uuid4()),
+                                      "message": f"unknown component {unknown[0]!r}"})  # fmt: skip
+            if app.pinned:
+                return Response(400, self.error_body(400, _PINNED_MESSAGE))
+            live = self._newest(app, {"ACTIVE"})
+            if live is None:
+                return Response(
+                    400, {"id": "bad_request", "message": "the app has no active deployment to restart"}
+                )
+            now = self.clock()
+            app.restarts += [(now, c) for c in wanted]
+            # A restart redeploys what runs: no build, the same commit.
+            timings = {**app.timings, "PENDING_BUILD": 0.0, "BUILDING": 0.0}
+            dep = self.deploy(app, cause="app restart", cause_details={"type": "MANUAL"})
+            dep.timings, dep.commit = timings, live.commit
+            return Response(200, {"deployment": self._deployment_json(app, dep)})
+
+    def _metrics(self, request: Request) -> Response:
+        metric = request.path.rsplit("/", 1)[-1]
+        try:
+            start, end = int(request.arg("start") or ""), int(request.arg("end") or "")
+        except ValueError:
+            return Response(400, {"id": "bad_request", "message": "start and end must be unix timestamps"})
+        if end < start:
+            return Response(400, {"id": "bad_request", "message": "end must not be before start"})
+        key = request.arg("app_id") or ""
+        component = request.arg("app_component")
+        result: list[dict[str, Any]] = []
+        with self.lock:
+            # Monitoring answers an app it does not know with no series, never a 404.
+            app = self.apps.get(key)
+            names = [n for n in app.components if not component or n == component] if app is not None else []
+            for name in names:
+                assert app is not None  # noqa: S101 - names is empty without an app
+                for alias in range(app.replicas):
+                    values = metric_series(app, metric, name, float(start), float(end), self.clock())
+                    if values:
+                        result.append({"metric": {"app_component": name, "app_component_instance": f"{name}-{alias}",
+                                                  "app_uuid": app.id}, "values": values})  # fmt: skip
+        return Response(200, {"status": "success", "data": {"resultType": "matrix", "result": result}})
