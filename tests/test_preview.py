@@ -95,6 +95,38 @@ def test_the_preview_spec_builds_the_pr_branch_without_domains_alerts_or_the_dat
     assert "services[0].envs.DATABASE_URL" in plan.dropped and STAGING["domains"]  # the input is untouched
 
 
+def test_only_components_of_this_very_repository_build_the_pr_branch() -> None:
+    """A component belongs to the repository when owner/name is equal (any case), never merely
+    contained: terp/terp-worker keeps its branch; a git source matches by its clone URL's path and
+    gets no deploy_on_push (the app spec has none there)."""
+    base = {
+        "name": "terp-staging",
+        "services": [
+            {"name": "web", "github": {"repo": "Terp/TERP", "branch": "staging"}},
+            {"name": "api", "gitlab": {"repo": "terp/terp", "branch": "staging"}},
+        ],
+        "workers": [
+            {"name": "worker", "github": {"repo": "terp/terp-worker", "branch": "staging"}},
+            {
+                "name": "mirror",
+                "git": {"repo_clone_url": "https://git.example/terp/terp.git", "branch": "staging"},
+            },
+            {
+                "name": "other",
+                "git": {"repo_clone_url": "https://git.example/terp/terp-old.git", "branch": "x"},
+            },
+        ],
+    }
+    spec = build_preview_spec(base, name="n-1", repository="terp/terp", pr=1, head_branch="feat").spec
+    web, api = spec["services"]
+    worker, mirror, other = spec["workers"]
+    assert web["github"] == {"repo": "Terp/TERP", "branch": "feat", "deploy_on_push": False}
+    assert api["gitlab"]["branch"] == "feat"
+    assert worker["github"] == {"repo": "terp/terp-worker", "branch": "staging"}
+    assert mirror["git"] == {"repo_clone_url": "https://git.example/terp/terp.git", "branch": "feat"}
+    assert other["git"]["branch"] == "x"
+
+
 def test_the_database_is_staging_s_only_when_said_or_a_fragment_of_its_own() -> None:
     """`staging` keeps the staging database (its migrations run there); a fragment replaces it."""
     kept = build_preview_spec(

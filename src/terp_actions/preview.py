@@ -15,6 +15,7 @@ import re
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, Final
+from urllib.parse import urlsplit
 
 from terp_actions.errors import BadInput
 
@@ -73,6 +74,17 @@ def _components(spec: Mapping[str, Any]) -> Iterable[tuple[str, int, dict[str, A
                 yield kind, index, component
 
 
+def builds_repository(kind: str, source: Mapping[str, Any], repository: str) -> bool:
+    """True when a component's ``github``/``gitlab``/``git`` source is ``repository`` itself:
+    owner/name equal (case-insensitive), never merely contained (``terp/terp`` is not
+    ``terp/terp-worker``); a ``git`` source by its ``repo_clone_url``'s path without ``.git``."""
+    wanted = repository.strip("/").lower()
+    if kind == "git":
+        path = urlsplit(str(source.get("repo_clone_url") or "")).path.strip("/").lower()
+        return path.removesuffix(".git") == wanted
+    return str(source.get("repo") or "").strip("/").lower() == wanted
+
+
 def _is_database_env(env: Mapping[str, Any], database_names: set[str]) -> bool:
     value = str(env.get("value", ""))
     bound = {m[1] for m in _BINDABLE.finditer(value)}
@@ -109,10 +121,10 @@ def build_preview_spec(
     for kind, index, component in _components(spec):
         for source_key in ("github", "gitlab", "git"):
             source = component.get(source_key)
-            repo = str((source or {}).get("repo") or (source or {}).get("repo_clone_url") or "")
-            if isinstance(source, dict) and repository.lower() in repo.lower():
+            if isinstance(source, dict) and builds_repository(source_key, source, repository):
                 source["branch"] = head_branch
-                source["deploy_on_push"] = False
+                if source_key != "git":  # a git source has only repo_clone_url and branch
+                    source["deploy_on_push"] = False
         if instance_size and kind in _SIZED:
             component["instance_size_slug"] = instance_size
             component.pop("instance_count", None)

@@ -9,6 +9,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
+import httpx
 import pytest
 from click.testing import Result
 
@@ -18,7 +19,7 @@ from terp_actions.sandbox.contract import DIGITALOCEAN_CONTRACT, GITHUB_CONTRACT
 from terp_actions.sandbox.fake_app import AppStandIn
 from terp_actions.sandbox.fake_appplatform import AppPlatformStandIn
 from terp_actions.sandbox.fake_github import GitHubStandIn
-from terp_actions.sandbox.http import Fault
+from terp_actions.sandbox.http import Fault, Request
 
 from ..conftest import Repo, _attach_contract
 from .conftest import invoke
@@ -97,7 +98,8 @@ def world(tmp_path: Path, origin: Path) -> Iterator[World]:
     do = AppPlatformStandIn(tokens={"dop_v1_sandbox"}).start()
     app = AppStandIn().start()
     do.repos["terp/terp"] = origin
-    do.new_app_url, do.new_app_timings = app.url, {}
+    # A new app's URL comes a while after it went live, as on App Platform (shortened here).
+    do.new_app_url, do.new_app_timings, do.new_app_url_delay = app.url, {}, 0.5
     _attach_contract(gh, GITHUB_CONTRACT)
     _attach_contract(do, DIGITALOCEAN_CONTRACT)
     try:
@@ -192,6 +194,42 @@ def test_a_lost_create_answer_never_makes_two_apps(world: World) -> None:
     result = world.run("up", "--pr", "41", "--json")
     assert result.exit_code == 0, result.stderr
     assert len(world.previews()) == 1 and json.loads(result.stdout)["verdict"] == "pass"
+
+
+def _created_by_someone_else(world: World, *, marked: bool) -> None:
+    """Just before our create is handled, another client creates an app of the same name (with
+    our marker: a concurrent run of ours; without it: someone else's app)."""
+
+    def create(request: Request) -> None:
+        spec = request.json()["spec"]
+        if not marked:
+            spec["envs"] = []
+        answer = httpx.post(
+            f"{world.do.url}/v2/apps", json={"spec": spec}, headers={"Authorization": "Bearer dop_v1_sandbox", "Accept": "application/json"}
+        )
+        assert answer.status_code == 200
+
+    world.do.before["apps_create"] = create
+
+
+def test_a_create_refused_409_by_a_concurrent_run_updates_that_app(world: World) -> None:
+    """Two runs for one PR: ours gets App Platform's 409 for the taken name, finds the app by
+    name, sees our marker on it and updates it — one app, a green preview."""
+    world.open_pr(43, "feat-43", {"app/x.py": "x\n"})
+    _created_by_someone_else(world, marked=True)
+    result = world.run("up", "--pr", "43", "--json")
+    assert result.exit_code == 0, result.stderr
+    assert len(world.previews()) == 1 and json.loads(result.stdout)["action"] == "updated"
+
+
+def test_a_create_refused_409_for_someone_else_s_app_is_refused_by_name(world: World) -> None:
+    """A 409 for an app that is not a preview of this PR is refused naming it; it is not touched."""
+    world.open_pr(44, "feat-44", {"app/x.py": "x\n"})
+    _created_by_someone_else(world, marked=False)
+    result = world.run("up", "--pr", "44")
+    [theirs] = world.previews()
+    assert result.exit_code == 1 and f"is taken by app {theirs.id}" in result.stderr
+    assert len(theirs.deployments) == 1  # never updated
 
 
 def test_a_name_taken_by_another_app_is_refused_and_left_alone(world: World) -> None:

@@ -7,7 +7,7 @@ import time
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, ClassVar
+from typing import TYPE_CHECKING, Any, ClassVar, Final
 
 from terp_actions import git as gitmod
 from terp_actions.config import Environment
@@ -160,10 +160,7 @@ def preview_up(
         with console.group(f"Deploy preview {name} to {head[:12]}"):
             result = deployer.run()
         outcome.deployment = result.deployment
-        live = ctx.platform.get_app(outcome.app_id)
-        outcome.url = str(live.get("live_url") or "")
-        if not outcome.url:
-            raise DigitalOceanError(f"preview {name} is live but App Platform gives it no URL yet")
+        outcome.url = _wait_for_url(ctx, outcome.app_id, name)
         verify = dataclasses.replace(
             ctx.config.verify,
             health=dataclasses.replace(ctx.config.verify.health, expect=settings.health_expect),
@@ -184,6 +181,30 @@ def preview_up(
         ctx.report(pr, "failure", head, f"{name}: {exc}", outcome.deployment)
         outcome.failure = exc
     return outcome
+
+
+URL_WAIT: Final = 300.0  # how long a live preview may go without a URL before we give up
+
+
+def _wait_for_url(ctx: PreviewContext, app_id: str, name: str) -> str:
+    """The app's live URL. A new app gets it a while after its first deployment is ACTIVE
+    (DigitalOcean's own app_action polls for it), so wait, bounded, on the run's clock."""
+    began, pause = ctx.clock(), 1.0
+    while True:
+        url = str(ctx.platform.get_app(app_id).get("live_url") or "")
+        if url:
+            return url
+        waited = ctx.clock() - began
+        if waited >= URL_WAIT:
+            raise DigitalOceanError(
+                f"preview {name} is live but App Platform gave it no URL within {URL_WAIT:.0f}s"
+            )
+        if pause == 1.0:
+            ctx.console.say(
+                f"waiting for App Platform to give preview {name} its URL (at most {URL_WAIT:.0f}s)"
+            )
+        ctx.sleep(min(pause, URL_WAIT - waited))
+        pause = min(pause * 2, 5.0)
 
 
 def _preview_spec(ctx: PreviewContext, repo: Path, pr: int, name: str, head_branch: str) -> dict[str, Any]:
@@ -223,17 +244,13 @@ def _create_or_update(
     ctx: PreviewContext, pr: int, name: str, spec: Mapping[str, Any]
 ) -> tuple[dict[str, Any], str]:
     """Update this PR's preview, or create it when missing (under the cap); an app of that name
-    that is not ours is refused. A lost create answer is followed by a look before trying again."""
+    that is not ours is refused. A lost create answer is followed by a look before trying again,
+    and a create refused as a taken name (409: a concurrent run was first) updates that app when it
+    is ours, as doctl's ``apps create --upsert`` does."""
     apps = ctx.platform.list_apps()
     existing = next((a for a in apps if (a.get("spec") or {}).get("name") == name), None)
     if existing is not None:
-        if not ctx.ours(existing, pr):
-            raise PreviewRefused(
-                f"the app name {name!r} is taken by app {existing.get('id')} that is not a preview of "
-                f"{ctx.repository}#{pr}: refused (rename it, or set environments.preview.name)"
-            )
-        ctx.console.say(f"updating preview {name} ({existing['id']})")
-        return ctx.platform.update_app(str(existing["id"]), spec), "updated"
+        return _update_ours(ctx, pr, name, existing, spec), "updated"
     live = previews_of(apps, ctx.repository)
     if len(live) >= ctx.config.preview.max:
         shown = ", ".join(f"#{n} {(a.get('spec') or {}).get('name')}" for n, a in live)
@@ -252,7 +269,26 @@ def _create_or_update(
                 return found, "created"
             if attempt == 2:
                 raise
+        except DigitalOceanError as exc:
+            found = _find(ctx.platform, name) if exc.status == 409 else None
+            if found is None:
+                raise
+            ctx.console.say(f"App Platform says {name} exists already (another run created it)")
+            return _update_ours(ctx, pr, name, found, spec), "updated"
     raise AssertionError("unreachable")
+
+
+def _update_ours(
+    ctx: PreviewContext, pr: int, name: str, existing: Mapping[str, Any], spec: Mapping[str, Any]
+) -> dict[str, Any]:
+    """Update ``existing`` to ``spec`` when it is this PR's preview; refuse by name otherwise."""
+    if not ctx.ours(existing, pr):
+        raise PreviewRefused(
+            f"the app name {name!r} is taken by app {existing.get('id')} that is not a preview of "
+            f"{ctx.repository}#{pr}: refused (rename it, or set environments.preview.name)"
+        )
+    ctx.console.say(f"updating preview {name} ({existing['id']})")
+    return ctx.platform.update_app(str(existing["id"]), spec)
 
 
 def preview_down(ctx: PreviewContext, pr: int, *, head_sha: str = "") -> PreviewOutcome:

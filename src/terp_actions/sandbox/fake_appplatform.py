@@ -34,12 +34,21 @@ from terp_actions.sandbox.fake_appplatform_model import (
     instances,
     invocations,
     iso,
+    live_spans,
     metric_series,
     progress,
 )
 from terp_actions.sandbox.http import Request, Response, StandIn
 
-__all__ = ["DEFAULT_TIMINGS", "App", "AppPlatformStandIn", "Deployment", "Failure", "ManualClock", "ScaledClock"]
+__all__ = [
+    "DEFAULT_TIMINGS",
+    "App",
+    "AppPlatformStandIn",
+    "Deployment",
+    "Failure",
+    "ManualClock",
+    "ScaledClock",
+]
 _UUID = re.compile(r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}")
 _PINNED_MESSAGE = "The app is pinned to a rollback deployment; commit or revert the rollback first."
 
@@ -108,6 +117,9 @@ class AppPlatformStandIn(StandIn):
         self.repos: dict[str, Path] = {}  # GitHub "owner/name" -> a local repository apps build from
         self.new_app_url = ""  # where apps created through the API answer once live (an app stand-in)
         self.new_app_timings = dict(DEFAULT_TIMINGS)  # and how long their phases take
+        # A new app gets its URL a while after its first deployment is ACTIVE (app_action polls
+        # for live_url after ACTIVE for that reason).
+        self.new_app_url_delay = 20.0
         r("GET", "/v2/apps", "apps_list", self._list_apps)
         r("POST", "/v2/apps", "apps_create", self._create_app)
         r("POST", "/v2/apps/propose", "apps_validate_appSpec", self._propose)
@@ -276,7 +288,10 @@ class AppPlatformStandIn(StandIn):
             "tier_slug": "basic",
         }
         active = self._newest(app, {"ACTIVE"})
-        if app.url and (active is not None or not app.url_when_live):
+        first_live = next((start for _, start, _ in live_spans(app, self.clock())), None)
+        if app.url and (
+            not app.url_when_live or (first_live is not None and self.clock() >= first_live + app.url_delay)
+        ):
             body["live_url"] = app.url
             body["default_ingress"] = app.url
         in_progress = self._newest(app, set(PHASES))
@@ -304,7 +319,7 @@ class AppPlatformStandIn(StandIn):
         return None
 
     def error_body(self, status: int, message: str) -> Any:
-        ids = {401: "unauthorized", 404: "not_found", 429: "too_many_requests"}
+        ids = {400: "bad_request", 401: "unauthorized", 404: "not_found", 409: "conflict", 429: "too_many_requests"}
         return {"id": ids.get(status, "server_error"), "message": message, "request_id": str(uuid.uuid4())}
 
     def not_found(self, request: Request) -> Response:
@@ -373,6 +388,7 @@ class AppPlatformStandIn(StandIn):
                 region=spec.get("region") or "nyc",
                 url=self.new_app_url,
                 url_when_live=True,
+                url_delay=self.new_app_url_delay,
                 timings=dict(self.new_app_timings),
             )
             app.applied_spec = spec

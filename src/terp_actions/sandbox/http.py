@@ -122,6 +122,9 @@ class StandIn:
         self.violations: list[str] = []
         self.history: list[tuple[str, float]] = []  # (operation, the stand-in's clock) per request
         self.contract: Contract | None = None
+        # Something another client does just before an operation is handled (a concurrent run's
+        # request, say): run once, with the request about to be handled.
+        self.before: dict[str, Callable[[Request], None]] = {}
         self._server: ThreadingHTTPServer | None = None
         self._thread: threading.Thread | None = None
 
@@ -246,6 +249,10 @@ class StandIn:
         elif fault is not None and fault.kind == "status":
             response = self._fault_response(fault)
         else:
+            with self.lock:
+                hook = self.before.pop(route.operation, None)
+            if hook is not None:
+                hook(request)
             try:
                 response = route.handler(request)
             except Exception as exc:  # noqa: BLE001 - a bug in a stand-in must show, not hang a test
