@@ -161,3 +161,22 @@ def test_job_invocations_of_an_unknown_app_are_not_found(client: AppPlatform) ->
     """Asking for an app that does not exist is App Platform's not-found, as for every app call."""
     with pytest.raises(AppNotFound):
         client.job_invocations("00000000-0000-0000-0000-000000000000")
+
+
+def test_a_live_log_at_an_http_address_is_a_websocket(
+    do_stand_in: AppPlatformStandIn, client: AppPlatform, clock: ManualClock
+) -> None:
+    """App Platform hands out a live deployment's run log only as live_url, an http(s) address
+    that is a websocket (doctl opens it as ws/wss): a plain GET is 426, and the client reads it."""
+    app = do_stand_in.add_app("terp-staging", "staging")
+    client.create_deployment(app.id)
+    clock.advance(LIVE_AFTER)
+    app.run_log = "GET /health 200 3ms\nERROR live line\n"
+    links = httpx.get(
+        f"{do_stand_in.url}/v2/apps/{app.id}/logs",
+        params={"type": "RUN"},
+        headers={"Authorization": f"Bearer {TOKEN}"},
+    ).json()
+    assert set(links) == {"live_url"} and links["live_url"].startswith("http://")
+    assert httpx.get(links["live_url"]).status_code == 426
+    assert client.logs(app.id, None, "RUN").splitlines()[-1] == "ERROR live line"

@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
+import functools
+import subprocess
 from pathlib import Path
 
 import pytest
 
 from terp_actions.config import DeploySettings, Environment, HealthSettings, VerifySettings
 from terp_actions.digitalocean import AppPlatform
-from terp_actions.flows import follow_logs, verify_environment, watch_environment
+from terp_actions.flows import deploy_environment, follow_logs, verify_environment, watch_environment
 from terp_actions.git import Git
 from terp_actions.sandbox.demo import Printer
 from terp_actions.sandbox.fake_app import AppStandIn, HealthAnswer
@@ -110,3 +112,51 @@ def test_a_deploy_three_times_slower_than_the_baseline_fails_latency(
     latency = next(c for c in second.verdict.checks if c.name == "latency")
     assert latency.status == "fail" and "3.00x the previous 100 ms" in latency.detail
     assert len(second.latencies) >= settings.latency.samples  # the p95 has its samples
+
+
+def _push_to_staging(origin: Path, tmp_path: Path, *, on_top: bool) -> str:
+    """A person's push to staging that the runner's clone never fetched: a hotfix on top of
+    staging, or (``on_top`` False) a force push of an unrelated commit."""
+    person = tmp_path / "person"
+    subprocess.run(["git", "clone", "-q", str(origin), str(person)], check=True)
+    run = functools.partial(subprocess.run, cwd=person, check=True, capture_output=True, text=True)
+    run(["git", "checkout", "-q", "staging" if on_top else "--orphan", *([] if on_top else ["other"])])
+    (person / "hotfix.py").write_text("fixed\n")
+    run(["git", "add", "--all"])
+    run(["git", "commit", "-q", "-m", "Hotfix"])
+    run(["git", "push", "-q", "--force", "origin", "HEAD:staging"])
+    return run(["git", "rev-parse", "HEAD"]).stdout.strip()
+
+
+@pytest.mark.parametrize("on_top", [True, False], ids=["hotfix-on-top", "unrelated-force-push"])
+def test_a_deployment_superseded_by_a_newer_push_is_followed_when_it_carries_ours(
+    do_stand_in: AppPlatformStandIn, clock: ManualClock, origin: Path, tmp_path: Path, on_top: bool
+) -> None:
+    """A person's push to staging supersedes our deployment with one building a commit the
+    runner's clone lacks: it is fetched and, when it contains ours, followed to its end; when it
+    does not, the deploy fails naming the commit that replaced ours."""
+    clone = tmp_path / "clone"
+    subprocess.run(["git", "clone", "-q", str(origin), str(clone)], check=True)
+    git = Git(clone)
+    head = git.text(["rev-parse", "origin/staging"])
+    app = do_stand_in.add_app("terp-staging", "staging", repo=origin)
+    pushed: list[str] = []
+
+    def wait(seconds: float) -> None:
+        clock.advance(seconds)
+        if not pushed and clock() - app.created > 20:
+            pushed.append(_push_to_staging(origin, tmp_path, on_top=on_top))
+            do_stand_in.deploy(app, cause="push", cause_details={"type": "DEPLOY_ON_PUSH"})
+
+    lines: list[str] = []
+    outcome = deploy_environment(
+        _platform(do_stand_in, clock), git, Environment(app.id, "", name="staging"), head,
+        settings=DeploySettings(), console=Printer(lines.append, indent=""), clock=clock, sleep=wait,
+    )  # fmt: skip
+    if on_top:
+        assert outcome.failure is None, outcome.failure
+        assert outcome.result is not None and outcome.result.commit == pushed[0]
+        assert any("superseded: following" in line for line in lines)
+    else:
+        assert outcome.failure is not None
+        assert f"building {pushed[0][:12]}, which does not contain ours" in str(outcome.failure)

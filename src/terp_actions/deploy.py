@@ -197,6 +197,15 @@ def decide_heal(attempts: Sequence[Attempt], max_attempts: int = 3) -> HealDecis
 # --- choosing the deployment (pure) ----------------------------------------------------------------
 
 
+def superseded_by(deployments: Sequence[Mapping[str, Any]], dep_id: str) -> str:
+    """What replaced ``dep_id`` (the newest deployment, when it is newer), said as a reason."""
+    newest = deployments[0] if deployments else None
+    if newest is None or newest.get("id") == dep_id:
+        return ""
+    commit = commit_of(newest)[:12] or "an unknown commit"
+    return f"replaced by deployment {newest.get('id')} building {commit}, which does not contain ours"
+
+
 def commit_of(deployment: Mapping[str, Any]) -> str:
     """The commit a deployment built (its first component's source commit)."""
     for key in ("services", "workers", "jobs", "static_sites", "functions"):
@@ -346,11 +355,14 @@ class Deployer:
                 dep_id = choice.deployment
             else:
                 dep_id, created = self._create(force_build), True
+        replaced = ""
         while True:
             phase, dep = self.follow(dep_id)
             while phase == "SUPERSEDED":
-                newer = choose_deployment(self._list(), self.contains)
+                listed = self._list()
+                newer = choose_deployment(listed, self.contains)
                 if newer.action != "adopt" or newer.deployment == dep_id:
+                    replaced = superseded_by(listed, dep_id)
                     break
                 self.say(f"superseded: following {newer.deployment}, which carries our commit")
                 dep_id = newer.deployment
@@ -364,8 +376,9 @@ class Deployer:
             dep_id, created = self._create(decision.force_build), True
         if phase != "ACTIVE":
             detail = f"; error: {diagnosis.line}" if diagnosis else ""
+            why = replaced if phase == "SUPERSEDED" and replaced else decision.reason
             raise DeploymentFailed(
-                f"deployment {dep_id} ended {phase}: {decision.reason}{detail}",
+                f"deployment {dep_id} ended {phase}: {why}{detail}",
                 deployment=dep_id,
                 phase=phase,
                 fingerprint=diagnosis.fingerprint if diagnosis else "",

@@ -423,17 +423,17 @@ class AppPlatform:
         return "".join(chunks)[-max_bytes:]
 
     def _read_live(self, url: str, kind: str, max_bytes: int, app: str, deployment: str) -> str:
-        """What a live log stream holds now: over https streaming or a wss websocket (plain http
-        and ws only on loopback), for at most LIVE_SECONDS or ``max_bytes``."""
+        """What a live log stream holds now. Every ``live_url`` is a websocket, whatever its scheme
+        says: doctl opens http as ws and anything else as wss (its own tests hand out
+        ``https://…?token=…``); plain http/ws only on loopback."""
         scheme = urlsplit(url).scheme
         plain = scheme in ("http", "ws")
         if scheme not in ("https", "wss", "http", "ws") or (plain and not is_loopback(url)):
             raise LogUnavailable(
                 f"{kind.lower()} log: unexpected live log address", app=app, deployment=deployment
             )
-        if scheme in ("wss", "ws"):
-            return self._read_websocket(url, kind, max_bytes, app, deployment)
-        return self._download(url, max_bytes, app, deployment, within=LIVE_SECONDS)
+        socket_url = ("ws" if plain else "wss") + url[len(scheme) :]
+        return self._read_websocket(socket_url, kind, max_bytes, app, deployment)
 
     def _read_websocket(self, url: str, kind: str, max_bytes: int, app: str, deployment: str) -> str:
         """A live log over a websocket, as doctl reads it: each frame a JSON object whose ``data``
@@ -475,9 +475,7 @@ class AppPlatform:
             ) from None
         return "".join(f"{line}\n" for line in lines)
 
-    def _download(
-        self, url: str, max_bytes: int, app: str, deployment: str, within: float | None = None
-    ) -> str:
+    def _download(self, url: str, max_bytes: int, app: str, deployment: str) -> str:
         import httpx  # noqa: PLC0415
 
         data = bytearray()
@@ -493,13 +491,10 @@ class AppPlatform:
                         deployment=deployment,
                         status=resp.status_code,
                     )
-                began = time.monotonic()
                 for chunk in resp.iter_bytes():
                     data += chunk
                     if len(data) > max_bytes:  # keep the tail: errors are usually near the end
                         del data[: len(data) - max_bytes]
-                    if within is not None and time.monotonic() - began > within:
-                        break  # a live stream keeps going: what is there now is what we read
         except httpx.HTTPError as exc:
             raise DigitalOceanError(
                 f"log file could not be read ({type(exc).__name__})",

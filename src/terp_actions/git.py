@@ -280,6 +280,15 @@ def fetch_branches(git: Git, remote: str, branches: Sequence[str]) -> None:
     git.run(["fetch", "--quiet", "--no-tags", "--no-write-fetch-head", "--", remote, *branches])
 
 
+def fetch_commit(git: Git, remote: str, sha: str) -> bool:
+    """Fetch one commit by its id (GitHub serves any reachable commit); False when the remote
+    does not have it. Nothing is written under refs/."""
+    if not is_commit_id(sha):
+        return False
+    proc = git.run(["fetch", "--quiet", "--no-tags", "--no-write-fetch-head", "--", remote, sha], check=False)
+    return proc.returncode == 0
+
+
 def remote_has_branch(git: Git, remote: str, branch: str) -> bool:
     """True when ``remote`` has ``branch`` (asks the remote)."""
     args = ["ls-remote", "--exit-code", "--heads", "--", remote, f"refs/heads/{branch}"]

@@ -205,7 +205,9 @@ def _created_by_someone_else(world: World, *, marked: bool) -> None:
         if not marked:
             spec["envs"] = []
         answer = httpx.post(
-            f"{world.do.url}/v2/apps", json={"spec": spec}, headers={"Authorization": "Bearer dop_v1_sandbox", "Accept": "application/json"}
+            f"{world.do.url}/v2/apps",
+            json={"spec": spec},
+            headers={"Authorization": "Bearer dop_v1_sandbox", "Accept": "application/json"},
         )
         assert answer.status_code == 200
 

@@ -43,6 +43,7 @@ from terp_actions.flows.staging import (
     commit_checker,
     deployer_for,
     health_check,
+    source_branches,
     verify_environment,
 )
 
@@ -105,10 +106,11 @@ def promote(
     environment = config.environments["production"]
     gitmod.fetch_branches(git, remote, [staging, production])
     before = gitmod.resolve_commit(git, f"{remote}/{production}") or ""
-    app_id = platform.get_app(environment.app)["id"]
+    app = platform.get_app(environment.app)
+    app_id = app["id"]
 
     def deployer(target: str) -> Deployer:
-        contains = commit_checker(git, target, console)
+        contains = commit_checker(git, target, console, remote=remote, branches=source_branches(app))
         return deployer_for(
             platform, app_id, config.deploy, contains=contains, console=console, clock=clock, sleep=sleep
         )

@@ -3,6 +3,7 @@ and the read-only view of an app (status)."""
 
 from __future__ import annotations
 
+import contextlib
 import time
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -20,7 +21,14 @@ from terp_actions.deploy import (
     commit_of,
     progress_line,
 )
-from terp_actions.errors import DeploymentFailed, LogUnavailable, SyncConflict, TerpError, VerificationFailed
+from terp_actions.errors import (
+    DeploymentFailed,
+    GitError,
+    LogUnavailable,
+    SyncConflict,
+    TerpError,
+    VerificationFailed,
+)
 from terp_actions.gha import Json
 from terp_actions.plan import Plan, build_plan, merge_commits, plan_to_json
 from terp_actions.spec import FilledSpec, apply_spec
@@ -47,25 +55,63 @@ if TYPE_CHECKING:
 from terp_actions.flows.outcome import Clock, Console, Outcome, Sleep
 
 
-def commit_checker(git: Git, head: str, console: Console) -> Callable[[str], bool]:
-    """``contains(commit)``: does a deployment's commit contain ``head``? (Unknown commits: no.)"""
-    unknown: set[str] = set()
+def commit_checker(
+    git: Git,
+    head: str,
+    console: Console,
+    *,
+    remote: str = "origin",
+    branches: Sequence[str] = (),
+    github: GitHubClient | None = None,
+) -> Callable[[str], bool]:
+    """``contains(commit)``: does a deployment's commit contain ``head``? A commit the clone lacks
+    (a newer push that superseded ours, which the runner's clone never fetched) is fetched first:
+    ``branches``, then the commit itself; GitHub's compare answers only when neither brings it.
+    Unknown after all that: no."""
+    answers: dict[str, bool] = {}
+
+    def known(commit: str) -> bool:
+        if gitmod.resolve_commit(git, commit) is not None:
+            return True
+        if branches:
+            with contextlib.suppress(GitError):
+                gitmod.fetch_branches(git, remote, list(branches))
+            if gitmod.resolve_commit(git, commit) is not None:
+                return True
+        return gitmod.fetch_commit(git, remote, commit) and gitmod.resolve_commit(git, commit) is not None
+
+    def decide(commit: str) -> bool:
+        if known(commit):
+            return gitmod.is_ancestor(git, head, commit)
+        if github is not None:
+            with contextlib.suppress(TerpError):
+                return str(github.compare(head, commit).get("status")) in ("ahead", "identical")
+        console.warn(f"deployment commit {commit[:12]} could not be fetched; not adopted", "Unknown commit")
+        return False
 
     def contains(commit: str) -> bool:
         if not commit:
             return False
         if commit == head:
             return True
-        if gitmod.resolve_commit(git, commit) is None:
-            if commit not in unknown:
-                unknown.add(commit)
-                console.warn(
-                    f"deployment commit {commit[:12]} is not in this clone; not adopted", "Unknown commit"
-                )
-            return False
-        return gitmod.is_ancestor(git, head, commit)
+        if commit not in answers:
+            answers[commit] = decide(commit)
+        return answers[commit]
 
     return contains
+
+
+def source_branches(app: Mapping[str, Any]) -> list[str]:
+    """The branches an app's components build (from its live spec), for fetching what it runs."""
+    spec = app.get("spec") or {}
+    found: list[str] = []
+    for kind in ("services", "workers", "jobs", "static_sites", "functions"):
+        for component in spec.get(kind) or []:
+            for source in ("github", "gitlab", "git"):
+                branch = str(((component or {}).get(source) or {}).get("branch") or "")
+                if branch and branch not in found and gitmod.is_branch_name(branch):
+                    found.append(branch)
+    return found
 
 
 # --- sync and plan ---------------------------------------------------------------------------------
@@ -263,6 +309,7 @@ def deploy_environment(
     dry_run: bool = False,
     timeout: float | None = None,
     freeze: Freeze | None = None,
+    github: GitHubClient | None = None,
     clock: Clock = time.monotonic,
     sleep: Sleep = time.sleep,
 ) -> DeployOutcome:
@@ -275,7 +322,7 @@ def deploy_environment(
         stopped = f"stopped by the deploy freeze ({freeze.reason})"
         return DeployOutcome(environment.name, head, environment.url, freeze=stopped, frozen=True)
     live = platform.get_app(environment.app)
-    contains = commit_checker(git, head, console)
+    contains = commit_checker(git, head, console, branches=source_branches(live), github=github)
     outcome = DeployOutcome(environment.name, head, str(live.get("live_url") or environment.url))
     outcome.redeploy = redeploy
     if redeploy:

@@ -109,7 +109,6 @@ class AppPlatformStandIn(StandIn):
         # as live_url), "none" (no link at all), "wss" (only a websocket live_url).
         self.log_links = "normal"
         self._websocket: Any = None
-        self._tls_logs: Any = None
         # A server-side TLS context (a test's throwaway certificate authority): with it, live logs
         # are served over wss:// and https:// as App Platform serves them.
         self.tls: Any = None
@@ -319,7 +318,13 @@ class AppPlatformStandIn(StandIn):
         return None
 
     def error_body(self, status: int, message: str) -> Any:
-        ids = {400: "bad_request", 401: "unauthorized", 404: "not_found", 409: "conflict", 429: "too_many_requests"}
+        ids = {
+            400: "bad_request",
+            401: "unauthorized",
+            404: "not_found",
+            409: "conflict",
+            429: "too_many_requests",
+        }
         return {"id": ids.get(status, "server_error"), "message": message, "request_id": str(uuid.uuid4())}
 
     def not_found(self, request: Request) -> Response:
@@ -514,25 +519,28 @@ class AppPlatformStandIn(StandIn):
                 dep = self._newest(app, {"ACTIVE"})
             if dep is None:
                 return self._missing("deployment")
-            url = f"{self.url}/_logs/{dep.id}/{kind}?token={dep.log_token}"
+            path = f"/_logs/{dep.id}/{kind}?token={dep.log_token}"
             live_now = kind.startswith("RUN") and self.phase(app, dep)[0] == "ACTIVE"
-        links: dict[str, Any] = {"historic_urls": [url], "live_url": f"{url}&live=1"}
+        return Response(200, self._log_links(path, live_now=live_now))
+
+    def _log_links(self, path: str, *, live_now: bool) -> dict[str, Any]:
+        """A logs answer for the log at ``path``: archived files (``historic_urls``) and the live
+        stream (``live_url``). The live stream is a websocket even where its address says http(s),
+        as doctl reads it (http -> ws, anything else -> wss); a plain GET of it is 426."""
         if self.log_links == "none":
-            links = {}
-        elif self.log_links == "wss":
-            links = {"live_url": f"{self.serve_websocket_logs()}/_logs/{dep.id}/{kind}?token={dep.log_token}"}
-        elif self.log_links == "https":
-            links = {
-                "live_url": f"{self.serve_tls_logs()}/_logs/{dep.id}/{kind}?token={dep.log_token}&live=1"
-            }
-        elif live_now:
+            return {}
+        if self.log_links == "wss":
+            return {"live_url": self.serve_websocket_logs() + path}
+        live = self.serve_websocket_logs().replace("ws", "http", 1) + path
+        if self.log_links == "https" or live_now:
             # The run log of a live deployment is a stream: App Platform hands out only live_url.
-            links = {"live_url": f"{url}&live=1"}
-        return Response(200, links)
+            return {"live_url": live}
+        return {"historic_urls": [f"{self.url}{path}"], "live_url": live}
 
     def serve_websocket_logs(self) -> str:
         """Serve live logs over a websocket on loopback (started once), as App Platform's
-        ``live_url`` may: each log line one JSON frame ``{"data": line}``. Returns its ws:// base."""
+        ``live_url`` does: each log line one JSON frame ``{"data": line}``. Returns its ws:// base
+        (wss:// with ``self.tls``)."""
         from websockets.sync.server import serve  # noqa: PLC0415 - only when live logs are asked for
 
         with self.lock:
@@ -541,21 +549,6 @@ class AppPlatformStandIn(StandIn):
                 threading.Thread(target=self._websocket.serve_forever, name="live-logs", daemon=True).start()
             port = self._websocket.socket.getsockname()[1]
         return f"{'wss' if self.tls else 'ws'}://{'localhost' if self.tls else '127.0.0.1'}:{port}"
-
-    def serve_tls_logs(self) -> str:
-        """Serve log files over https on loopback with ``self.tls`` (started once); its base URL."""
-        from http.server import ThreadingHTTPServer  # noqa: PLC0415
-
-        from terp_actions.sandbox.http import _make_handler  # noqa: PLC0415
-
-        with self.lock:
-            if self._tls_logs is None:
-                server = ThreadingHTTPServer(("127.0.0.1", 0), _make_handler(self))
-                server.socket = self.tls.wrap_socket(server.socket, server_side=True)
-                threading.Thread(target=server.serve_forever, name="tls-logs", daemon=True).start()
-                self._tls_logs = server
-            port = self._tls_logs.server_address[1]
-        return f"https://localhost:{port}"
 
     def _stream_log(self, connection: Any) -> None:
         parts = urlsplit(connection.request.path)
@@ -577,10 +570,6 @@ class AppPlatformStandIn(StandIn):
         if self._websocket is not None:
             self._websocket.shutdown()
             self._websocket = None
-        if self._tls_logs is not None:
-            self._tls_logs.shutdown()
-            self._tls_logs.server_close()
-            self._tls_logs = None
         super().stop()
 
     def _log_file(self, request: Request) -> Response:

@@ -100,5 +100,6 @@ def command(
         dry_run=dry_run,
         timeout=deadline,
         freeze=freeze,
+        github=session.github_or_none(),
     )
     session.finish(outcome, summary=render_deploy_summary(outcome), lines=render_deploy_text(outcome))
