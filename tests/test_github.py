@@ -9,7 +9,7 @@ import httpx
 import pytest
 
 from terp_actions.backoff import RetryPolicy
-from terp_actions.errors import GitHubError
+from terp_actions.errors import GitHubError, RateLimited
 from terp_actions.github import GitHubApi
 from terp_actions.sandbox.contract import GITHUB_CONTRACT, load_contract
 from terp_actions.sandbox.fake_github import GitHubStandIn, primary_rate_limit, secondary_rate_limit
@@ -130,16 +130,48 @@ def test_primary_rate_limit_is_waited_out_on_reads(
     assert len(sleeps) == 1 and 0 < sleeps[0] <= 61
 
 
-def test_secondary_rate_limit_on_a_write_is_not_repeated(
+@pytest.mark.parametrize(
+    ("status", "retry_after", "waited"),
+    [
+        pytest.param(403, 90, 90.0, id="403-retry-after-90"),
+        pytest.param(429, 240, 240.0, id="429-retry-after-240"),
+        pytest.param(403, None, 60.0, id="403-no-retry-after"),
+        pytest.param(429, None, 60.0, id="429-no-retry-after"),
+    ],
+)
+def test_a_write_refused_by_a_secondary_limit_is_repeated_after_the_wait_it_asks(
+    gh_stand_in: GitHubStandIn,
+    api: GitHubApi,
+    sleeps: Sleeps,
+    status: int,
+    retry_after: int | None,
+    waited: float,
+) -> None:
+    """GitHub's secondary limit (403 or 429): wait exactly retry-after (not cut at 30 s), or a
+    minute without it, then repeat the write, which the refusal left unprocessed: one comment."""
+    pr = api.create_pull(title="T", head="feature", base="main", body="")
+    gh_stand_in.inject(secondary_rate_limit("issues/create-comment", retry_after, frozenset({1}), status))
+    api.create_comment(pr.number, "hello")
+    assert sleeps == [waited] and [c.body for c in api.comments(pr.number)] == ["hello"]
+
+
+def test_a_rate_limit_past_the_run_s_budget_fails_saying_when_to_rerun(
     gh_stand_in: GitHubStandIn, api: GitHubApi, sleeps: Sleeps
 ) -> None:
-    """A write hitting the secondary limit fails once, with Retry-After kept for the caller."""
+    """Waits come out of one budget per run: a wait it cannot cover is RateLimited, naming the
+    budget and when to rerun; nothing is written and nothing slept past the budget."""
     pr = api.create_pull(title="T", head="feature", base="main", body="")
-    gh_stand_in.inject(secondary_rate_limit("issues/create-comment", 42, frozenset({1})))
-    with pytest.raises(GitHubError) as caught:
-        api.create_comment(pr.number, "hello")
-    assert (caught.value.status, caught.value.retry_after, sleeps) == (403, 42.0, [])
-    assert api.comments(pr.number) == []
+    api.rate_limit_budget = 300
+    gh_stand_in.inject(secondary_rate_limit("issues/create-comment", 200, frozenset({1})))
+    api.create_comment(pr.number, "first")
+    gh_stand_in.inject(
+        secondary_rate_limit("issues/create-comment", 200, frozenset({3}))
+    )  # call 2 was the repeat
+    with pytest.raises(RateLimited) as caught:
+        api.create_comment(pr.number, "second")
+    assert "200 s, more than this run has left (100 of github.rate_limit_budget 300 s)" in str(caught.value)
+    assert "rerun the job after" in caught.value.hint
+    assert sleeps == [200.0] and [c.body for c in api.comments(pr.number)] == ["first"]
 
 
 def test_server_errors_on_reads_are_retried(

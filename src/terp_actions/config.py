@@ -149,6 +149,15 @@ class DeploySettings:
 
 
 @dataclass(frozen=True)
+class GitHubSettings:
+    """How patient a run is with GitHub: the total time it may wait out rate limits, and how many
+    commits of a range it asks GitHub about when no subject names their pull request."""
+
+    rate_limit_budget: float = 300.0
+    pull_lookup_limit: int = 50
+
+
+@dataclass(frozen=True)
 class PromoteSettings:
     """Promotion: whether a failed, rolled-back promotion opens a revert pull request, and what a
     failed promotion that carries migrations does (``rollback`` as any other, or ``stop``)."""
@@ -195,6 +204,7 @@ class Config:
     deploy: DeploySettings = field(default_factory=DeploySettings)
     promote: PromoteSettings = field(default_factory=PromoteSettings)
     preview: PreviewSettings = field(default_factory=PreviewSettings)
+    github: GitHubSettings = field(default_factory=GitHubSettings)
     # Environment variables whose values are secrets although their names do not say so.
     secrets: tuple[str, ...] = ()
     source: str = "defaults"
@@ -308,7 +318,9 @@ class _Reader:
 
     def config(self, data: object) -> Config:
         top = self.section(
-            data, "", {"branches", "ignore", "environments", "verify", "deploy", "promote", "secrets"}
+            data,
+            "",
+            {"branches", "ignore", "environments", "verify", "deploy", "promote", "github", "secrets"},
         )
         environments = top.get("environments")
         preview = environments.pop("preview", None) if isinstance(environments, dict) else None
@@ -322,6 +334,7 @@ class _Reader:
             verify=self.verify(top.get("verify")),
             deploy=self.deploy(top.get("deploy")),
             promote=self.promote(top.get("promote")),
+            github=self.github(top.get("github")),
             secrets=self.secrets(top.get("secrets")),
             source=self.where,
         )
@@ -567,6 +580,16 @@ class _Reader:
                 sec, "promote", "after_migrations", d.after_migrations,
                 convert=_after_migrations, expected="rollback or stop",
             ),
+        )  # fmt: skip
+
+    def github(self, data: object) -> GitHubSettings:
+        sec = self.section(data, "github", {"rate_limit_budget", "pull_lookup_limit"})
+        d = GitHubSettings()
+        return GitHubSettings(
+            rate_limit_budget=self.get(sec, "github", "rate_limit_budget", d.rate_limit_budget,
+                                       convert=parse_duration, expected="a duration like 5m"),
+            pull_lookup_limit=self.get(sec, "github", "pull_lookup_limit", d.pull_lookup_limit,
+                                       convert=_count, expected="a whole number, 0 or more"),
         )  # fmt: skip
 
     def heal_rules(self, data: object) -> tuple[HealRuleSetting, ...]:

@@ -14,6 +14,7 @@
     │   │   ├── LogUnavailable   a log that could not be read (never an empty log)
     │   │   └── RequestLost      a write whose answer was lost: look before retrying
     │   └── GitHubError          the GitHub API
+    │       └── RateLimited      a rate limit that outlasts the run's wait budget
     ├── SyncConflict             main cannot be merged into staging without a person
     ├── PushRejected             the remote refused our push; nothing was lost
     ├── DeploymentFailed         the deploy did not go live (deployment, phase, fingerprint)
@@ -182,6 +183,13 @@ class GitHubError(ServiceError):
     """The GitHub API answered with an error."""
 
     title = "GitHub request failed"
+
+
+class RateLimited(GitHubError):
+    """GitHub's rate limit asks for a longer wait than the run has left: it names when to rerun.
+    Never turned into a warning, since what was not written would otherwise be lost silently."""
+
+    title = "GitHub rate limit"
 
 
 class SyncConflict(TerpError):

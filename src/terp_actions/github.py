@@ -14,11 +14,13 @@ from dataclasses import dataclass
 from typing import Any, Final, Protocol, TypeVar
 
 from terp_actions.backoff import RetryPolicy, retrying
-from terp_actions.errors import GitHubError
+from terp_actions.errors import GitHubError, RateLimited
 from terp_actions.redact import Redactor
 
 API_VERSION: Final = "2022-11-28"
 DEFAULT_API_URL: Final = "https://api.github.com"
+DEFAULT_RATE_LIMIT_BUDGET: Final = 300.0
+SECONDARY_WAIT: Final = 60.0  # GitHub: without retry-after, wait at least one minute
 T = TypeVar("T")
 
 
@@ -119,6 +121,7 @@ class GitHubApi:
         throttle: bool = True,
         policy: RetryPolicy | None = None,
         sleep: Callable[[float], None] = time.sleep,
+        rate_limit_budget: float = DEFAULT_RATE_LIMIT_BUDGET,
     ) -> None:
         from github import Auth, Github  # noqa: PLC0415 - 200+ ms to import: only where GitHub is called
 
@@ -140,6 +143,9 @@ class GitHubApi:
         self._policy = policy or RetryPolicy()
         self._sleep = sleep
         self._redact = Redactor([token])
+        # One run's patience with GitHub's rate limits: every wait they ask for comes out of it.
+        self.rate_limit_budget = rate_limit_budget
+        self.rate_limit_waited = 0.0
 
     # --- plumbing ---------------------------------------------------------------------------
 
@@ -153,15 +159,14 @@ class GitHubApi:
             status = exc.status
             headers = {k.lower(): v for k, v in (exc.headers or {}).items()}
             message = exc.data.get("message") if isinstance(exc.data, Mapping) else None
-            limited = status in (403, 429) and (
-                headers.get("x-ratelimit-remaining") == "0" or "retry-after" in headers
-            )
-            retryable = not write and (status == 429 or status >= 500 or limited)
+            text = self._redact(f"{what}: {status} {message or 'error'}")[:300]
+            wait = _rate_limit_wait(status, headers, str(message or ""))
+            if wait is not None:
+                # A request refused by a rate limit was not processed: even a write may be repeated.
+                raise _Limited(text, status=status, retry_after=wait) from None
+            retryable = not write and (status == 429 or status >= 500)
             raise GitHubError(
-                self._redact(f"{what}: {status} {message or 'error'}")[:300],
-                status=status,
-                retryable=retryable,
-                retry_after=_github_retry_after(headers),
+                text, status=status, retryable=retryable, retry_after=_github_retry_after(headers)
             ) from None
         except RequestException as exc:
             raise GitHubError(f"{what}: no answer ({type(exc).__name__})", retryable=not write) from None
@@ -172,8 +177,32 @@ class GitHubApi:
                 f"{what}: unreadable answer ({type(exc).__name__})", retryable=not write
             ) from None
 
+    def _limited(self, what: str, fn: Callable[[], T], *, write: bool = False) -> T:
+        """``_call``, waiting out rate limits exactly as long as GitHub asks, out of the run's
+        budget; a wait the budget cannot cover raises RateLimited naming when to rerun."""
+        while True:
+            try:
+                return self._call(what, fn, write=write)
+            except _Limited as exc:
+                wait = exc.retry_after or SECONDARY_WAIT
+                left = self.rate_limit_budget - self.rate_limit_waited
+                if wait > left:
+                    when = time.strftime("%H:%M:%S UTC", time.gmtime(time.time() + wait))
+                    raise RateLimited(
+                        f"{exc}: GitHub's rate limit asks for {wait:.0f} s, more than this run has left "
+                        f"({max(left, 0):.0f} of github.rate_limit_budget {self.rate_limit_budget:.0f} s)",
+                        status=exc.status,
+                        hint=f"rerun the job after {when}; nothing after this request was written",
+                    ) from None
+                self.rate_limit_waited += wait
+                self._sleep(wait)
+
     def _read(self, what: str, fn: Callable[[], T]) -> T:
-        return retrying(lambda: self._call(what, fn), self._policy, sleep=self._sleep)
+        return retrying(lambda: self._limited(what, fn), self._policy, sleep=self._sleep)
+
+    def _write(self, what: str, fn: Callable[[], T]) -> T:
+        """A write: repeated only after a rate limit refused it (then it was not processed)."""
+        return self._limited(what, fn, write=True)
 
     def _raw(self, verb: str, path: str, body: Mapping[str, Any] | None = None) -> Any:
         """A request PyGithub has no method for (or would send to a lazy, wrong URL)."""
@@ -205,18 +234,16 @@ class GitHubApi:
 
     def create_pull(self, *, title: str, head: str, base: str, body: str) -> PullInfo:
         """Open a pull request."""
-        return self._call(
+        return self._write(
             "create pull request",
             lambda: _pull(self._repo.create_pull(title=title, head=head, base=base, body=body)),
-            write=True,
         )
 
     def update_pull(self, number: int, *, title: str, body: str) -> PullInfo:
         """Change a pull request's title and body."""
-        return self._call(
+        return self._write(
             "update pull request",
             lambda: _pull_from_json(self._raw("PATCH", f"/pulls/{number}", {"title": title, "body": body})),
-            write=True,
         )
 
     def comments(self, number: int) -> list[CommentInfo]:
@@ -235,7 +262,7 @@ class GitHubApi:
             c = self._repo.get_issue(number).create_comment(body)
             return CommentInfo(c.id, c.body, c.user.login)
 
-        return self._call("create comment", create, write=True)
+        return self._write("create comment", create)
 
     def update_comment(self, comment_id: int, body: str) -> CommentInfo:
         """Edit a comment in place (repeating the same edit is harmless)."""
@@ -281,7 +308,7 @@ class GitHubApi:
             )
             return DeploymentInfo(d.id, d.sha, d.ref, d.environment, d.payload)
 
-        return self._call("create deployment", create, write=True)
+        return self._write("create deployment", create)
 
     def create_status(
         self,
@@ -299,10 +326,9 @@ class GitHubApi:
             body["log_url"] = log_url
         if environment_url:
             body["environment_url"] = environment_url
-        return self._call(
+        return self._write(
             "create deployment status",
             lambda: _status(self._raw("POST", f"/deployments/{deployment_id}/statuses", body)),
-            write=True,
         )
 
     def deployments(self, environment: str, *, sha: str | None = None) -> list[DeploymentInfo]:
@@ -366,6 +392,30 @@ def _status(data: Mapping[str, Any]) -> StatusInfo:
         str(data.get("created_at") or ""),
         str((data.get("creator") or {}).get("login") or ""),
     )
+
+
+class _Limited(GitHubError):
+    """A request a rate limit refused (unprocessed); ``retry_after`` is how long GitHub asks."""
+
+
+def _rate_limit_wait(status: int, headers: Mapping[str, str], message: str) -> float | None:
+    """How long a rate-limit answer asks us to wait, or None when the answer is not one. GitHub's
+    REST documentation: a primary limit is 403/429 with x-ratelimit-remaining 0 (wait until
+    x-ratelimit-reset); a secondary limit is 403/429 with a message and maybe retry-after (honour
+    it; without it, at least a minute)."""
+    if status not in (403, 429):
+        return None
+    if "retry-after" in headers:
+        try:
+            return max(0.0, float(headers["retry-after"]))
+        except ValueError:
+            return SECONDARY_WAIT
+    if headers.get("x-ratelimit-remaining") == "0":
+        reset = _github_retry_after(headers)
+        return reset if reset is not None else SECONDARY_WAIT
+    if status == 429 or "rate limit" in message.lower():
+        return SECONDARY_WAIT
+    return None
 
 
 def _github_retry_after(headers: Mapping[str, str]) -> float | None:

@@ -8,12 +8,12 @@ state carried in a comment is read back only from our own comment, and validated
 from __future__ import annotations
 
 import time
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import TYPE_CHECKING, Final
 
-from terp_actions.errors import GitHubError
+from terp_actions.errors import GitHubError, RateLimited
 from terp_actions.report import MARKER, PullState, StageState, parse_state, render_comment
 
 if TYPE_CHECKING:
@@ -245,6 +245,8 @@ def publish_stage(
                     github, pr, stage, stage_state, author=author, repo_url=repo_url, merged=merged
                 )
             )
+        except RateLimited:
+            raise  # never a silent warning: the run says when to rerun
         except GitHubError as exc:
             report.failures.append((pr, str(exc)))
     wanted = DEPLOYMENT_STATES.get((stage, stage_state.status))
@@ -260,6 +262,8 @@ def publish_stage(
                 log_url=log_url,
             )
             report.deployment_state = wanted
+        except RateLimited:
+            raise
         except GitHubError as exc:
             report.deployment_error = str(exc)
     return report
@@ -282,3 +286,33 @@ def pulls_for_commit(
             return found
         sleep(wait)
     return ()
+
+
+def pulls_of_commits(
+    github: GitHubClient,
+    shas: Sequence[str],
+    *,
+    base: str,
+    limit: int,
+    sleep: Callable[[float], None] = time.sleep,
+) -> tuple[dict[int, str], str]:
+    """Merged pull requests into ``base`` carrying ``shas`` (newest first; commits whose subject
+    names no pull request, as a rebase merge leaves them), asked one commit at a time for the
+    first ``limit``: each PR with its newest commit here, and a note when the list was cut. Only
+    when every answer is empty is the newest asked again (GitHub lists a just-pushed commit late)."""
+    asked = list(shas[: max(limit, 0)])
+    found: dict[int, str] = {}
+    for sha in asked:
+        for pull in github.pulls_for_commit(sha):
+            if pull.base == base and pull.merged:
+                found.setdefault(pull.number, sha)
+    if asked and not found:
+        found = dict.fromkeys(pulls_for_commit(github, asked[0], base=base, sleep=sleep), asked[0])
+    cut = len(shas) - len(asked)
+    note = (
+        f"asked GitHub about {len(asked)} of {len(shas)} commits naming no pull request "
+        "(github.pull_lookup_limit); the other pull requests get no comment"
+        if cut > 0
+        else ""
+    )
+    return found, note

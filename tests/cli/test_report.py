@@ -13,7 +13,7 @@ import pytest
 from terp_actions.report import (
     MARKER,
 )
-from terp_actions.sandbox.fake_github import GitHubStandIn
+from terp_actions.sandbox.fake_github import GitHubStandIn, secondary_rate_limit
 from terp_actions.sandbox.http import Fault
 
 from ..test_report import gh  # noqa: F401 - a fixture
@@ -174,3 +174,20 @@ def test_an_unreadable_github_answer_is_a_warning_not_a_traceback(
             "the GitHub Deployment was not updated: create deployment status: unreadable answer"
             in result.stderr
         )
+
+
+def test_cli_report_fails_when_a_rate_limit_outlasts_the_budget(gh: GitHubStandIn, origin: Path) -> None:
+    """A secondary rate limit asking for longer than github.rate_limit_budget fails the report
+    (exit 1) saying when to rerun: the row is never dropped behind a green run."""
+    sha = subprocess.run(
+        ["git", "rev-parse", "main"], cwd=origin, capture_output=True, text=True, check=True
+    ).stdout.strip()
+    gh.inject(secondary_rate_limit("issues/create-comment", 400))
+    env = {
+        "GITHUB_TOKEN": "ghs_sandbox", "GITHUB_REPOSITORY": "terp/terp", "GITHUB_API_URL": gh.url,
+        "TERP_PULL_REQUESTS": "[12]",
+    }  # fmt: skip
+    result = invoke(["report", "--stage", "verified", "--status", "success", "--sha", sha], env=env)
+    assert result.exit_code == 1
+    assert "asks for 400 s" in result.stderr and "rerun the job after" in result.stderr
+    assert not [c for c in gh.comments.values() if c.issue == 12]

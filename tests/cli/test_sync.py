@@ -132,3 +132,41 @@ def test_cli_json_and_human_output(world: World) -> None:
     human = invoke(["sync", "--repo", str(world.ours.path)], {})
     assert human.stdout.splitlines()[0].startswith("sync FAST-FORWARD  staging fast-forwarded to main")
     assert "    Feature (#3)" in human.stdout
+
+
+def test_rebase_merged_pull_requests_are_found_through_their_commits(world: World, tmp_path: Path) -> None:
+    """Two pull requests rebase-merged into main (no subject names them) in one sync: each is
+    found through GitHub's commit-to-pull-requests lookup, with its newest commit as its merge."""
+    first = world.commit_on("main", "Add export", {"export.py": "1\n"})
+    second = world.commit_on("main", "Add import", {"import.py": "1\n"})
+    third = world.commit_on("main", "Import: handle empty files", {"import.py": "2\n"})
+    with GitHubStandIn(world.origin, tokens={TOKEN: "github-actions[bot]"}).running() as gh:
+        gh.add_pull("Export", "export", merged_sha=first, commits=(first,), number=31)
+        gh.add_pull("Import", "import", merged_sha=third, commits=(second, third), number=32)
+        gh.add_pull("Elsewhere", "x", base="release", merged_sha=third, commits=(third,), number=33)
+        env = {
+            "GITHUB_TOKEN": TOKEN, "GITHUB_REPOSITORY": "terp/terp", "GITHUB_API_URL": gh.url,
+            "GITHUB_ACTIONS": "true", "GITHUB_OUTPUT": str(tmp_path / "out"),
+        }  # fmt: skip
+        result = invoke(["sync", "--repo", str(world.ours.path), "--json"], env)
+        assert result.exit_code == 0, result.stderr
+        data = json.loads(result.stdout)
+        assert data["pull-requests"] == [31, 32]
+        assert data["merge-commits"] == {"31": first, "32": third}
+        assert gh.calls["repos/list-pull-requests-associated-with-commit"] == 3  # no waits, no repeats
+
+
+def test_the_pull_request_lookup_is_bounded_and_says_so(world: World, tmp_path: Path) -> None:
+    """github.pull_lookup_limit bounds the commits asked about; the cut is a warning."""
+    for n in range(3):
+        world.commit_on("main", f"Change {n}", {f"f{n}.py": "1\n"})
+    (world.ours.path / ".github").mkdir()
+    (world.ours.path / ".github" / "terp-actions.yml").write_text("github: {pull_lookup_limit: 1}\n")
+    with GitHubStandIn(world.origin, tokens={TOKEN: "github-actions[bot]"}).running() as gh:
+        gh.add_pull("Change 2", "c2", merged_sha=world.tip("main"), number=40)
+        env = {"GITHUB_TOKEN": TOKEN, "GITHUB_REPOSITORY": "terp/terp", "GITHUB_API_URL": gh.url}
+        result = invoke(["sync", "--repo", str(world.ours.path), "--json"], env)
+        assert result.exit_code == 0, result.stderr
+        assert json.loads(result.stdout)["pull-requests"] == [40]
+        assert "asked GitHub about 1 of 3 commits naming no pull request" in result.stderr
+        assert gh.calls["repos/list-pull-requests-associated-with-commit"] == 1

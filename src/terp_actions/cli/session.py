@@ -43,6 +43,7 @@ class Session:
         self.runner.redact = self.redact
         self._github: GitHubApi | None = None
         self._platform: AppPlatform | None = None
+        self._rate_limit_budget = 300.0  # github.rate_limit_budget, once the configuration is read
 
     @classmethod
     def start(cls, *, as_json: bool = False) -> Session:
@@ -121,6 +122,9 @@ class Session:
         for name in config.secrets:  # the team's own secret names, hidden from here on
             if self.environ.get(name, "").strip():
                 self.hide(self.environ[name])
+        self._rate_limit_budget = config.github.rate_limit_budget
+        if self._github is not None:
+            self._github.rate_limit_budget = self._rate_limit_budget
         return config
 
     def rules(
@@ -249,6 +253,7 @@ class Session:
                 self.repository,
                 api_url,
                 throttle=self.environ.get("TERP_GITHUB_THROTTLE", "1") != "0",
+                rate_limit_budget=self._rate_limit_budget,
             )
         return self._github
 

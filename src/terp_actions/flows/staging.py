@@ -30,7 +30,8 @@ from terp_actions.errors import (
     VerificationFailed,
 )
 from terp_actions.gha import Json
-from terp_actions.plan import Plan, build_plan, merge_commits, plan_to_json
+from terp_actions.plan import Plan, build_plan, merge_commits, plan_to_json, pull_request_numbers
+from terp_actions.publish import pulls_of_commits
 from terp_actions.spec import FilledSpec, apply_spec
 from terp_actions.sync import SyncResult, SyncStatus, open_conflict_pr, run_sync
 from terp_actions.verify import (
@@ -136,7 +137,7 @@ class SyncOutcome(Outcome):
             "before": r.before,
             "after": r.after,
             "merged-commits": r.merged_commits,
-            "pull-requests": list(r.pull_requests),
+            "pull-requests": [*sorted(set(r.pull_requests) | set(self.merges))],
             "merge-commits": {str(pr): sha for pr, sha in sorted(self.merges.items())},
             "conflict-files": list(r.conflict_files),
             "sync-pr": r.sync_pr,
@@ -156,8 +157,11 @@ def sync_branches(
     github: GitHubClient | None,
     console: Console,
     dry_run: bool = False,
+    pull_lookup_limit: int = 50,
 ) -> SyncOutcome:
-    """Bring ``source`` into ``target`` (never forced); a conflict opens or updates one pull request."""
+    """Bring ``source`` into ``target`` (never forced); a conflict opens or updates one pull request.
+    Each pull request the sync carries gets its merge commit: from the subjects, and for commits
+    whose subject names none (a rebase merge), from GitHub's commit-to-pull-requests lookup."""
 
     def conflict_pr(files: Sequence[str], main_tip: str, staging_tip: str) -> tuple[int | None, str]:
         if github is None:
@@ -186,7 +190,18 @@ def sync_branches(
             result.conflict_files,
         )
     if result.status is not SyncStatus.UP_TO_DATE:
-        outcome.merges = merge_commits(gitmod.commit_subjects(git, result.before, f"{remote}/{source}"))
+        commits = list(gitmod.commit_subjects(git, result.before, f"{remote}/{source}"))
+        outcome.merges = merge_commits(commits)
+        unnamed = [sha for sha, subject in commits if not pull_request_numbers(subject)]
+        if github is not None and unnamed and result.status is not SyncStatus.CONFLICT:
+            try:
+                found, note = pulls_of_commits(github, unnamed, base=source, limit=pull_lookup_limit)
+            except TerpError as exc:  # the sync is done: a lookup that fails is a warning
+                found, note = {}, f"the pull requests of {len(unnamed)} commits are unknown: {exc}"
+            if note:
+                console.warn(note, "Pull requests")
+            for number, sha in found.items():
+                outcome.merges.setdefault(number, sha)
     return outcome
 
 

@@ -30,11 +30,17 @@ def primary_rate_limit(operation: str, calls: frozenset[int] = frozenset()) -> F
                  headers=(("x-ratelimit-remaining", "0"), ("x-ratelimit-reset", reset)))  # fmt: skip
 
 
+SECONDARY_LIMIT_MESSAGE = (
+    "You have exceeded a secondary rate limit. Please wait a few minutes before you try again."
+)
+
+
 def secondary_rate_limit(
-    operation: str, retry_after: float = 1, calls: frozenset[int] = frozenset()
+    operation: str, retry_after: float | None = 1, calls: frozenset[int] = frozenset(), status: int = 403
 ) -> Fault:
-    """GitHub's answer to a burst of writes: 403 with Retry-After."""
-    return Fault(operation, "status", calls, 403, retry_after=retry_after)
+    """GitHub's answer to a burst of requests: 403 or 429, with or without ``retry-after``
+    (GitHub's REST documentation on secondary rate limits)."""
+    return Fault(operation, "status", calls, status, retry_after=retry_after, message=SECONDARY_LIMIT_MESSAGE)
 
 
 def _iso(ts: float) -> str:
@@ -57,6 +63,8 @@ class PullRequest:
     merged: bool = False
     created: float = 0.0
     updated: float = 0.0
+    # A rebase merge's commits: GitHub links them to the PR only through commits/{sha}/pulls.
+    commits: tuple[str, ...] = ()
 
 
 @dataclass
@@ -154,12 +162,14 @@ class GitHubStandIn(StandIn):
     # --- setup helpers ------------------------------------------------------------------------
 
     def add_pull(self, title: str, head: str, base: str = "main", *, user: str = "octocat", merged_sha: str | None = None,
-                 head_sha: str = "", number: int | None = None) -> PullRequest:  # fmt: skip
-        """Record a pull request (merged when ``merged_sha`` is given)."""
+                 head_sha: str = "", number: int | None = None, commits: tuple[str, ...] = ()) -> PullRequest:  # fmt: skip
+        """Record a pull request (merged when ``merged_sha`` is given; a rebase merge's
+        ``commits`` are its commits as they landed on the base branch)."""
         with self.lock:
             now = self.clock()
             n = number if number is not None else next(self.numbers)
-            pr = PullRequest(n, title, head, base, user, head_sha=head_sha, created=now, updated=now)
+            pr = PullRequest(n, title, head, base, user, head_sha=head_sha, created=now, updated=now,
+                             commits=commits)  # fmt: skip
             if merged_sha:
                 pr.state, pr.merged, pr.merge_commit_sha = "closed", True, merged_sha
             self.pulls[n] = pr
@@ -472,7 +482,7 @@ class GitHubStandIn(StandIn):
         with self.lock:
             if self.calls["repos/list-pull-requests-associated-with-commit"] <= self.pulls_visible_after:
                 return self._paged(request, [])
-            found = [p for p in self.pulls.values() if sha in (p.merge_commit_sha, p.head_sha)]
+            found = [p for p in self.pulls.values() if sha in (p.merge_commit_sha, p.head_sha, *p.commits)]
             return self._paged(
                 request, [self._pull_json(p, request) for p in sorted(found, key=lambda p: p.number)]
             )

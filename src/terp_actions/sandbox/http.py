@@ -46,6 +46,7 @@ class Fault:
     retry_after: float | None = None
     delay: float = 0.0
     headers: tuple[tuple[str, str], ...] = ()
+    message: str = ""  # the error body's message (the service's own words), when it matters
 
     def applies(self, operation: str, call: int) -> bool:
         """True when this fault hits ``operation``'s ``call``-th call."""
@@ -275,7 +276,7 @@ class StandIn:
         if fault.retry_after is not None:
             seconds = float(fault.retry_after)
             headers["Retry-After"] = str(int(seconds) if seconds.is_integer() else seconds)
-        reason = "rate limited" if fault.status == 429 else "injected failure"
+        reason = fault.message or ("rate limited" if fault.status == 429 else "injected failure")
         return Response(fault.status, self.error_body(fault.status, reason), headers)
 
     def _match(self, request: Request) -> Route | None:

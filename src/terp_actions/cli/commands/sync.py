@@ -45,6 +45,7 @@ def command(
         github=session.github_or_none(),
         console=session,
         dry_run=dry_run,
+        pull_lookup_limit=config.github.pull_lookup_limit,
     )
     session.finish(
         outcome, summary=render_sync_summary(outcome.result), lines=render_sync_text(outcome.result)
