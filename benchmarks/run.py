@@ -233,10 +233,53 @@ def bench_deploy_requests() -> list[tuple[str, float, float | None]]:
     ]
 
 
+def bench_github_requests() -> list[tuple[str, float, float | None]]:
+    """GitHub requests of one staging run carrying one pull request (sync, plan, deploy, verify
+    and the four reports the workflow makes), on the demo's history and stand-ins; then those of
+    one `report` after 1,200 earlier staging Deployments."""
+    from terp_actions.flows import report_stage  # noqa: PLC0415 - only this section needs them
+    from terp_actions.report import StageState  # noqa: PLC0415
+    from terp_actions.sandbox.demo import merge_and_register, open_sandbox, staging_run  # noqa: PLC0415
+    from terp_actions.sandbox.history import start_terp_history  # noqa: PLC0415
+
+    with (
+        tempfile.TemporaryDirectory() as folder,
+        open_sandbox(lambda _line: None, start_terp_history(Path(folder))) as s,
+    ):
+        merge_and_register(s, 101)
+        s.b.push("main")
+        before = sum(s.gh.calls.values())
+        counts = dict(s.gh.calls)
+        staging_run(s, [101])
+        run = sum(s.gh.calls.values()) - before
+        print(
+            "  "
+            + ", ".join(
+                f"{op} {n - counts.get(op, 0)}" for op, n in s.gh.calls.items() if n > counts.get(op, 0)
+            )
+        )
+        head = s.b.git.text(["rev-parse", "origin/staging"])
+        for _ in range(1200):
+            s.github.create_deployment(ref=head, environment="staging", description="earlier")
+        listed = s.gh.calls["repos/list-deployments"]
+        verified = StageState("success", s.b.git.text(["rev-parse", "origin/main"]), "")
+        report_stage(s.github, [101], "verified", verified, console=s.out, env="staging")
+        pages = s.gh.calls["repos/list-deployments"] - listed
+    print(
+        f"one-PR staging run: {run} GitHub requests; one report after 1,200 Deployments: {pages} list pages"
+    )
+    return [
+        ("GitHub requests of a one-PR staging run / 15", run / 15, 1.0),
+        ("Deployments pages of one report (1,200 earlier) / 6", pages / 6, 1.0),
+    ]
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--quick", action="store_true", help="2,000 commits instead of 20,000")
-    parser.add_argument("--only", choices=["plan", "startup", "matching", "deploy"], help="run one section")
+    parser.add_argument(
+        "--only", choices=["plan", "startup", "matching", "deploy", "github"], help="run one section"
+    )
     args = parser.parse_args()
     commits, files = (2_000, 5_000) if args.quick else (20_000, 50_000)
     sections: dict[str, Callable[[], list[tuple[str, float, float | None]]]] = {
@@ -244,6 +287,7 @@ def main() -> int:
         "startup": lambda: bench_startup(runs=7),
         "matching": bench_matching,
         "deploy": bench_deploy_requests,
+        "github": bench_github_requests,
     }
     results = [row for name, section in sections.items() if args.only in (None, name) for row in section()]
     print("\nratio                                                        measured  target")

@@ -20,6 +20,7 @@ from terp_actions.redact import Redactor
 API_VERSION: Final = "2022-11-28"
 DEFAULT_API_URL: Final = "https://api.github.com"
 DEFAULT_RATE_LIMIT_BUDGET: Final = 300.0
+DEPLOYMENTS_LIMIT: Final = 30  # Deployments read at most per question (the newest are the ones asked about)
 SECONDARY_WAIT: Final = 60.0  # GitHub: without retry-after, wait at least one minute
 T = TypeVar("T")
 
@@ -103,7 +104,9 @@ class GitHubClient(Protocol):
         environment_url: str = "",
         auto_inactive: bool = True,
     ) -> StatusInfo: ...
-    def deployments(self, environment: str, *, sha: str | None = None) -> list[DeploymentInfo]: ...
+    def deployments(
+        self, environment: str, *, sha: str | None = None, limit: int = DEPLOYMENTS_LIMIT
+    ) -> list[DeploymentInfo]: ...
     def statuses(self, deployment_id: int) -> list[StatusInfo]: ...
     def compare(self, base: str, head: str) -> dict[str, Any]: ...
 
@@ -136,6 +139,7 @@ class GitHubApi:
             api_version=API_VERSION,
             seconds_between_requests=0.0 if not throttle else 0.25,
             seconds_between_writes=0.0 if not throttle else 1.0,
+            per_page=100,
         )
         self.repository = repository
         self._repo = self._github.get_repo(repository)
@@ -331,18 +335,25 @@ class GitHubApi:
             lambda: _status(self._raw("POST", f"/deployments/{deployment_id}/statuses", body)),
         )
 
-    def deployments(self, environment: str, *, sha: str | None = None) -> list[DeploymentInfo]:
-        """Deployments of ``environment`` (newest first), optionally only those of ``sha``."""
+    def deployments(
+        self, environment: str, *, sha: str | None = None, limit: int = DEPLOYMENTS_LIMIT
+    ) -> list[DeploymentInfo]:
+        """The newest ``limit`` Deployments of ``environment`` (optionally only those of ``sha``),
+        newest first. Pages are read only until ``limit`` are in hand: a long history costs no
+        more requests than a short one."""
         kwargs: dict[str, Any] = {"environment": environment}
         if sha:
             kwargs["sha"] = sha
-        return self._read(
-            "list deployments",
-            lambda: [
-                DeploymentInfo(d.id, d.sha, d.ref, d.environment, d.payload)
-                for d in self._repo.get_deployments(**kwargs)
-            ],
-        )
+
+        def first() -> list[DeploymentInfo]:
+            found = []
+            for d in self._repo.get_deployments(**kwargs):  # a lazy list: one page per 100
+                found.append(DeploymentInfo(d.id, d.sha, d.ref, d.environment, d.payload))
+                if len(found) >= limit:
+                    break
+            return found
+
+        return self._read("list deployments", first)
 
     def statuses(self, deployment_id: int) -> list[StatusInfo]:
         """A deployment's statuses, newest first."""

@@ -229,7 +229,7 @@ def verified_commits(github: Any, *, look_at: int = 30) -> set[str]:
     if github is None:
         return set()
     found = set()
-    for deployment in github.deployments("staging")[:look_at]:
+    for deployment in github.deployments("staging", limit=look_at):
         states = [s.state for s in github.statuses(deployment.id)]
         if states and states[0] in ("success", "inactive") and "success" in states:
             found.add(deployment.sha)

@@ -17,7 +17,7 @@ from terp_actions.errors import GitHubError, RateLimited
 from terp_actions.report import MARKER, PullState, StageState, parse_state, render_comment
 
 if TYPE_CHECKING:
-    from terp_actions.github import CommentInfo, GitHubClient
+    from terp_actions.github import CommentInfo, DeploymentInfo, GitHubClient
 
 BOT_LOGIN: Final = "github-actions[bot]"
 # How a stage's status shows on the environment's GitHub Deployment.
@@ -138,11 +138,15 @@ def is_stale(state: str, created_at: str, now: float, stale_after: float = STALE
     return now - stamp > stale_after
 
 
-def mark_interrupted(github: GitHubClient, environment: str, *, now: float, look_at: int = 5) -> list[int]:
+def mark_interrupted(
+    github: GitHubClient, environment: str, *, now: float, newest: Sequence[DeploymentInfo] | None = None,
+    look_at: int = 5,
+) -> list[int]:  # fmt: skip
     """Deployments of ``environment`` that a cancelled or timed-out run left in progress get an
-    ``error`` status saying so (the newest few only). Returns the ids marked."""
+    ``error`` status saying so (the newest few only, ``newest`` when already read). Returns the
+    ids marked."""
     marked = []
-    for deployment in github.deployments(environment)[:look_at]:
+    for deployment in newest if newest is not None else github.deployments(environment, limit=look_at):
         statuses = github.statuses(deployment.id)
         if statuses and is_stale(statuses[0].state, statuses[0].created_at, now):
             github.create_status(
@@ -177,14 +181,17 @@ def record_deployment(
     """Set the state of the one GitHub Deployment for ``environment`` and ``sha`` (made if missing).
 
     Two runs at once may both create one: after a create we list again, keep the oldest, and mark
-    our own later one inactive, so one Deployment per environment and commit stays active.
+    our own later one inactive, so one Deployment per environment and commit stays active. The
+    newest few Deployments are read once: they show whether this commit has one already (an older
+    one is found by the check after the create) and what an interrupted run left open.
     """
-    existing = github.deployments(environment, sha=sha)
+    newest = github.deployments(environment, limit=5)
+    existing = [d.id for d in newest if d.sha == sha]
     if existing:
-        deployment_id = min(d.id for d in existing)
+        deployment_id = min(existing)
     else:
         # A new run for this environment: first close what an interrupted earlier run left open.
-        mark_interrupted(github, environment, now=time.time())
+        mark_interrupted(github, environment, now=time.time(), newest=newest)
         created = github.create_deployment(
             ref=sha, environment=environment, description=description, production=environment == "production"
         ).id
@@ -197,7 +204,7 @@ def record_deployment(
     if state == "success" and environment == "production":
         # auto_inactive leaves production Deployments alone (GitHub documents it for
         # non-production ones only): the one that ran before is marked inactive here.
-        for earlier in github.deployments(environment)[:5]:
+        for earlier in github.deployments(environment, limit=5):
             if earlier.id != deployment_id:
                 statuses = github.statuses(earlier.id)
                 if statuses and statuses[0].state == "success":

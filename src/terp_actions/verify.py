@@ -389,7 +389,7 @@ def baseline_p95(
     """The p95 of the newest verified deploy of ``environment``, read from the ``p95=NNNms`` note
     of its GitHub Deployment's successful status that we wrote (a status by anyone else, or a
     malformed note, is ignored); None when no recent one has it."""
-    for deployment in github.deployments(environment)[:look_at]:
+    for deployment in github.deployments(environment, limit=look_at):
         statuses = github.statuses(deployment.id)
         found = previous_p95(s.description for s in statuses if s.state == "success" and s.creator == author)
         if found is not None:

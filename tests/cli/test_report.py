@@ -13,7 +13,7 @@ import pytest
 from terp_actions.report import (
     MARKER,
 )
-from terp_actions.sandbox.fake_github import GitHubStandIn, secondary_rate_limit
+from terp_actions.sandbox.fake_github import Deployment, GitHubStandIn, secondary_rate_limit
 from terp_actions.sandbox.http import Fault
 
 from ..test_report import gh  # noqa: F401 - a fixture
@@ -191,3 +191,31 @@ def test_cli_report_fails_when_a_rate_limit_outlasts_the_budget(gh: GitHubStandI
     assert result.exit_code == 1
     assert "asks for 400 s" in result.stderr and "rerun the job after" in result.stderr
     assert not [c for c in gh.comments.values() if c.issue == 12]
+
+
+def test_one_report_reads_few_deployment_pages_whatever_the_history(gh: GitHubStandIn, origin: Path) -> None:
+    """With 1,200 earlier staging Deployments, a `report` of a new commit reads at most six
+    pages of Deployments: it stops paging as soon as it has what it asked for."""
+    main = subprocess.run(
+        ["git", "rev-parse", "main"], cwd=origin, capture_output=True, text=True, check=True
+    ).stdout.strip()
+    feature = subprocess.run(
+        ["git", "rev-parse", "feature"], cwd=origin, capture_output=True, text=True, check=True
+    ).stdout.strip()
+    with gh.lock:
+        for _ in range(1200):
+            d = Deployment(
+                next(gh.ids), main, "staging", "staging", "deploy", "", "github-actions[bot]", {}, 0.0
+            )
+            d.statuses.append({"id": next(gh.ids), "state": "success", "creator": "github-actions[bot]",
+                               "description": "verified (p95=100ms)", "log_url": "", "environment_url": "",
+                               "created": 0.0})  # fmt: skip
+            gh.deployments[d.id] = d
+    env = {
+        "GITHUB_TOKEN": "ghs_sandbox", "GITHUB_REPOSITORY": "terp/terp", "GITHUB_API_URL": gh.url,
+        "TERP_PULL_REQUESTS": "[12]",
+    }  # fmt: skip
+    args = ["report", "--stage", "verified", "--status", "success", "--sha", feature, "--env", "staging"]
+    result = invoke(args, env=env)
+    assert result.exit_code == 0, result.stderr
+    assert 1 <= gh.calls["repos/list-deployments"] <= 6

@@ -123,7 +123,10 @@ def run_demo(say: Say, keep: Path | None = None) -> None:
         say(f"\nThe repository is kept in {builder.work} (origin: {builder.origin}).")
 
 
-def _flow(say: Say, b: HistoryBuilder) -> None:
+@contextmanager
+def open_sandbox(say: Say, b: HistoryBuilder) -> Iterator[Sandbox]:
+    """The demo's stand-ins over ``b``'s origin, a staging and a production app, the TERP
+    configuration and clients pointed at them, for as long as the block runs."""
     clock = ManualClock()
     gh_stand_in = GitHubStandIn(b.origin, tokens={GITHUB_TOKEN: "github-actions[bot]"})
     do_stand_in = AppPlatformStandIn(tokens={DO_TOKEN}, clock=clock)
@@ -143,12 +146,24 @@ def _flow(say: Say, b: HistoryBuilder) -> None:
                 "production": Environment(production.id, app.url, ".do/app.yaml", "production"),
             },
         )
-        s = Sandbox(
+        yield Sandbox(
             b, gh, do, app, clock, config,
             GitHubApi(GITHUB_TOKEN, "terp/terp", gh.url, throttle=False),
             AppPlatform(DO_TOKEN, do.url, sleep=clock.advance),
             staging, production, Printer(say, redact=Redactor(_SPEC_ENV.values())),
         )  # fmt: skip
+
+
+def merge_and_register(s: Sandbox, number: int) -> None:
+    """Merge one of the demo's pull requests into main (not pushed) and tell GitHub about it."""
+    title, files, how = TERP_PULLS.get(number) or (_CONFLICT_PULL[1], _CONFLICT_PULL[2], {"squash": True})
+    pull = s.b.merge_pull(number, title, files, **how)
+    s.gh.add_pull(title, f"pr-{number}", "main", merged_sha=pull.merge_commit, number=number)
+
+
+def _flow(say: Say, b: HistoryBuilder) -> None:
+    with open_sandbox(say, b) as s:
+        gh, do, app, staging, config = s.gh, s.do, s.app, s.staging, s.config
         say("terp-actions demo: the whole flow on a throwaway TERP-like repository and the local sandbox")
         say(f"  repository {b.work}; GitHub {gh.url}; App Platform {do.url} (simulated clock); app {app.url}")
         say("  ignore rules (the defaults): " + ", ".join(config.ignore))
@@ -156,13 +171,7 @@ def _flow(say: Say, b: HistoryBuilder) -> None:
         batches = [*TERP_BATCHES, (SPEC_PULL,), (_CONFLICT_PULL[0],)]
         for index, batch in enumerate(batches, start=1):
             for number in batch:
-                title, files, how = TERP_PULLS.get(number) or (
-                    _CONFLICT_PULL[1],
-                    _CONFLICT_PULL[2],
-                    {"squash": True},
-                )
-                pull = b.merge_pull(number, title, files, **how)
-                gh.add_pull(title, f"pr-{number}", "main", merged_sha=pull.merge_commit, number=number)
+                merge_and_register(s, number)
                 numbers.append(number)
             b.push("main")
             say("")

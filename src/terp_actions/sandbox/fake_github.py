@@ -26,7 +26,7 @@ BOT_LOGIN = "github-actions[bot]"
 def primary_rate_limit(operation: str, calls: frozenset[int] = frozenset()) -> Fault:
     """GitHub's answer when the hourly limit is spent: 403, remaining 0, a reset time."""
     reset = str(int(time.time()) + 60)
-    return Fault(operation, "status", calls, 403,
+    return Fault(operation, "status", calls, 403, message="API rate limit exceeded for installation.",
                  headers=(("x-ratelimit-remaining", "0"), ("x-ratelimit-reset", reset)))  # fmt: skip
 
 
@@ -224,8 +224,9 @@ class GitHubStandIn(StandIn):
         response.headers.setdefault("x-github-api-version-selected", API_VERSION)
 
     def error_body(self, status: int, message: str) -> Any:
-        if status == 403:
-            message = "API rate limit exceeded" if message == "injected failure" else message
+        if status == 403 and message == "injected failure":
+            # What a fork's token (or a missing permission) gets; rate limits carry their own words.
+            message = "Resource not accessible by integration"
         return {"message": message, "documentation_url": "https://docs.github.com/rest"}
 
     def _sha(self, rev: str) -> str | None:
