@@ -18,7 +18,7 @@ ROOT = Path(__file__).resolve().parent.parent
 DOCS = ROOT / "docs"
 README = ROOT / "README.md"
 COMMON = ("--config", "--json", "--help")
-SECTIONS = ("branches", "verify", "deploy", "promote", "environments", "environments.preview",
+SECTIONS = ("branches", "verify", "deploy", "promote", "github", "environments", "environments.preview",
             "verify.health", "verify.latency", "verify.logs", "verify.migrations")  # fmt: skip
 
 

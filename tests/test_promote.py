@@ -106,7 +106,7 @@ def test_one_fault_during_a_rollback_never_leaves_the_app_pinned(
     )
     assert app.pinned is None
     rollbacks = [d for d in app.deployments if d.cloned_from == good.id]
-    assert [d.id for d in rollbacks] == [restored]
+    assert [d.id for d in rollbacks] == [restored.deployment]
     assert do_stand_in.calls[fault.operation] >= 1
     if waited:
         assert waited in sleeps

@@ -340,11 +340,13 @@ class Deployer:
         self.requests += 1
         return self.client.list_deployments(self.app_id)
 
-    def run(self, *, force_build: bool = False, redeploy: bool = False) -> DeployResult:
-        """Adopt or create, follow, and auto-heal until ACTIVE, a final failure or the deadline."""
+    def run(self, *, force_build: bool = False, redeploy: bool = False, start: str = "") -> DeployResult:
+        """Adopt or create, follow, and auto-heal until ACTIVE, a final failure or the deadline.
+        ``start``: a deployment App Platform said a request of ours started (an app create or
+        update answers its ``pending_deployment``), followed without looking for one."""
         attempts: list[Attempt] = []
-        created = False
-        dep_id = ""
+        created = bool(start)
+        dep_id = start
         while not dep_id:
             choice = choose_deployment(self._list(), self.contains, redeploy=redeploy)
             if choice.action == "wait":

@@ -14,7 +14,7 @@ first, so a rerun converges.
 from __future__ import annotations
 
 import enum
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, NoReturn
 
@@ -187,6 +187,7 @@ class PromotionResult:
     deployment: str = ""
     verified: bool = False
     rolled_back_to: str = ""
+    rollback_warnings: tuple[str, ...] = ()
     notes: list[str] = field(default_factory=list)
     migrations: tuple[str, ...] = ()
 
@@ -244,14 +245,19 @@ def roll_back(
     follow: Callable[[str], tuple[str, dict[str, Any]]],
     healthy: Callable[[], bool],
     say: Callable[[str], None],
-) -> str:
-    """App Platform's rollback to ``target``: validate, create (pins), wait, check health, commit."""
+) -> RolledBack:
+    """App Platform's rollback to ``target``: validate, create (pins), wait, check health, commit.
+    The validation's warnings (an image without a digest is "not guaranteed" to come back) are
+    said as they come and returned with the deployment."""
     validation = platform.validate_rollback(app_id, target)
     if not validation.get("valid"):
         error = validation.get("error") or {}
         raise RollbackFailed(
             f"rollback to {target} is not possible: {error.get('message') or error.get('code') or 'invalid'}"
         )
+    warnings = rollback_warnings(validation)
+    for warning in warnings:
+        say(f"rollback warning: {warning}")
     deployment = _create_rollback(platform, app_id, target, say)
     say(f"rollback: deployment {deployment['id']} restores {target}")
     phase, _ = follow(deployment["id"])
@@ -265,7 +271,28 @@ def roll_back(
         )
     commit_rollback(platform, app_id)
     say("rollback committed: the app is no longer pinned")
-    return str(deployment["id"])
+    return RolledBack(str(deployment["id"]), warnings)
+
+
+@dataclass(frozen=True)
+class RolledBack:
+    """A committed rollback: its deployment, and what App Platform warned about it."""
+
+    deployment: str
+    warnings: tuple[str, ...] = ()
+
+
+def rollback_warnings(validation: Mapping[str, Any]) -> tuple[str, ...]:
+    """The warnings of a rollback validation, one line each: code, components, message."""
+    lines = []
+    for warning in validation.get("warnings") or []:
+        if not isinstance(warning, Mapping):
+            continue
+        components = ", ".join(str(c) for c in warning.get("components") or [])
+        text = str(warning.get("message") or "").strip()
+        lines.append(f"{warning.get('code') or 'warning'}" + (f" ({components})" if components else "")
+                     + (f": {text}" if text else ""))  # fmt: skip
+    return tuple(lines)
 
 
 def _create_rollback(platform: Any, app_id: str, target: str, say: Callable[[str], None]) -> dict[str, Any]:
@@ -493,7 +520,8 @@ def run_promotion(
             migrations=facts.migrations,
         )
     try:
-        result.rolled_back_to = roll_back(platform, app_id, target, follow=follow, healthy=healthy, say=say)
+        done = roll_back(platform, app_id, target, follow=follow, healthy=healthy, say=say)
+        result.rolled_back_to, result.rollback_warnings = done.deployment, done.warnings
     except TerpError as exc:
         raise RollbackFailed(f"{failure}; then the rollback failed too: {exc}") from exc
     runs = next(commit_of(d) for d in deployments if d["id"] == target)
@@ -503,9 +531,14 @@ def run_promotion(
         if facts.migrations
         else ""
     )
+    warned = (
+        ". App Platform warned about the rollback: " + "; ".join(result.rollback_warnings)
+        if result.rollback_warnings
+        else ""
+    )
     raise PromotionFailed(
         f"{failure}. Rolled back: production runs {runs[:12]} again while the {production} "
-        f"branch holds {sha[:12]} (not rewritten; revert or fix forward){schema}",
+        f"branch holds {sha[:12]} (not rewritten; revert or fix forward){schema}{warned}",
         runs=runs,
         holds=sha,
         migrations=facts.migrations,

@@ -109,6 +109,8 @@ def render_promote_summary(outcome: PromoteOutcome) -> str:
     previous, sha = (r.previous, r.sha) if r else (outcome.previous, outcome.sha)
     text = f"### terp-actions promote\n\nproduction: `{previous[:12]}` → `{sha[:12]}`"
     notes = [escape_markdown(note) for note in r.notes] if r else []
+    for warning in r.rollback_warnings if r else ():
+        notes.append(f"App Platform warned about the rollback: {escape_markdown(warning)}")
     if outcome.failure is not None:
         notes.append(f"**failed** — {escape_markdown(str(outcome.failure))}")
     if outcome.pulls:
@@ -124,12 +126,21 @@ def render_promote_text(outcome: PromoteOutcome) -> list[str]:
     return [f"PROMOTED  production runs {r.sha[:12]} (deployment {r.deployment}), verified"]
 
 
+def render_rollback_summary(outcome: RollbackOutcome, env: str) -> str:
+    """The rollback's job summary: what it restored, and each warning App Platform gave."""
+    done = "would roll back" if outcome.dry_run else f"rolled back by deployment `{outcome.deployment}`"
+    text = f"### terp-actions rollback\n\n{env} {done} to `{outcome.target}`"
+    warnings = "".join(f"\n- App Platform warned: {escape_markdown(w)}" for w in outcome.warnings)
+    return text + ("\n" + warnings if warnings else "") + "\n"
+
+
 def render_rollback_text(outcome: RollbackOutcome, env: str) -> list[str]:
     """The rollback's last line (the dry run said its verdict as it went)."""
     if outcome.dry_run:
         return []
     return [
-        f"ROLLED BACK  {env} runs deployment {outcome.deployment} (restoring {outcome.target}); committed"
+        f"ROLLED BACK  {env} runs deployment {outcome.deployment} (restoring {outcome.target}); committed",
+        *(f"  App Platform warned: {w}" for w in outcome.warnings),
     ]
 
 

@@ -245,6 +245,7 @@ class SpecChange:
 
     fields: list[str]
     diff: list[str]
+    deployment: str = ""  # the deployment the update started, when App Platform named it
 
 
 def apply_spec(
@@ -269,8 +270,10 @@ def apply_spec(
     if dry_run:
         say("dry run: the spec would be applied")
     else:
-        client.update_app(app["id"], filled.spec)
+        updated = client.update_app(app["id"], filled.spec)
+        started = str((updated.get("pending_deployment") or {}).get("id") or "")
         say(f"app spec applied ({', '.join(fields)}); following the deployment it started")
+        return SpecChange(fields, diff, started)
     return SpecChange(fields, diff)
 
 

@@ -122,7 +122,7 @@ def test_invalid_configuration_exits_2_naming_file_and_field(repo: Repo) -> None
     lines = result.stderr.strip().splitlines()
     assert lines == [
         f"terp-actions: error: {repo.path}/.github/terp-actions.yml: colour: unknown key "
-        "(expected one of: branches, deploy, environments, ignore, promote, secrets, verify)",
+        "(expected one of: branches, deploy, environments, github, ignore, promote, secrets, verify)",
         f"terp-actions: error: {repo.path}/.github/terp-actions.yml: ignore[1]: invalid pattern 'x[a': "
         "the '[' at position 2 is never closed with ']'",
     ]

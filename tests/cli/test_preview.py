@@ -125,6 +125,8 @@ def test_up_creates_deploys_verifies_and_comments_then_a_push_updates_it(world: 
     assert "domains" not in spec and "databases" not in spec
     assert {"key": MARKER_KEY, "value": "terp/terp#21", "scope": "RUN_TIME"} in spec["envs"]
     assert app.deployments[0].commit == first
+    # the create's answer names its deployment (pending_deployment): followed without a listing
+    assert world.do.calls["apps_list_deployments"] == 0
     row = world.row(21)
     assert row.status == "success" and row.detail == f"{world.app.url} — verified" and row.sha == first
     world.dev.git("checkout", "-q", "feat-21")

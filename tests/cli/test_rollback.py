@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from pathlib import Path
 
 from terp_actions.sandbox.fake_app import UNHEALTHY
 
@@ -66,3 +67,25 @@ def test_rolling_back_to_the_running_build_is_refused_naming_the_valid_targets(w
     assert result.exit_code == 2
     assert f"runs deployment {live.id}" in result.stderr and earlier.id in result.stderr
     assert len(app.deployments) == count and app.pinned is None
+
+
+def test_rollback_warnings_reach_the_log_the_summary_and_the_json(world: World, tmp_path: Path) -> None:
+    """App Platform's validation warns that an image without a digest is not guaranteed to come
+    back: the warning is said as the rollback runs, in the summary and in --json."""
+    assert world.run().exit_code == 0
+    app = world.do.apps[world.app_id]
+    app.applied_spec = {"name": app.name, "services": [{"name": "web", "image": {"registry_type": "DOCR",
+                        "repository": "terp", "tag": "latest"}}]}  # fmt: skip
+    summary = tmp_path / "summary"
+    env = {
+        "DIGITALOCEAN_TOKEN": "dop_v1_sandbox", "TERP_DO_ENDPOINT": world.do.url,
+        "TERP_REPO": str(world.repo), "GITHUB_ACTIONS": "true", "GITHUB_STEP_SUMMARY": str(summary),
+    }  # fmt: skip
+    result = invoke(["rollback", "--env", "production", "--json"], env=env)
+    assert result.exit_code == 0, result.stderr
+    [warning] = json.loads(result.stdout)["warnings"]
+    assert warning.startswith(
+        "image_source_missing_digest (web): one or more components are missing an image digest"
+    )
+    assert "rollback warning: image_source_missing_digest" in result.stderr
+    assert "App Platform warned: image\\_source\\_missing\\_digest (web)" in summary.read_text()

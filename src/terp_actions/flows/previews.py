@@ -157,8 +157,9 @@ def preview_up(
             ctx.platform, outcome.app_id, ctx.config.deploy, contains=checker, console=console,
             clock=ctx.clock, sleep=ctx.sleep,
         )  # fmt: skip
+        started = str((app.get("pending_deployment") or {}).get("id") or "")
         with console.group(f"Deploy preview {name} to {head[:12]}"):
-            result = deployer.run()
+            result = deployer.run(start=started)
         outcome.deployment = result.deployment
         outcome.url = _wait_for_url(ctx, outcome.app_id, name)
         verify = dataclasses.replace(

@@ -21,6 +21,7 @@ from terp_actions.promote import (
     open_revert_pr,
     roll_back,
     rollback_target,
+    rollback_warnings,
     run_promotion,
     verified_commits,
 )
@@ -224,6 +225,7 @@ class RollbackOutcome(Outcome):
     deployment: str = ""
     valid: bool = True
     dry_run: bool = False
+    warnings: tuple[str, ...] = ()  # what App Platform's validation warned about the rollback
     failure: TerpError | None = None
 
     def data(self) -> dict[str, Json]:
@@ -232,6 +234,7 @@ class RollbackOutcome(Outcome):
             "target": self.target,
             "valid": self.valid,
             "dry-run": self.dry_run,
+            "warnings": list(self.warnings),
         }
 
 
@@ -272,7 +275,11 @@ def roll_back_environment(
         raise RollbackFailed(f"{env}: no earlier deployment that went live can be rolled back to")
     if dry_run:
         validation = platform.validate_rollback(app_id, target)
-        outcome = RollbackOutcome(target, valid=bool(validation.get("valid")), dry_run=True)
+        outcome = RollbackOutcome(
+            target, valid=bool(validation.get("valid")), dry_run=True, warnings=rollback_warnings(validation)
+        )
+        for warning in outcome.warnings:
+            console.say(f"rollback warning: {warning}")
         if not outcome.valid:
             error = validation.get("error") or {}
             why = str(error.get("message") or error.get("code") or "invalid")
@@ -283,7 +290,7 @@ def roll_back_environment(
     follower = deployer_for(
         platform, app_id, config.deploy, contains=lambda _c: False, console=console, clock=clock, sleep=sleep
     )
-    deployment = roll_back(
+    done = roll_back(
         platform,
         app_id,
         target,
@@ -291,4 +298,4 @@ def roll_back_environment(
         healthy=health_check(config.verify, environment.url, clock=clock, sleep=sleep),
         say=console.say,
     )
-    return RollbackOutcome(target, deployment)
+    return RollbackOutcome(target, done.deployment, warnings=done.warnings)

@@ -345,10 +345,12 @@ def deploy_environment(
     if freeze is not None and freeze.note:
         outcome.freeze = freeze.note
         console.warn(freeze.note, title="Deploy freeze overridden")
+    started = ""
     if spec is not None:
         with console.group("App spec"):
             change = apply_spec(platform, live, spec, say=console.say, dry_run=dry_run)
         outcome.spec_fields, outcome.spec_diff = list(change.fields), list(change.diff)
+        started = change.deployment
     if dry_run:
         outcome.choice = choose_deployment(
             platform.list_deployments(live["id"]), contains, redeploy=bool(redeploy)
@@ -366,7 +368,7 @@ def deploy_environment(
     )
     try:
         with console.group(f"Deploy {environment.name} ({environment.app}) to {head[:12]}"):
-            outcome.result = deployer.run(force_build=force_build, redeploy=bool(redeploy))
+            outcome.result = deployer.run(force_build=force_build, redeploy=bool(redeploy), start=started)
     except DeploymentFailed as exc:
         outcome.failure = exc
     return outcome

@@ -88,6 +88,22 @@ def _spec_problem(spec: dict[str, Any]) -> str | None:
     return None
 
 
+def _rollback_warnings(spec: dict[str, Any]) -> list[dict[str, Any]]:
+    """The warning conditions App Platform's rollback validation documents, from the spec: image
+    components without a digest, and static sites (which are rebuilt)."""
+    found = []
+    undigested = [str(c.get("name")) for c in _components(spec)
+                  if isinstance(c.get("image"), dict) and not c["image"].get("digest")]  # fmt: skip
+    if undigested:
+        found.append({"code": "image_source_missing_digest", "components": undigested, "message": (
+            "one or more components are missing an image digest and are not guaranteed rollback to the old version.")})  # fmt: skip
+    static = [str(c.get("name")) for c in spec.get("static_sites") or [] if isinstance(c, dict)]
+    if static:
+        found.append({"code": "static_site_requires_rebuild", "components": static,
+                      "message": "static sites will be rebuilt from their source."})  # fmt: skip
+    return found
+
+
 def _invalid_spec(message: str) -> Response:
     # The propose and create operations answer a spec they cannot accept with a 400 naming its
     # first problem (only the first: godo issue 415).
@@ -397,9 +413,11 @@ class AppPlatformStandIn(StandIn):
                 timings=dict(self.new_app_timings),
             )
             app.applied_spec = spec
-            # App Platform deploys a new app straight away.
-            self.deploy(app, cause="app created", cause_details={"type": "MANUAL"})
-            return Response(200, {"app": self._app_json(app)})
+            # App Platform deploys a new app straight away; the answer names that deployment.
+            dep = self.deploy(app, cause="app created", cause_details={"type": "MANUAL"})
+            return Response(
+                200, {"app": {**self._app_json(app), "pending_deployment": self._deployment_json(app, dep)}}
+            )
 
     def _delete_app(self, request: Request) -> Response:
         with self.lock:
@@ -455,7 +473,11 @@ class AppPlatformStandIn(StandIn):
             dep = self.deploy(app, cause="app spec updated", cause_details={"type": "MANUAL"})
             if keep is not None:
                 dep.commit = keep
-            return Response(200, {"app": self._app_json(app)})
+            # "For CreateApp and UpdateApp transactions [pending_deployment] is guaranteed to
+            # reflect the associated deployment" (the API reference).
+            return Response(
+                200, {"app": {**self._app_json(app), "pending_deployment": self._deployment_json(app, dep)}}
+            )
 
     def _list_deployments(self, request: Request) -> Response:
         app = self._app(request)
@@ -632,7 +654,8 @@ class AppPlatformStandIn(StandIn):
                 problem = (code, f'deployment result "{reason}" is unsuitable for rollback')
             if problem is not None:
                 return Response(200, {"valid": False, "error": {"code": problem[0], "message": problem[1]}})
-            return Response(200, {"valid": True})
+            warnings = _rollback_warnings(self._spec(app))
+            return Response(200, {"valid": True, **({"warnings": warnings} if warnings else {})})
 
     def _rollback(self, request: Request) -> Response:
         app = self._app(request)

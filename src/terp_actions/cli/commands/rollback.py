@@ -21,7 +21,7 @@ def command(
 ) -> None:
     """App Platform's rollback: validate, create (which pins the app), wait, check health, commit."""
     from terp_actions.flows import roll_back_environment
-    from terp_actions.render import render_rollback_text
+    from terp_actions.render import render_rollback_summary, render_rollback_text
 
     session = Session.start(as_json=as_json)
     config = session.config(config_path, repo)
@@ -29,4 +29,6 @@ def command(
     outcome = roll_back_environment(
         session.platform(), environment, config=config, console=session, to=target, dry_run=dry_run
     )
-    session.finish(outcome, lines=render_rollback_text(outcome, env))
+    session.finish(
+        outcome, summary=render_rollback_summary(outcome, env), lines=render_rollback_text(outcome, env)
+    )
