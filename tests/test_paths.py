@@ -10,7 +10,7 @@ from hypothesis import assume, given, settings
 from hypothesis import strategies as st
 
 from terp_actions.errors import BadInput, PatternError
-from terp_actions.paths import MAX_PATTERNS, IgnoreRules, display_path, parse_pattern
+from terp_actions.paths import MAX_PATTERNS, IgnoreRules, display_path, meant_pattern, parse_pattern, subsumes
 
 
 def matches(patterns: list[str], path: str) -> bool:
@@ -350,3 +350,40 @@ def test_a_list_longer_than_the_limit_is_refused_with_one_line() -> None:
     with pytest.raises(BadInput, match=r"--ignore: 1,001 ignore patterns; at most 1,000"):
         IgnoreRules([f"dir{i}/**" for i in range(MAX_PATTERNS + 1)], where="--ignore")
     assert len(IgnoreRules([f"dir{i}/**" for i in range(MAX_PATTERNS)])) == MAX_PATTERNS
+
+
+@pytest.mark.parametrize(
+    ("general", "specific", "covered"),
+    [
+        pytest.param("**.md", "*.md", True, id="root-md-under-all-md"),
+        pytest.param("docs/**", "docs/*.txt", True, id="folder-files"),
+        pytest.param("**", "anything/at/all", True, id="everything"),
+        pytest.param("docs/**/x", "docs/*/x", True, id="any-depth"),
+        pytest.param("**.md", "*.mdx", False, id="other-suffix"),
+        pytest.param("docs/**", "doc/**", False, id="other-prefix"),
+        pytest.param("docs/**", "docs?/x", False, id="optional-prefix-char"),
+        pytest.param("a**/b", "a/b", False, id="github-a(.+/)?b"),
+        pytest.param("**.md", "!*.md", False, id="negations-never"),
+        pytest.param("*.md", "a.md", False, id="general-not-one-double-star"),
+    ],
+)
+def test_a_pattern_is_dropped_only_when_another_surely_covers_it(
+    general: str, specific: str, covered: bool
+) -> None:
+    """subsumes() answers yes only where it is certain every path of one matches the other."""
+    assert subsumes(general, specific) is covered
+    if covered:
+        for path in ("x.md", "docs/a.txt", "docs/q/x", "anything/at/all"):
+            if IgnoreRules([specific]).is_ignored(path):
+                assert IgnoreRules([general]).is_ignored(path), path
+
+
+@pytest.mark.parametrize(
+    ("written", "meant"),
+    [(".vscode/", ".vscode/**"), ("/docs/**", "docs/**"), ("./.github/**", ".github/**"),
+     ("!.idea/", "!.idea/**"), (" x ", "x"), ("ok/**", "ok/**")],
+)  # fmt: skip
+def test_a_never_matching_pattern_is_read_as_meant(written: str, meant: str) -> None:
+    """What GitHub's meaning makes clear: a folder means its files; paths are relative to the root
+    (a leading './' keeps the dot of '.github')."""
+    assert meant_pattern(written) == meant

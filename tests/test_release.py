@@ -52,7 +52,7 @@ def dist(tmp_path_factory: pytest.TempPathFactory) -> Path:
     so nothing is downloaded), as the release workflow builds them."""
     copy = tmp_path_factory.mktemp("release") / "terp-actions"
     copy.mkdir()
-    for name in ("pyproject.toml", "README.md", "LICENSE", "CHANGELOG.md", "MANIFEST.in"):
+    for name in ("pyproject.toml", "setup.py", "README.md", "LICENSE", "CHANGELOG.md", "MANIFEST.in"):
         shutil.copy(ROOT / name, copy / name)
     for folder in ("src", "tests", "tools"):  # tests and tools, so the sdist is seen leaving them out
         shutil.copytree(

@@ -66,7 +66,7 @@ def stamp(sha: str, root: Path = ROOT) -> None:
 # need it), its metadata, and the sdist's build files. Never tests, benchmarks or tooling.
 _WHEEL_ALLOWED = re.compile(r"^(terp_actions/.+|terp_actions-[^/]+\.dist-info/.+)$")
 _SDIST_ALLOWED = re.compile(
-    r"^terp_actions-[^/]+/(PKG-INFO|pyproject\.toml|setup\.cfg|README\.md|LICENSE|CHANGELOG\.md|MANIFEST\.in"
+    r"^terp_actions-[^/]+/(PKG-INFO|pyproject\.toml|setup\.cfg|setup\.py|README\.md|LICENSE|CHANGELOG\.md|MANIFEST\.in"
     r"|src/terp_actions/.+|src/terp_actions\.egg-info/.+)$"
 )
 

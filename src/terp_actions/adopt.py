@@ -17,7 +17,8 @@ from terp_actions import __version__
 from terp_actions.config import DEFAULT_IGNORE, DEFAULT_PATH
 from terp_actions.doctor import Repository, triggers
 from terp_actions.errors import BadInput, PatternError, TerpError
-from terp_actions.paths import parse_pattern
+from terp_actions.git import is_commit_id
+from terp_actions.paths import meant_pattern, parse_pattern, subsumes
 
 UPSTREAM: Final = "terp/terp-actions"  # where the reusable workflows live
 STAGING_CALLER: Final = ".github/workflows/terp-staging.yml"
@@ -32,13 +33,12 @@ class Pin:
 
     sha: str
     version: str
-    release: bool  # False: a development checkout's HEAD
+    release: bool  # False: a commit that is not a release (a checkout, an install from a commit)
+    source: str = "development checkout"  # where a non-release commit came from
 
     @property
     def comment(self) -> str:
-        return (
-            f"v{self.version}" if self.release else f"v{self.version} (development checkout, not a release)"
-        )
+        return f"v{self.version}" if self.release else f"v{self.version} ({self.source}, not a release)"
 
 
 @dataclass(frozen=True)
@@ -48,6 +48,7 @@ class SpecFact:
     path: str
     name: str
     domain: str = ""
+    deploys_on_push: bool = False  # some component has deploy_on_push: true
 
 
 @dataclass(frozen=True)
@@ -109,19 +110,28 @@ def choose_environments(specs: Sequence[SpecFact]) -> tuple[dict[str, SpecFact |
     return chosen, notes
 
 
-def ignore_patterns(paths_ignore: Sequence[str]) -> tuple[list[str], list[str]]:
-    """The generic defaults, then the patterns the existing workflows already skip on (valid ones)."""
-    patterns, notes = list(DEFAULT_IGNORE), []
+def ignore_patterns(paths_ignore: Sequence[str]) -> tuple[list[str], list[str], list[str]]:
+    """The generic defaults, then the patterns the existing workflows already skip on: each as the
+    team meant it where GitHub's meaning is clear (``.vscode/`` matches nothing; ``.vscode/**`` is
+    meant), without exact duplicates or patterns another one already covers (``*.md`` beside
+    ``**.md``). Returns the patterns, notes, and comments on the rewrites for the file."""
+    patterns, notes, rewritten = list(DEFAULT_IGNORE), [], []
     for pattern in paths_ignore:
-        if pattern in patterns:
-            continue
         try:
             parse_pattern(pattern)
         except PatternError as exc:
             notes.append(f"paths-ignore pattern {pattern!r} left out: {exc.reason}")
             continue
-        patterns.append(pattern)
-    return patterns, notes
+        meant = meant_pattern(pattern)
+        if meant != pattern:
+            rewritten.append(
+                f"{pattern!r} in a workflow's paths-ignore matches nothing on GitHub; written as {meant!r}"
+            )
+        if meant not in patterns:
+            patterns.append(meant)
+    if not any(p.startswith("!") for p in patterns):  # with a negation, order decides: keep all
+        patterns = [p for p in patterns if not any(subsumes(q, p) for q in patterns)]
+    return patterns, notes, rewritten
 
 
 def _q(text: str) -> str:
@@ -129,13 +139,14 @@ def _q(text: str) -> str:
     return json.dumps(text)
 
 
-def config_text(adoption: Adoption, patterns: Sequence[str], pin: Pin) -> str:
+def config_text(adoption: Adoption, patterns: Sequence[str], pin: Pin, rewritten: Sequence[str] = ()) -> str:
     b = adoption.branches
     lines = [
         f"# terp-actions configuration, written by `terp-actions init` {pin.comment}.",
         "# Every key: https://github.com/terp/terp-actions/blob/main/docs/configuration.md",
         "branches: {" + ", ".join(f"{k}: {_q(b[k])}" for k in ("main", "staging", "production")) + "}",
         "# Changes only to these paths need no deploy (GitHub filter patterns, as in paths-ignore).",
+        *(f"# {line}" for line in rewritten),
         "ignore:",
         *(f"  - {_q(p)}" for p in patterns),
         "environments:",
@@ -257,11 +268,11 @@ def plan_adoption(facts: RepoFacts, pin: Pin) -> Adoption:
     """The three files and the guesses behind them."""
     environments, notes = choose_environments(facts.specs)
     adoption = Adoption(choose_branches(facts), environments, notes=notes)
-    patterns, pattern_notes = ignore_patterns(facts.paths_ignore)
-    adoption.notes += pattern_notes
+    patterns, pattern_notes, rewritten = ignore_patterns(facts.paths_ignore)
+    adoption.notes += pattern_notes + rewritten
     adoption.guessed_urls = [env for env, spec in environments.items() if not (spec and spec.domain)]
     adoption.files = [
-        PlannedFile(DEFAULT_PATH, config_text(adoption, patterns, pin)),
+        PlannedFile(DEFAULT_PATH, config_text(adoption, patterns, pin, rewritten)),
         PlannedFile(STAGING_CALLER, staging_caller(adoption.branches, pin)),
         PlannedFile(PROMOTE_CALLER, promote_caller(adoption.branches, pin)),
     ]
@@ -291,9 +302,14 @@ def checklist(adoption: Adoption, facts: RepoFacts) -> list[str]:
             f"Set environments.{env}.url in {DEFAULT_PATH} to the app's live URL "
             f"(`doctl apps list --format Spec.Name,DefaultIngress`); the written one is a guess"
         )
+    pushed = [s.path for s in adoption.environments.values() if s is not None and s.deploys_on_push]
+    if pushed or not all(adoption.environments.values()):
+        items.append(
+            f"In {' and '.join(pushed) if pushed else 'each app spec'}, set deploy_on_push: false on every "
+            f"component that builds {b['staging']} or {b['production']}: terp-actions deploys, so docs-only "
+            "merges do not (doctor checks this)"
+        )
     items += [
-        f"In each app spec, set deploy_on_push: false on every component that builds {b['staging']} or "
-        f"{b['production']}: terp-actions deploys, so docs-only merges do not (doctor checks this)",
         "Add the secret DIGITALOCEAN_TOKEN (Settings → Secrets and variables → Actions): a DigitalOcean "
         "token with the custom scopes app:read and app:update (app:update requires regions:read, "
         "sizes:read and actions:read); add app:create and app:delete only for preview apps. An "
@@ -331,7 +347,14 @@ def read_facts(git: Any, repository: Repository, writes: Sequence[str]) -> RepoF
         if isinstance(spec, Mapping) and isinstance(spec.get("name"), str):
             domains = [d for d in spec.get("domains") or [] if isinstance(d, Mapping)]
             primary = next((d for d in domains if d.get("type") == "PRIMARY"), domains[0] if domains else {})
-            specs.append(SpecFact(path, spec["name"], str(primary.get("domain") or "")))
+            on_push = any(
+                isinstance(source, Mapping) and source.get("deploy_on_push") is True
+                for kind in ("services", "workers", "jobs", "static_sites", "functions")
+                for component in spec.get(kind) or []
+                if isinstance(component, Mapping)
+                for source in (component.get("github"), component.get("gitlab"))
+            )
+            specs.append(SpecFact(path, spec["name"], str(primary.get("domain") or ""), on_push))
     ignored: list[str] = []
     for path, (_, workflow) in sorted(repository.workflows.items()):
         if path in writes or not isinstance(workflow, Mapping):
@@ -347,28 +370,89 @@ def read_facts(git: Any, repository: Repository, writes: Sequence[str]) -> RepoF
     )
 
 
-def release_pin() -> tuple[Pin, str]:
-    """The commit to pin and how it was found: the release commit written into the package when
-    the release was built; else, from a development checkout, that checkout's HEAD."""
+INSTALL_HINT: Final = (
+    f"install terp-actions from its repository at a tag or commit — pipx install "
+    f"'git+https://github.com/{UPSTREAM}@<commit>' (or pip install, or uv tool install) — or pass "
+    "--ref <full commit id>"
+)
+
+
+def release_pin(ref: str = "") -> tuple[Pin, str]:
+    """The commit to pin and how it was found, the way Python packaging records it: ``--ref``
+    (a full commit id, always accepted); the release commit stamped by the release build; PEP 610's
+    ``direct_url.json`` (the commit of an install from a repository, or the HEAD of the checkout
+    an install came from); the commit the build stamped when it was built from a checkout; a
+    development checkout's HEAD. A pin must never move, so a tag or branch name is refused."""
     from terp_actions import _release  # noqa: PLC0415 - written by the release build
 
+    if ref:
+        if not is_commit_id(ref, full=True) or len(ref) != 40:
+            raise BadInput(
+                f"--ref {ref[:80]!r}: give the full 40-character commit id — a tag or branch can move, a "
+                f"pin must not; `git ls-remote https://github.com/{UPSTREAM} {ref[:80]}` prints the commit"
+            )
+        return Pin(ref.lower(), __version__, release=False, source="--ref"), f"--ref {ref[:12]} (as given)"
     if _release.COMMIT:
         return Pin(
             _release.COMMIT, __version__, release=True
         ), f"release v{__version__} ({_release.COMMIT[:12]})"
-    checkout = Path(__file__).resolve().parents[2]
-    if (checkout / ".git").exists():
-        from terp_actions import git as gitmod  # noqa: PLC0415
-
-        try:
-            sha = gitmod.open_repo(checkout).text(["rev-parse", "--verify", "HEAD"]).strip()
-        except TerpError as exc:
-            raise BadInput(f"the development checkout {checkout} has no commit to pin: {exc}") from exc
-        return Pin(sha, __version__, release=False), (
-            f"development checkout {checkout}: pinned to its HEAD {sha[:12]}, which is not a release — "
-            "pin a release before relying on it"
+    found = _installed_commit()
+    if found is not None:
+        return found
+    if _release.BUILT_FROM:
+        sha = _release.BUILT_FROM
+        return Pin(sha, __version__, release=False, source="built from a checkout"), (
+            f"the commit this build was made from ({sha[:12]}), which is not a release"
         )
-    raise BadInput(
-        "this build of terp-actions carries no release commit to pin: install a release "
-        "(pipx install terp-actions) or run init from a clone of terp-actions"
+    checkout = _checkout_head(Path(__file__).resolve().parents[2])
+    if checkout is not None:
+        return checkout
+    raise BadInput(f"this installation of terp-actions does not record which commit it is: {INSTALL_HINT}")
+
+
+def _installed_commit() -> tuple[Pin, str] | None:
+    """PEP 610: how pip, pipx and uv recorded where this installation came from."""
+    from importlib import metadata  # noqa: PLC0415
+
+    try:
+        text = metadata.distribution("terp-actions").read_text("direct_url.json")
+    except metadata.PackageNotFoundError:
+        return None
+    try:
+        direct = json.loads(text or "null")
+    except ValueError:
+        return None
+    if not isinstance(direct, Mapping):
+        return None
+    vcs = direct.get("vcs_info")
+    if (
+        isinstance(vcs, Mapping)
+        and vcs.get("vcs") == "git"
+        and is_commit_id(str(vcs.get("commit_id") or ""), full=True)
+    ):
+        sha = str(vcs["commit_id"])
+        return Pin(sha, __version__, release=False, source="installed from a commit"), (
+            f"the commit this was installed from ({sha[:12]}), which is not a release"
+        )
+    url = str(direct.get("url") or "")
+    if url.startswith("file://") and isinstance(direct.get("dir_info"), Mapping):
+        from urllib.parse import unquote, urlsplit  # noqa: PLC0415
+
+        return _checkout_head(Path(unquote(urlsplit(url).path)))
+    return None
+
+
+def _checkout_head(folder: Path) -> tuple[Pin, str] | None:
+    """The HEAD of the terp-actions checkout at ``folder`` (None when it is not one)."""
+    if not (folder / ".git").exists() or not (folder / "src" / "terp_actions").is_dir():
+        return None
+    from terp_actions import git as gitmod  # noqa: PLC0415
+
+    try:
+        sha = gitmod.open_repo(folder).text(["rev-parse", "--verify", "HEAD"]).strip()
+    except TerpError as exc:
+        raise BadInput(f"the development checkout {folder} has no commit to pin: {exc}") from exc
+    return Pin(sha, __version__, release=False), (
+        f"development checkout {folder}: pinned to its HEAD {sha[:12]}, which is not a release — "
+        "pin a release before relying on it"
     )

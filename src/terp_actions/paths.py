@@ -102,13 +102,55 @@ def parse_pattern(source: str, *, where: str = "") -> Pattern:
 def _never(body: str, negated: bool) -> str:
     """Why a pattern GitHub accepts can still never match a changed file, or ''."""
     bang = "!" if negated else ""
+    fixed = bang + _meant(body)
     if body.startswith(("/", "./")):
-        return f"changed paths are relative to the repository root; write {bang + body.lstrip('./')!r}"
+        return f"changed paths are relative to the repository root; write {fixed!r}"
     if body.endswith("/"):
-        return f"changed paths are files, never folders; write {bang + body + '**'!r} for everything under it"
+        return f"changed paths are files, never folders; write {fixed!r} for everything under it"
     if body != body.strip():
-        return f"it has leading or trailing spaces that no changed path has; write {bang + body.strip()!r}"
+        return f"it has leading or trailing spaces that no changed path has; write {fixed!r}"
     return ""
+
+
+def _meant(body: str) -> str:
+    """What a never-matching pattern body was meant to say: no surrounding spaces, relative to the
+    root (no leading ``/`` or ``./``), and a folder's files rather than the folder."""
+    body = body.strip()
+    while body.startswith(("./", "/")):
+        body = body[2:] if body.startswith("./") else body[1:]
+    return body + "**" if body.endswith("/") else body
+
+
+def meant_pattern(pattern: str) -> str:
+    """The pattern a never-matching one was meant to be (itself when it can match): ``.vscode/``
+    becomes ``.vscode/**``, ``/docs/**`` becomes ``docs/**``."""
+    negated = pattern.startswith("!")
+    body = pattern[1:] if negated else pattern
+    return ("!" if negated else "") + _meant(body) if _never(body, negated) else pattern
+
+
+_SPECIAL: Final = frozenset("*?+[]\\!")
+
+
+def subsumes(general: str, specific: str) -> bool:
+    """True when every path ``specific`` matches, ``general`` matches too, decided only where it
+    is certain: ``general`` is a literal prefix, one ``**`` and a literal suffix (``**.md``,
+    ``docs/**``), and ``specific`` starts and ends with those literals (``*.md``, ``docs/*.txt``).
+    Negations are never compared (their order decides)."""
+    if general.startswith("!") or specific.startswith("!") or general == specific:
+        return False
+    prefix, star, suffix = general.partition("**")
+    if not star or _SPECIAL & set(prefix + suffix) or "\\" in specific:
+        return False
+    if suffix.startswith("/") and prefix and not prefix.endswith("/"):
+        return False  # "a**/b" is a(.+/)?b on GitHub: it does not match "a/b"
+    if len(specific) < len(prefix) + len(suffix) or not specific.startswith(prefix):
+        return False
+    ends = specific[: len(prefix)] + specific[len(specific) - len(suffix) :]
+    if not specific.endswith(suffix) or _SPECIAL & set(ends):
+        return False
+    # a "?" right after the prefix would make the prefix's last character optional
+    return len(specific) == len(prefix) or specific[len(prefix)] != "?"
 
 
 def _parse_items(body: str, refuse: _Refuse) -> list[_Item]:  # noqa: PLR0912 - one branch per token

@@ -14,6 +14,7 @@ import yaml
 from terp_actions.config import load
 
 from ..conftest import Repo
+from ..testing.webapp import build_webapp
 from .conftest import invoke
 
 BIN = Path(sys.executable).parent
@@ -88,7 +89,8 @@ def test_init_writes_files_that_doctor_zizmor_and_the_schemas_accept(webapp: Rep
     assert "development checkout" in result.stdout and "not a release" in result.stdout
     assert "doctor: 0 errors" in result.stdout
     assert "Set environments.staging.url" in result.stdout  # its URL was a guess
-    assert "deploy_on_push: false" in result.stdout and "app:read and app:update" in result.stdout
+    # the specs already build with deploy_on_push: false: the checklist does not ask for it
+    assert "deploy_on_push" not in result.stdout and "app:read and app:update" in result.stdout
     workflows = [str(webapp.path / p) for p in WRITTEN[1:]]
     zizmor = subprocess.run(
         [str(BIN / "zizmor"), "--offline", "--persona=pedantic", "--format=json", *workflows],
@@ -134,6 +136,7 @@ def test_init_reports_what_doctor_finds_and_exits_1(webapp: Repo) -> None:
     result = invoke(["init", "--repo", str(webapp.path)])
     assert result.exit_code == 1
     assert "deploys every push to staging" in result.stdout and "doctor found 1 error" in result.stderr
+    assert "In .do/app-staging.yaml, set deploy_on_push: false" in result.stdout  # only that spec
 
 
 def test_init_without_specs_or_branches_says_what_to_create(tmp_path: Path) -> None:
@@ -148,3 +151,24 @@ def test_init_without_specs_or_branches_says_what_to_create(tmp_path: Path) -> N
     assert "Create the branches staging and production from main" in steps
     assert "Create the staging app on App Platform" in steps and "Create the production app" in steps
     assert data["pin"] == head_of_this_checkout() and data["release"] is False
+
+
+def test_init_on_a_realistic_web_app_writes_what_doctor_accepts(tmp_path: Path) -> None:
+    """A web app whose CI workflow skips '.vscode/' (matches nothing) and '*.md' beside '**.md':
+    init writes what the team meant ('.vscode/**', said in a comment), drops the covered '*.md',
+    and doctor over the result has no error — the CI workflow's own mistake is a warning naming
+    its file, line and fix."""
+    app = build_webapp(tmp_path)
+    result = invoke(["init", "--repo", str(app)])
+    assert result.exit_code == 0, result.stdout + result.stderr
+    config = load(app / ".github/terp-actions.yml", required=True)
+    assert ".vscode/**" in config.ignore and ".vscode/" not in config.ignore and "*.md" not in config.ignore
+    assert len(config.ignore) == len(set(config.ignore))
+    text = (app / ".github/terp-actions.yml").read_text()
+    assert (
+        "# '.vscode/' in a workflow's paths-ignore matches nothing on GitHub; written as '.vscode/**'" in text
+    )
+    doctor = invoke(["doctor", "--repo", str(app)])
+    assert doctor.exit_code == 0, doctor.stdout
+    assert "WARNING .github/workflows/ci.yml:9  paths-ignore: '.vscode/' can never match" in doctor.stdout
+    assert "ERROR" not in doctor.stdout

@@ -17,7 +17,11 @@ from terp_actions.cli.session import Session
 @options.repo("The repository to adopt terp-actions in (a clone, with its remote branches fetched).")
 @options.dry_run("Show the files init would write; write nothing.")
 @click.option("--force", is_flag=True, envvar="TERP_FORCE", help="Overwrite files that exist and differ.")
-def command(as_json: bool, repo: Path, dry_run: bool, force: bool) -> None:
+@click.option(
+    "--ref", default="", envvar="TERP_REF", metavar="SHA",
+    help="The terp-actions commit to pin (a full commit id) [default: this installation's].",
+)  # fmt: skip
+def command(as_json: bool, repo: Path, dry_run: bool, force: bool, ref: str) -> None:
     """Look at the repository (branches, .do/*.yaml specs, workflows' paths-ignore) and write
     .github/terp-actions.yml and two caller workflows (staging, promote) pinned to the full
     commit SHA of this release; never overwrite a file without --force; then run doctor over
@@ -29,7 +33,7 @@ def command(as_json: bool, repo: Path, dry_run: bool, force: bool) -> None:
 
     session = Session.start(as_json=as_json)
     git = session.git(repo)
-    pin, how = release_pin()
+    pin, how = release_pin(ref.strip())
     session.say(f"pinning {how}")
     outcome = adopt_repository(git, repo, pin, console=session, force=force, dry_run=dry_run)
     session.finish(outcome, lines=render_init_text(outcome))

@@ -1,0 +1,1 @@
+"""Builders the tests share (repositories, worlds): imported by test modules, never a test module."""
