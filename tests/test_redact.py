@@ -144,3 +144,25 @@ def test_a_registered_secret_never_survives_in_any_form(
         start, end = -(-offset * 4 // 3), (offset + len(raw)) * 4 // 3
         needle = shown[len(before.encode()) // 3 * 4 :][start:end]
     assert needle not in redact(shown)
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        pytest.param(
+            "    secrets:\n      DIGITALOCEAN_TOKEN: ${{ secrets.DIGITALOCEAN_TOKEN }}", id="workflow-secrets"
+        ),
+        pytest.param(
+            '      - {key: SESSION_SECRET, value: "${SESSION_SECRET}", type: SECRET}', id="spec-placeholder"
+        ),
+        pytest.param("api_key: ${{ vars.API_KEY }}", id="expression"),
+    ],
+)
+def test_keys_and_references_are_never_masked(text: str) -> None:
+    """A YAML key and a ${{ }} expression or ${NAME} placeholder are no secrets: shown as written."""
+    assert Redactor()(text) == text
+
+
+def test_a_secret_value_after_a_key_is_still_masked() -> None:
+    """The value on a secret-looking name's own line is masked, the name kept."""
+    assert Redactor()("token: abc123def\npassword = hunter22") == "token: ***\npassword = ***"

@@ -50,12 +50,14 @@ _SHAPES: Final = (
     # Authorization headers as git and HTTP clients print them.
     ((), re.compile(r"(?i)(?P<pre>authorization:\s*(?:bearer|basic|token)\s+)\S+"), r"\g<pre>***"),
     # name=value and "name": "value" for secret-looking names in any case, as in env dumps, app
-    # logs and JSON. Bounded repetition keeps it linear on one long line.
+    # logs and JSON. Bounded repetition keeps it linear on one long line. A value that is a
+    # reference — a workflow expression ${{ … }} or a spec placeholder ${NAME} — is no secret, and
+    # the value is on the name's own line (a YAML key under `secrets:` is a key, not a value).
     (
         "",
         re.compile(
-            rf"(?i)(?P<pre>\b[a-z0-9_.-]{{0,64}}(?:{_WORDS})[a-z0-9_.-]{{0,64}}[\"']?\s{{0,8}}[=:]\s{{0,8}})"
-            r"(?:(?P<q>['\"])[^'\"\n]{1,2048}(?P=q)|[^\s'\",;}]{1,2048})"
+            rf"(?i)(?P<pre>\b[a-z0-9_.-]{{0,64}}(?:{_WORDS})[a-z0-9_.-]{{0,64}}[\"']?[ \t]{{0,8}}[=:][ \t]{{0,8}})"
+            r"(?!['\"]?\$\{)(?:(?P<q>['\"])[^'\"\n]{1,2048}(?P=q)|[^\s'\",;}]{1,2048})"
         ),
         r"\g<pre>\g<q>***\g<q>",
     ),

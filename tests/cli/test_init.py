@@ -126,6 +126,8 @@ def test_init_never_overwrites_without_force(webapp: Repo) -> None:
     actions = {f["path"]: f["action"] for f in json.loads(shown.stdout)["files"]}
     assert actions[".github/terp-actions.yml"] == "would overwrite" and actions[WRITTEN[1]] == "would write"
     assert "name: terp-actions staging" in shown.stderr and not staging.exists()
+    # the files as they will be written: keys and expressions are never masked
+    assert "      DIGITALOCEAN_TOKEN: ${{ secrets.DIGITALOCEAN_TOKEN }}" in shown.stderr
     forced = invoke(["init", "--repo", str(webapp.path), "--force"])
     assert forced.exit_code == 0 and "MY_TOKEN" not in config.read_text() and staging.exists()
 
