@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 
 from terp_actions.errors import BadInput
-from terp_actions.yamlfile import MAX_DEPTH, load, parse, read_text
+from terp_actions.yamlfile import MAX_DEPTH, load, locate, parse, read_text
 
 BOMB = "\n".join(
     [f"a0: &a0 [{', '.join(['lol'] * 9)}]"]
@@ -73,3 +73,19 @@ def test_reads_are_capped_and_decoded(tmp_path: Path) -> None:
     latin.write_bytes(b"name: caf\xe9\n")
     with pytest.raises(BadInput, match="is not UTF-8 text"):
         load(latin)
+
+
+@pytest.mark.parametrize("text", ["a: &a [*a]", "a: &a {b: *a}", "x: &x [1, [2, *x]]"])
+def test_an_alias_that_refers_to_itself_is_refused_at_once(text: str) -> None:
+    """A node holding an alias to itself would expand for ever: one clear line, at once."""
+    with pytest.raises(BadInput, match="an alias refers to the node that holds it"):
+        parse(text, where="cfg.yml")
+
+
+def test_locate_finds_the_line_of_a_key_or_an_item() -> None:
+    """The line of the key or list item at a path; 0 where there is none."""
+    text = "on:\n  push:\n    paths-ignore: [a]\n  pull_request:\n    paths-ignore:\n      - a\n      - b\n"
+    assert locate(text, ("on", "pull_request", "paths-ignore", 1)) == 7
+    assert locate(text, ("on", "pull_request", "paths-ignore")) == 5
+    assert locate(text, ("on", "push", "paths-ignore", 0)) == 3
+    assert locate(text, ("on", "schedule")) == 0 and locate("not: [yaml", ("not",)) == 0

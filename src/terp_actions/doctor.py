@@ -69,10 +69,10 @@ def check_patterns(patterns: Sequence[str], paths: Iterable[str], *, file: str, 
     """Patterns that will surprise: root-only globs, duplicates, ones that match nothing in history,
     negations that re-include nothing."""
     found: list[Finding] = []
-    all_paths = list(paths)
+    all_paths = sorted(paths)  # sorted: the example named is the same on every run
     seen: set[str] = set()
     for index, pattern in enumerate(patterns):
-        where = line_of(text, pattern)
+        where = yamlfile.locate(text, ("ignore", index)) or line_of(text, pattern)
         if pattern in seen:
             found.append(
                 Finding("warning", file, where, f"pattern {pattern!r} is listed twice", "remove one")
@@ -264,13 +264,16 @@ def runs_terp_actions(workflow: Mapping[Any, Any]) -> bool:
     return False
 
 
-def _check_paths_ignore(file: str, text: str, ignored: list[Any], *, ours: bool = True) -> list[Finding]:
+def _check_paths_ignore(
+    file: str, text: str, ignored: list[Any], *, event: str = "push", ours: bool = True
+) -> list[Finding]:
     """A workflow's paths-ignore patterns that GitHub refuses, or that can never match a file:
     errors in a workflow that runs terp-actions, warnings in the team's other workflows (they
     are the team's to fix; terp-actions only reads them)."""
     severity: Severity = "error" if ours else "warning"
     found: list[Finding] = []
-    for pattern in ignored:
+    for index, pattern in enumerate(ignored):
+        where = yamlfile.locate(text, ("on", event, "paths-ignore", index)) or line_of(text, str(pattern))
         try:
             never = parse_pattern(str(pattern)).never
         except PatternError as exc:
@@ -278,7 +281,7 @@ def _check_paths_ignore(file: str, text: str, ignored: list[Any], *, ours: bool 
                 Finding(
                     severity,
                     file,
-                    line_of(text, str(pattern)),
+                    where,
                     f"paths-ignore: {exc.reason}",
                     "see terp-actions check-ignore",
                 )
@@ -289,7 +292,7 @@ def _check_paths_ignore(file: str, text: str, ignored: list[Any], *, ours: bool 
                 Finding(
                     severity,
                     file,
-                    line_of(text, str(pattern)),
+                    where,
                     f"paths-ignore: {str(pattern)!r} can never match a changed file",
                     never,
                 )
@@ -314,7 +317,7 @@ def check_workflow(file: str, text: str, workflow: Any, config: Config) -> list[
         )
         if not ignored:
             continue
-        found += _check_paths_ignore(file, text, ignored, ours=runs_terp_actions(workflow))
+        found += _check_paths_ignore(file, text, ignored, event=event, ours=runs_terp_actions(workflow))
         if sorted(map(str, ignored)) != sorted(config.ignore):
             missing = sorted(set(config.ignore) - set(map(str, ignored)))
             extra = sorted(set(map(str, ignored)) - set(config.ignore))
@@ -322,7 +325,7 @@ def check_workflow(file: str, text: str, workflow: Any, config: Config) -> list[
                 Finding(
                     "warning",
                     file,
-                    line_of(text, "paths-ignore"),
+                    yamlfile.locate(text, ("on", event, "paths-ignore")) or line_of(text, "paths-ignore"),
                     f"{event}.paths-ignore disagrees with the ignore rules (missing {missing or 'none'}, "
                     f"extra {extra or 'none'})",
                     "drop paths-ignore and let terp-actions plan decide, or keep both lists equal",

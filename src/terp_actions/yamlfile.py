@@ -10,6 +10,7 @@ The loader refuses duplicate keys and keys that are not plain values, accepts me
 from __future__ import annotations
 
 import functools
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any, Final
 
@@ -71,11 +72,42 @@ def problem(exc: Exception) -> str:
     return f"not valid YAML: {message}"
 
 
+def locate(text: str, path: Sequence[str | int]) -> int:
+    """The 1-based line of the key (or list item) at ``path`` in the YAML ``text`` — ``("on",
+    "pull_request", "paths-ignore", 2)`` — or 0 when it is not there (or the text is not YAML)."""
+    import yaml  # noqa: PLC0415
+
+    loader = _loader()(text)
+    try:
+        node = loader.get_single_node()
+    except (yaml.YAMLError, RecursionError):
+        return 0
+    finally:
+        loader.dispose()
+    line = 0
+    for step in path:
+        if isinstance(node, yaml.MappingNode) and isinstance(step, str):
+            found = next(
+                ((k, v) for k, v in node.value if isinstance(k, yaml.ScalarNode) and k.value == step), None
+            )
+            if found is None:
+                return 0
+            line, node = found[0].start_mark.line + 1, found[1]
+        elif isinstance(node, yaml.SequenceNode) and isinstance(step, int) and 0 <= step < len(node.value):
+            node = node.value[step]
+            line = node.start_mark.line + 1
+        else:
+            return 0
+    return line
+
+
 def _check_expansion(root: Any, where: str) -> None:
-    """Refuse a document whose aliases expand it past MAX_NODES (each node counted once per use)."""
+    """Refuse a document whose aliases expand it past MAX_NODES (each node counted once per use),
+    or whose aliases refer to themselves (``a: &a [*a]`` would never end)."""
     import yaml  # noqa: PLC0415
 
     sizes: dict[int, int] = {}
+    open_nodes: set[int] = set()
     stack: list[tuple[Any, bool]] = [(root, False)]
     while stack:
         node, children_done = stack.pop()
@@ -83,9 +115,13 @@ def _check_expansion(root: Any, where: str) -> None:
             continue
         kids = _children(node, yaml)
         if not children_done and kids:
+            if id(node) in open_nodes:
+                raise BadInput(f"{where}: an alias refers to the node that holds it; refused")
+            open_nodes.add(id(node))
             stack.append((node, True))
             stack.extend((kid, False) for kid in kids if id(kid) not in sizes)
             continue
+        open_nodes.discard(id(node))
         sizes[id(node)] = 1 + sum(sizes.get(id(kid), 1) for kid in kids)
         if sizes[id(node)] > MAX_NODES:
             raise BadInput(f"{where}: aliases expand the document past {MAX_NODES:,} nodes; refused")

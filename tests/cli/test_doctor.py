@@ -202,3 +202,31 @@ def test_a_workflow_deploying_an_unconfigured_environment_is_an_error(repo: Repo
         f for f in findings if f["severity"] == "error" and "environment 'staging'" in str(f["message"])
     ]
     assert errors and "add environments.staging" in str(errors[0]["fix"])
+
+
+def test_findings_point_at_their_own_line_and_read_the_same_every_run(tmp_path: Path) -> None:
+    """A pattern listed twice is flagged at its second line, pull_request's paths-ignore at its own
+    (not push's), and the example path a warning names is the same on every run."""
+    repo = Repo(tmp_path / "r")
+    repo.path.mkdir()
+    repo.git("init", "-q", "--initial-branch=main")
+    repo.commit("files", {f"pkg{n}/notes.md": "x\n" for n in range(30)})
+    config = 'ignore:\n  - "docs/**"\n  - "*.md"\n  - "docs/**"\n'
+    workflow = (
+        "on:\n  push:\n    paths-ignore: ['docs/**']\n  pull_request:\n    paths-ignore:\n"
+        "      - 'docs/**'\n      - '.vscode/'\njobs:\n  t:\n    runs-on: ubuntu-latest\n"
+        "    steps:\n      - run: make\n"
+    )
+    repo.commit("config", {".github/terp-actions.yml": config, ".github/workflows/ci.yml": workflow})
+    runs = [invoke(["doctor", "--repo", str(repo.path), "--json"]) for _ in range(3)]
+    assert runs[0].stdout == runs[1].stdout == runs[2].stdout
+    found = {
+        (f["file"], f["message"].split(" ")[0], f["line"]) for f in json.loads(runs[0].stdout)
+    }
+    assert (".github/terp-actions.yml", "pattern", 4) in found  # 'docs/**' listed twice: line 4
+    assert (".github/workflows/ci.yml", "pull_request.paths-ignore", 5) in found
+    assert (".github/workflows/ci.yml", "paths-ignore:", 7) in found  # '.vscode/' on its own line
+    warning = next(
+        f for f in json.loads(runs[0].stdout) if "matches only files at the" in f["message"]
+    )
+    assert "e.g. pkg0/notes.md" in warning["message"]
