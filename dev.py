@@ -62,7 +62,9 @@ def main(argv: list[str]) -> int:
         cmd = [str(PY), str(ROOT / "benchmarks" / "run.py"), *rest]
     else:
         cmd = [str(PY), "-m", "terp_actions", *rest]
-    return subprocess.run(cmd, cwd=ROOT, check=False).returncode
+    # The CLI runs where the caller stands: its relative paths and the default --repo . are theirs.
+    where = Path.cwd() if verb == "cli" else ROOT
+    return subprocess.run(cmd, cwd=where, check=False).returncode
 
 
 if __name__ == "__main__":

@@ -55,7 +55,8 @@ def test_a_missing_placeholder_value_names_the_field() -> None:
     ("change", "problem"),
     [
         pytest.param({"name": "terp-production"}, "is not this environment's app 'terp-staging'", id="app"),
-        pytest.param({"colour": "blue"}, "colour: unknown top-level field", id="unknown-field"),
+        pytest.param({"colour": "blue"}, "colour: unknown key (known: alerts, databases", id="unknown-field"),
+        pytest.param({"servces": []}, "servces: unknown key (did you mean 'services'?)", id="typo"),
         pytest.param({"services": []}, "no services", id="no-components"),
     ],
 )
@@ -101,13 +102,13 @@ def test_changed_fields_name_components_and_envs_by_name() -> None:
 @pytest.mark.parametrize(
     ("text", "problem"),
     [
+        pytest.param("name: x\nservices: 5\n", "services: expected a list, got 5", id="services-number"),
         pytest.param(
-            "name: x\nservices: 5\n", "services: expected a list of components", id="services-number"
+            "name: x\nservices: [web]\n", "services[0]: expected a mapping, got 'web'", id="component-text"
         ),
-        pytest.param("name: x\nservices: [web]\n", "services[0]: expected a mapping", id="component-text"),
         pytest.param(
             "name: x\nservices:\n  - name: web\n    github: staging\n",
-            "services[0].github: expected a mapping",
+            "services[0].github: expected a mapping, got 'staging'",
             id="github-text",
         ),
     ],
@@ -118,3 +119,27 @@ def test_a_spec_of_the_wrong_shape_names_the_field(tmp_path: Path, text: str, pr
     path.write_text(text)
     with pytest.raises(ConfigError, match=re.escape(f"{path}: {problem}")):
         prepare_spec(path, {})
+
+
+@pytest.mark.parametrize(
+    ("component", "problem"),
+    [
+        pytest.param({"helth_check": {"http_path": "/"}},
+                     "services[0].helth_check: unknown key (did you mean 'health_check'?)", id="deep-typo"),
+        pytest.param({"instance_count": "two"},
+                     "services[0].instance_count: expected a whole number, got 'two'", id="type"),
+        pytest.param({"protocol": "HTTP3"},
+                     "services[0].protocol: 'HTTP3' is not one of HTTP, HTTP2", id="enum"),
+        pytest.param({"github": {"repo": "a/b", "brnch": "x"}},
+                     "services[0].github.brnch: unknown key (did you mean 'branch'?)", id="source-typo"),
+    ],
+)  # fmt: skip
+def test_app_spec_mistakes_at_any_depth_are_one_line_naming_the_field(
+    component: dict[str, object], problem: str
+) -> None:
+    """The schema finds unknown keys at any depth (with the nearest valid one), wrong types and
+    unknown enum values; a valid spec has none."""
+    spec = yaml.safe_load(STAGING_SPEC)
+    assert validate(spec, where="app.yaml") == []
+    spec["services"][0] |= component
+    assert f"app.yaml: {problem}" in validate(spec, where="app.yaml")

@@ -169,10 +169,7 @@ def check_spec(file: str, text: str, spec: Any, config: Config) -> list[Finding]
         return [Finding("error", file, 1, "not an app spec (expected a mapping)")]
     shape = shape_problems(spec)
     if shape:
-        return [
-            Finding("error", file, line_of(text, p.split(":")[0].split("[")[0]), f"not a valid app spec: {p}")
-            for p in shape
-        ]
+        return [Finding("error", file, _spec_line(text, p), f"not a valid app spec: {p}") for p in shape]
     env = "staging" if "staging" in Path(file).name else "production"
     branch = config.branches.staging if env == "staging" else config.branches.production
     found: list[Finding] = []
@@ -211,6 +208,15 @@ def check_spec(file: str, text: str, spec: Any, config: Config) -> list[Finding]
                 )
             )
     return found
+
+
+def _spec_line(text: str, problem: str) -> int:
+    """The line of the field a spec problem names (``services[0].helth_check: …``)."""
+    field = problem.split(":", 1)[0]
+    path: list[str | int] = []
+    for part in re.findall(r"[^.\[\]]+|\[\d+\]", field):
+        path.append(int(part[1:-1]) if part.startswith("[") else part)
+    return yamlfile.locate(text, path) or 1
 
 
 def triggers(workflow: Mapping[Any, Any]) -> Mapping[str, Any]:

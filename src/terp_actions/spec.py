@@ -5,8 +5,9 @@ the environment, and show how it differs from the live spec (secret values hidde
 from __future__ import annotations
 
 import difflib
+import functools
 import re
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Final
@@ -20,29 +21,6 @@ _APP_PLATFORM_NAMES: Final = frozenset(
     {"APP_URL", "APP_DOMAIN", "APP_ID", "PUBLIC_URL", "PRIVATE_URL", "PRIVATE_DOMAIN"}
 )
 _PLACEHOLDER: Final = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_.]*)\}")
-_TOP_LEVEL: Final = frozenset(
-    {
-        "name",
-        "region",
-        "domains",
-        "services",
-        "static_sites",
-        "jobs",
-        "workers",
-        "functions",
-        "databases",
-        "ingress",
-        "egress",
-        "envs",
-        "alerts",
-        "features",
-        "maintenance",
-        "vpc",
-        "disable_edge_cache",
-        "disable_email_obfuscation",
-        "enhanced_threat_control_enabled",
-    }
-)
 _COMPONENTS: Final = ("services", "static_sites", "jobs", "workers", "functions")
 
 
@@ -101,8 +79,7 @@ def validate(spec: Any, *, where: str, app_name: str = "", branch: str = "") -> 
     """Problems with ``spec`` for an environment whose app is ``app_name`` building ``branch``."""
     if not isinstance(spec, Mapping):
         return [f"{where}: expected an app spec (a mapping)"]
-    problems = [f"{where}: {key}: unknown top-level field" for key in spec if key not in _TOP_LEVEL]
-    problems += [f"{where}: {problem}" for problem in shape_problems(spec)]
+    problems = [f"{where}: {problem}" for problem in shape_problems(spec)]
     if problems:
         return problems
     if not spec.get("name"):
@@ -125,27 +102,83 @@ def validate(spec: Any, *, where: str, app_name: str = "", branch: str = "") -> 
     return problems
 
 
-def shape_problems(spec: Mapping[str, Any]) -> list[str]:
-    """Fields of the wrong kind that App Platform would refuse (components not a list of mappings,
-    a source that is not a mapping, a name that is not text), named by field."""
-    problems = []
-    if "name" in spec and not isinstance(spec["name"], str):
-        problems.append("name: expected text")
-    for kind in _COMPONENTS:
-        items = spec.get(kind)
-        if items is None:
-            continue
-        if not isinstance(items, list):
-            problems.append(f"{kind}: expected a list of components")
-            continue
-        for index, component in enumerate(items):
-            if not isinstance(component, Mapping):
-                problems.append(f"{kind}[{index}]: expected a mapping")
-                continue
-            for source in ("github", "gitlab", "git", "image"):
-                if source in component and not isinstance(component[source], Mapping):
-                    problems.append(f"{kind}[{index}].{source}: expected a mapping (repo, branch, …)")
+def shape_problems(spec: Any) -> list[str]:
+    """What App Platform would refuse in ``spec``'s shape, checked against its app spec schema
+    (``appspec.schema.yaml``, with a maintained validator): unknown keys at any depth with the
+    nearest valid one, wrong types and unknown enum values, each one line naming the field."""
+    problems: list[str] = []
+    for error in sorted(
+        _schema_validator().iter_errors(spec), key=lambda e: [str(p) for p in e.absolute_path]
+    ):
+        where = _field_path(error.absolute_path)
+        schema = error.schema if isinstance(error.schema, Mapping) else {}
+        if error.validator == "additionalProperties" and isinstance(error.instance, Mapping):
+            allowed = sorted(schema.get("properties") or {})
+            for key in error.instance:
+                if key in allowed:
+                    continue
+                near = difflib.get_close_matches(str(key), allowed, n=1)
+                hint = f" (did you mean {near[0]!r}?)" if near else f" (known: {', '.join(allowed)})"
+                problems.append(f"{_join(where, str(key))}: unknown key{hint}")
+        elif error.validator == "type":
+            expected, got = _kinds(error.validator_value), _kind(error.instance)
+            problems.append(f"{where or '(top level)'}: expected {expected}, got {got}")
+        elif error.validator == "enum":
+            choices = ", ".join(str(c) for c in error.validator_value)
+            problems.append(f"{where}: {str(error.instance)[:60]!r} is not one of {choices}")
+        elif error.validator == "pattern" and where == "name":
+            problems.append(
+                f"name: {str(error.instance)[:60]!r} is not a valid app name (2 to 32 lowercase letters, "
+                "digits and '-', starting with a letter)"
+            )
+        elif error.validator == "required":
+            problems.append(
+                f"{where or '(top level)'}: {error.message.split(' is a required')[0]} is required"
+            )
+        else:
+            problems.append(f"{where or '(top level)'}: {error.message[:120]}")
     return problems
+
+
+@functools.cache
+def _schema_validator() -> Any:
+    """The app spec schema's validator, built once (jsonschema is imported only here)."""
+    from importlib import resources  # noqa: PLC0415
+
+    import yaml  # noqa: PLC0415
+    from jsonschema import Draft202012Validator  # noqa: PLC0415 - only spec and doctor check specs
+
+    text = resources.files("terp_actions").joinpath("appspec.schema.yaml").read_text(encoding="utf-8")
+    return Draft202012Validator(yaml.safe_load(text))
+
+
+def _field_path(parts: Iterable[Any]) -> str:
+    out = ""
+    for part in parts:
+        out += f"[{part}]" if isinstance(part, int) else (f".{part}" if out else str(part))
+    return out
+
+
+def _join(where: str, key: str) -> str:
+    return f"{where}.{key}" if where else key
+
+
+def _kinds(value: Any) -> str:
+    names = {"string": "text", "integer": "a whole number", "number": "a number", "boolean": "true or false",
+             "array": "a list", "object": "a mapping"}  # fmt: skip
+    return " or ".join(names.get(str(v), str(v)) for v in (value if isinstance(value, list) else [value]))
+
+
+def _kind(value: Any) -> str:
+    if isinstance(value, bool):
+        return "true/false"
+    if isinstance(value, Mapping):
+        return "a mapping"
+    if isinstance(value, list):
+        return "a list"
+    if value is None:
+        return "nothing"
+    return repr(value)[:40]
 
 
 def _shown(value: Any, redact: Redactor) -> Any:

@@ -220,13 +220,9 @@ def test_findings_point_at_their_own_line_and_read_the_same_every_run(tmp_path: 
     repo.commit("config", {".github/terp-actions.yml": config, ".github/workflows/ci.yml": workflow})
     runs = [invoke(["doctor", "--repo", str(repo.path), "--json"]) for _ in range(3)]
     assert runs[0].stdout == runs[1].stdout == runs[2].stdout
-    found = {
-        (f["file"], f["message"].split(" ")[0], f["line"]) for f in json.loads(runs[0].stdout)
-    }
+    found = {(f["file"], f["message"].split(" ")[0], f["line"]) for f in json.loads(runs[0].stdout)}
     assert (".github/terp-actions.yml", "pattern", 4) in found  # 'docs/**' listed twice: line 4
     assert (".github/workflows/ci.yml", "pull_request.paths-ignore", 5) in found
     assert (".github/workflows/ci.yml", "paths-ignore:", 7) in found  # '.vscode/' on its own line
-    warning = next(
-        f for f in json.loads(runs[0].stdout) if "matches only files at the" in f["message"]
-    )
+    warning = next(f for f in json.loads(runs[0].stdout) if "matches only files at the" in f["message"])
     assert "e.g. pkg0/notes.md" in warning["message"]

@@ -104,8 +104,8 @@ def test_a_value_registered_during_a_command_is_hidden_in_its_error_line(
         env |= actions_env(tmp_path)
     result = invoke(args, env)
     assert result.exit_code == 2
-    # The check names the field and the value it refused, with the value hidden.
-    assert "app.yaml: name: 'terp-***' is not this environment's app" in result.stderr, result.stderr
+    # The check names the field and the value it refused (not a valid app name), the value hidden.
+    assert "app.yaml: name: 'terp-***' is not a valid app name" in result.stderr, result.stderr
     # Only the runner's own mask command carries the value (the runner reads it; no log shows it).
     shown = [
         line for line in (result.stdout + result.stderr).splitlines() if not line.startswith("::add-mask::")

@@ -109,6 +109,8 @@ def test_json_output_is_one_document_even_with_a_spec_diff(
         "name": "terp-staging",
         "env": "staging",
         "unfilled": [],
+        "remote": False,
+        "app-cost": None,
     }
 
 
@@ -124,3 +126,28 @@ def test_in_actions_json_stdout_holds_no_workflow_command(
     assert json.loads(result.stdout)["spec"] == "app spec applied: services.web.envs"
     assert "::" not in result.stdout and CANARY not in result.stdout
     assert f"::add-mask::{CANARY}" in result.stderr and "::group::App spec" in result.stderr
+
+
+def test_spec_validate_remote_asks_app_platform_too(spec_repo: Path, do_stand_in: AppPlatformStandIn) -> None:
+    """--remote sends the filled spec to App Platform's validation: its answer (and the app's
+    monthly cost) is reported; a spec it refuses is one line naming its first problem."""
+    env = env_for(do_stand_in, spec_repo)
+    ok = invoke(["spec", "validate", "--env", "staging", "--remote", "--json"], env=env)
+    assert ok.exit_code == 0, ok.stderr
+    data = json.loads(ok.stdout)
+    assert data["remote"] is True and data["app-cost"] == 5
+    assert do_stand_in.calls["apps_validate_appSpec"] == 1
+    offline = invoke(["spec", "validate", "--env", "staging"], env=env)
+    assert offline.exit_code == 0 and do_stand_in.calls["apps_validate_appSpec"] == 1  # no request
+
+
+def test_doctor_and_validate_find_a_misspelt_key_without_a_token(spec_repo: Path) -> None:
+    """A top-level 'servces' and a deep 'helth_check' are found offline, naming the nearest key."""
+    path = spec_repo / ".do" / "app.staging.yaml"
+    path.write_text(STAGING_SPEC.replace("services:", "servces:", 1))
+    result = invoke(
+        ["spec", "validate", "--env", "staging"], env={"TERP_REPO": str(spec_repo), "SESSION_SECRET": "x"}
+    )
+    assert result.exit_code == 2 and "servces: unknown key (did you mean 'services'?)" in result.stderr
+    doctor = invoke(["doctor", "--repo", str(spec_repo)])
+    assert doctor.exit_code == 1 and "app.staging.yaml:3  not a valid app spec: servces" in doctor.stdout

@@ -25,22 +25,40 @@ def command() -> None:
     envvar="TERP_REQUIRE_VALUES",
     help="Fail when a ${NAME} placeholder has no value in the environment [default: check the shape only].",
 )
+@click.option(
+    "--remote", is_flag=True, envvar="TERP_REMOTE",
+    help="Also ask App Platform to validate it (needs DIGITALOCEAN_TOKEN) [default: offline only].",
+)  # fmt: skip
 @click.argument("file", required=False, type=click.Path(dir_okay=False, path_type=Path))
 def validate(
-    config_path: Path | None, as_json: bool, env: str, repo: Path, require_values: bool, file: Path | None
+    config_path: Path | None,
+    as_json: bool,
+    env: str,
+    repo: Path,
+    require_values: bool,
+    remote: bool,
+    file: Path | None,
 ) -> None:
-    """Check a spec offline: YAML shape, required fields, the environment match, placeholders
-    (filled from the environment when set; without their values, the shape is still checked)."""
+    """Check a spec offline against App Platform's app spec schema (unknown keys at any depth,
+    types, values), required fields, the environment match and placeholders (filled from the
+    environment when set; without their values, the shape is still checked). With --remote, App
+    Platform checks it too (its own validation of a proposed spec)."""
     session = Session.start(as_json=as_json)
     config = session.config(config_path, repo)
-    filled = session.prepare_spec(config, env, file, repo, require_values=require_values)
+    filled = session.prepare_spec(config, env, file, repo, require_values=require_values or remote)
     spec = filled.spec
+    cost = None
+    if remote:
+        answer = session.platform().validate_spec(spec)
+        cost = answer.get("app_cost")
     if as_json:
         session.emit_json(
-            {"valid": True, "name": spec.get("name"), "env": env or None, "unfilled": list(filled.unfilled)}
-        )
+            {"valid": True, "name": spec.get("name"), "env": env or None, "unfilled": list(filled.unfilled),
+             "remote": remote, "app-cost": cost}
+        )  # fmt: skip
         return
-    session.say(f"ok: app spec {spec.get('name')!r} is valid" + (f" for {env}" if env else ""))
+    where = " by App Platform too" if remote else ""
+    session.say(f"ok: app spec {spec.get('name')!r} is valid" + (f" for {env}" if env else "") + where)
     if filled.unfilled:
         names = ", ".join(f"${{{n}}}" for n in filled.unfilled)
         session.say(f"not filled (no value in the environment; --require-values insists): {names}")
