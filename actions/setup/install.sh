@@ -28,7 +28,7 @@ else
       --require-hashes --no-deps --only-binary=:all: --target "$tools" --requirement "$uv_lock"
   fi
   uv="$tools/bin/uv"
-  "$uv" venv --quiet --python "$TERP_PYTHON" "$venv"
+  "$uv" venv --quiet --clear --python "$TERP_PYTHON" "$venv"
   "$uv" pip install --quiet --python "$python" --require-hashes --no-deps --only-binary=:all: \
     --requirement "$lock"
   site="$("$python" -c 'import sysconfig; print(sysconfig.get_path("purelib"))')"
