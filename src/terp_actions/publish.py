@@ -302,18 +302,20 @@ def pulls_of_commits(
     base: str,
     limit: int,
     sleep: Callable[[float], None] = time.sleep,
+    lagging: bool = True,
 ) -> tuple[dict[int, str], str]:
     """Merged pull requests into ``base`` carrying ``shas`` (newest first; commits whose subject
     names no pull request, as a rebase merge leaves them), asked one commit at a time for the
     first ``limit``: each PR with its newest commit here, and a note when the list was cut. Only
-    when every answer is empty is the newest asked again (GitHub lists a just-pushed commit late)."""
+    when every answer is empty and ``lagging`` (nothing else in the range named a pull request, as
+    after a rebase merge) is the newest asked again: GitHub lists a just-pushed commit late."""
     asked = list(shas[: max(limit, 0)])
     found: dict[int, str] = {}
     for sha in asked:
         for pull in github.pulls_for_commit(sha):
             if pull.base == base and pull.merged:
                 found.setdefault(pull.number, sha)
-    if asked and not found:
+    if asked and not found and lagging:
         found = dict.fromkeys(pulls_for_commit(github, asked[0], base=base, sleep=sleep), asked[0])
     cut = len(shas) - len(asked)
     note = (

@@ -195,7 +195,9 @@ def sync_branches(
         unnamed = [sha for sha, subject in commits if not pull_request_numbers(subject)]
         if github is not None and unnamed and result.status is not SyncStatus.CONFLICT:
             try:
-                found, note = pulls_of_commits(github, unnamed, base=source, limit=pull_lookup_limit)
+                found, note = pulls_of_commits(
+                    github, unnamed, base=source, limit=pull_lookup_limit, lagging=not outcome.merges
+                )
             except TerpError as exc:  # the sync is done: a lookup that fails is a warning
                 found, note = {}, f"the pull requests of {len(unnamed)} commits are unknown: {exc}"
             if note:
