@@ -54,6 +54,7 @@ class Repository:
     workflows: dict[str, tuple[str, Any]] = field(default_factory=dict)
     paths: set[str] = field(default_factory=set)  # every path in the history
     files: set[str] = field(default_factory=set)  # paths in the work tree now
+    remote_branches: set[str] = field(default_factory=set)  # origin's branches this clone knows
 
 
 def line_of(text: str, needle: str) -> int:
@@ -420,6 +421,25 @@ def _deployed_environments(workflow: Mapping[Any, Any]) -> list[tuple[str, str]]
     return [(env, where) for env, where in found if "${{" not in env]
 
 
+def check_branches(repo: Repository) -> list[Finding]:
+    """The main and staging branches the remote does not have (when the clone knows the remote's
+    branches); production may come later (the checklist and the first promotion)."""
+    if not repo.remote_branches:
+        return []
+    b = repo.config.branches
+    return [
+        Finding(
+            "warning",
+            repo.config_file,
+            yamlfile.locate(repo.config_text, ("branches", key)) or line_of(repo.config_text, "branches"),
+            f"branches.{key}: origin/{name} does not exist",
+            f"create it (git push origin {b.main}:refs/heads/{name}), or fix branches.{key}",
+        )
+        for key, name in (("main", b.main), ("staging", b.staging))
+        if name not in repo.remote_branches
+    ]
+
+
 def check_config_file(repo: Repository) -> list[Finding]:
     """No configuration file: say that the defaults are in use (and that no environment is)."""
     if repo.config_text:
@@ -455,6 +475,7 @@ def diagnose(repo: Repository) -> list[Finding]:
     found = check_config_file(repo)
     found += check_patterns(repo.config.ignore, repo.paths, file=repo.config_file, text=repo.config_text)
     found += check_environments(repo.config, file=repo.config_file, text=repo.config_text)
+    found += check_branches(repo)
     for file, (text, spec) in sorted(repo.specs.items()):
         found += check_spec(file, text, spec, repo.config)
     for file, (text, workflow) in sorted(repo.workflows.items()):
@@ -484,6 +505,7 @@ def read_repository(git: Any, root: Path, config: Config, config_file: str) -> R
         for path in sorted((root / folder).glob("*.y*ml")) if (root / folder).is_dir() else []:
             target[str(path.relative_to(root))] = load(path)
     repo.files = {gitmod.decode_path(t) for t in git.stream(["ls-files", "-z"]) if t}
+    repo.remote_branches = gitmod.tracked_branches(git, "origin")
     for token in git.stream(
         ["log", "--all", "-z", "--name-only", "--format=", "--no-renames", "--no-show-signature"]
     ):

@@ -280,6 +280,13 @@ def fetch_branches(git: Git, remote: str, branches: Sequence[str]) -> None:
     git.run(["fetch", "--quiet", "--no-tags", "--no-write-fetch-head", "--", remote, *branches])
 
 
+def tracked_branches(git: Git, remote: str) -> set[str]:
+    """The branches this clone knows ``remote`` has (its remote-tracking refs; no request)."""
+    prefix = f"refs/remotes/{remote}/"
+    refs = git.text(["for-each-ref", "--format=%(refname)", "--", prefix]).split()
+    return {ref.removeprefix(prefix) for ref in refs if ref != f"{prefix}HEAD"}
+
+
 def fetch_commit(git: Git, remote: str, sha: str) -> bool:
     """Fetch one commit by its id (GitHub serves any reachable commit); False when the remote
     does not have it. Nothing is written under refs/."""

@@ -192,3 +192,16 @@ def test_long_ranges_show_the_newest_commits_and_say_how_many_more(repo: Repo) -
     data = json.loads(invoke(["plan", "--repo", str(repo.path), "--base", base, "--json"]).stdout)
     assert len(data["commits"]) == data["commit-count"] == 55
     assert data["pull-requests"] == list(range(1, 56))
+
+
+def test_a_misspelt_staging_branch_is_bad_input_not_a_full_deploy(terp_history: DemoRepo) -> None:
+    """branches.staging naming a branch the remote lacks is one line naming it, exit 2 — not a
+    plan that deploys everything because it found no base; doctor warns about it too."""
+    config = terp_history.work / ".github" / "terp-actions.yml"
+    config.write_text(config.read_text() + "branches: {staging: stagging}\n")
+    result = invoke(["plan", "--repo", str(terp_history.work), "--json"])
+    assert result.exit_code == 2
+    assert "branches.staging: origin/stagging does not exist (the branches of origin here:" in result.stderr
+    assert result.stdout == ""
+    doctor = invoke(["doctor", "--repo", str(terp_history.work)])
+    assert "branches.staging: origin/stagging does not exist" in doctor.stdout

@@ -8,6 +8,7 @@ import click
 
 from terp_actions.cli import options
 from terp_actions.cli.session import Session
+from terp_actions.errors import BadInput
 
 
 @click.command("plan", short_help="Decide whether a range of commits needs a deploy.")
@@ -43,6 +44,12 @@ def command(
         gitmod.check_names(git, remote)
         default_base = f"{remote}/{config.branches.staging}"
         base = default_base if gitmod.resolve_commit(git, default_base, what="default base") else None
+        known = gitmod.tracked_branches(git, remote) if base is None else set()
+        if known:  # the remote's branches are known here, and the configured one is not among them
+            raise BadInput(
+                f"branches.staging: {default_base} does not exist (the branches of {remote} here: "
+                f"{', '.join(sorted(known)[:10])}); fix branches.staging in {config.source}, or pass --base"
+            )
     # People and the job summary see the newest commits; --json lists every one.
     outcome = plan_range(git, rules, base, head, keep=None if as_json else MAX_ROWS)
     if outcome.plan.fail_open:
