@@ -236,3 +236,11 @@ def test_migration_paths_default_to_the_common_layouts() -> None:
     assert custom.is_ignored("sql/1.sql") and not custom.is_ignored("migrations/1.sql")
     assert parse("promote: {after_migrations: stop}").promote.after_migrations == "stop"
     assert parse("").promote.after_migrations == "rollback"
+
+
+@pytest.mark.parametrize("url", ["https://[::1", "https://[zz]/x", "https://host:99999/"])
+def test_a_url_that_does_not_parse_is_refused_in_one_line(url: str) -> None:
+    """A malformed IPv6 host or port is the usual problem line naming the field, not a traceback."""
+    text = f"environments:\n  staging: {{app: a, url: '{url}'}}\n"
+    with pytest.raises(ConfigError, match=r"environments\.staging\.url: expected"):
+        parse(text, where="cfg.yml")

@@ -653,7 +653,11 @@ def _branch(value: object) -> str | None:
 def _url(value: object) -> str | None:
     if not isinstance(value, str):
         return None
-    parts = urlsplit(value)
+    try:  # a malformed host ("https://[::1") or port is no URL: the usual one-line refusal
+        parts = urlsplit(value)
+        _ = parts.port
+    except ValueError:
+        return None
     if parts.scheme not in {"http", "https"} or not parts.hostname or parts.password or parts.username:
         return None
     return value.rstrip("/")

@@ -15,6 +15,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Literal, TextIO
 
+from terp_actions.errors import BadInput
+
 Level = Literal["error", "warning", "notice"]
 # A value of a ``--json`` document; the same datum as an action output is ``output_text`` of it.
 Json = None | bool | int | float | str | list["Json"] | dict[str, "Json"]
@@ -89,16 +91,32 @@ class Runner:
         )
 
     def set_outputs(self, outputs: Mapping[str, str]) -> None:
-        """Append step outputs to ``$GITHUB_OUTPUT`` (nothing when it is not set)."""
+        """Append step outputs to ``$GITHUB_OUTPUT`` (nothing when it is not set). A file that
+        cannot be written is bad input naming it: later steps would read outputs that are not there."""
         if self.output_file is not None:
-            with self.output_file.open("a", encoding="utf-8", errors="surrogateescape") as fh:
-                fh.write(render_outputs({k: self.redact(v) for k, v in outputs.items()}))
+            try:
+                with self.output_file.open("a", encoding="utf-8", errors="surrogateescape") as fh:
+                    fh.write(render_outputs({k: self.redact(v) for k, v in outputs.items()}))
+            except OSError as exc:
+                raise BadInput(
+                    f"GITHUB_OUTPUT {str(self.output_file)[:200]}: cannot be written "
+                    f"({exc.strerror or type(exc).__name__}); this step's outputs are lost"
+                ) from None
 
     def add_summary(self, markdown: str) -> None:
-        """Append Markdown to the job summary (nothing when it is not set)."""
+        """Append Markdown to the job summary (nothing when it is not set). A summary that cannot
+        be written is a warning: it is for people, and the step's result stands."""
         if self.summary_file is not None:
-            with self.summary_file.open("a", encoding="utf-8", errors="surrogateescape") as fh:
-                fh.write(self.redact(markdown).rstrip("\n") + "\n")
+            try:
+                with self.summary_file.open("a", encoding="utf-8", errors="surrogateescape") as fh:
+                    fh.write(self.redact(markdown).rstrip("\n") + "\n")
+            except OSError as exc:
+                self.annotate(
+                    "warning",
+                    f"GITHUB_STEP_SUMMARY {str(self.summary_file)[:200]}: cannot be written "
+                    f"({exc.strerror or type(exc).__name__}); the job summary misses this step",
+                    title="Job summary",
+                )
 
     def annotate(self, level: Level, message: str, *, title: str = "") -> None:
         """One annotation in Actions; one ``level: message`` line on stderr elsewhere."""

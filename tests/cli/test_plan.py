@@ -205,3 +205,20 @@ def test_a_misspelt_staging_branch_is_bad_input_not_a_full_deploy(terp_history: 
     assert result.stdout == ""
     doctor = invoke(["doctor", "--repo", str(terp_history.work)])
     assert "branches.staging: origin/stagging does not exist" in doctor.stdout
+
+
+@pytest.mark.parametrize("where", ["/dev/full", "missing-folder/out"], ids=["full-disk", "no-folder"])
+def test_an_unwritable_output_or_summary_file_is_one_line(
+    terp_history: DemoRepo, tmp_path: Path, where: str
+) -> None:
+    """GITHUB_OUTPUT that cannot be written: one line naming it, exit 2 (later steps would read
+    nothing); GITHUB_STEP_SUMMARY that cannot be written: a warning, the step's result stands."""
+    target = where if where.startswith("/") else str(tmp_path / where)
+    env = actions_env(tmp_path) | {"GITHUB_OUTPUT": target}
+    result = invoke(["plan", "--repo", str(terp_history.work)], env)
+    assert result.exit_code == 2, result.stderr
+    assert f"GITHUB_OUTPUT {target}: cannot be written" in result.stderr
+    assert "Traceback" not in result.stderr + result.stdout
+    summary = actions_env(tmp_path) | {"GITHUB_STEP_SUMMARY": target}
+    ok = invoke(["plan", "--repo", str(terp_history.work)], summary)
+    assert ok.exit_code == 0 and f"GITHUB_STEP_SUMMARY {target}: cannot be written" in ok.stderr

@@ -90,7 +90,11 @@ class Session:
     def finish(self, outcome: Outcome, *, summary: str = "", lines: Iterable[str] = ()) -> None:
         """Render an outcome: its action outputs, the job summary, then ``--json`` or the human
         lines; a failed outcome then raises its error (printed once, by the error path)."""
-        self.runner.set_outputs(outcome.outputs())
+        lost: BadInput | None = None
+        try:
+            self.runner.set_outputs(outcome.outputs())
+        except BadInput as exc:  # said after the outcome: a failed deploy's own error comes first
+            lost = exc
         if summary:
             self.runner.add_summary(summary)
         if self.as_json:
@@ -100,7 +104,11 @@ class Session:
                 for line in lines:
                     self.say(line)
         if outcome.failure is not None:
+            if lost is not None:
+                self.runner.annotate("warning", str(lost), title="Step outputs")
             raise outcome.failure
+        if lost is not None:
+            raise lost
 
     def report_error(self, exc: TerpError) -> None:
         """The one line (and hint) an error gets, through the redactor that saw every secret."""
