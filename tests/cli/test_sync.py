@@ -130,7 +130,9 @@ def test_cli_json_and_human_output(world: World) -> None:
     data = json.loads(dry.stdout)
     assert (data["status"], data["pushed"], data["pull-requests"]) == ("fast-forward", False, [3])
     human = invoke(["sync", "--repo", str(world.ours.path)], {})
-    assert human.stdout.splitlines()[0].startswith("sync FAST-FORWARD  staging fast-forwarded to main")
+    first, second = human.stdout.splitlines()[:2]
+    assert first == f"repository: {world.ours.path}"  # which repository it read, first
+    assert second.startswith("sync FAST-FORWARD  staging fast-forwarded to main")
     assert "    Feature (#3)" in human.stdout
 
 

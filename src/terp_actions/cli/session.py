@@ -44,6 +44,7 @@ class Session:
         self._github: GitHubApi | None = None
         self._platform: AppPlatform | None = None
         self._rate_limit_budget = 300.0  # github.rate_limit_budget, once the configuration is read
+        self._named_repository = False
 
     @classmethod
     def start(cls, *, as_json: bool = False) -> Session:
@@ -293,6 +294,11 @@ class Session:
         from terp_actions import git as gitmod
 
         git = gitmod.open_repo(repo)
+        if not self._named_repository and not self.as_json:
+            # The first line of people's output: which repository a command read is never a
+            # guess, wherever it was run from (errors stay one line on stderr; --json is the document).
+            self._named_repository = True
+            self.say(f"repository: {git.repo}")
         if remote is None:
             return git
         url = gitmod.remote_url(git, remote)
