@@ -60,6 +60,7 @@ def update_pull_comment(
     repo_url: str = "",
     note: str = "",
     merged: StageState | None = None,
+    also: tuple[str, StageState] | None = None,
 ) -> CommentOutcome:
     """Record ``stage`` on pull request ``pr``'s sticky comment, creating it only when missing;
     ``merged`` fills the `merged` row when the comment does not have it yet.
@@ -73,7 +74,10 @@ def update_pull_comment(
         previous = parse_state(current.body, pr) if current is not None else None
         if previous is not None:
             previous = close_interrupted(previous, time.time())
-        state = (previous or PullState(pr, title)).with_stage(stage, stage_state)
+        state = previous or PullState(pr, title)
+        if also is not None:  # an earlier stage recorded in the same edit
+            state = state.with_stage(*also)
+        state = state.with_stage(stage, stage_state)
         if merged is not None and "merged" not in state.stages:
             state = state.with_stage("merged", merged)
         return render_comment(state, repo_url=repo_url, note=note)
@@ -237,8 +241,10 @@ def publish_stage(
     environment_url: str = "",
     log_url: str = "",
     merges: Mapping[int, str] | None = None,
+    also: tuple[str, StageState] | None = None,
 ) -> StageReport:
-    """Record a stage on every pull request's comment and on the environment's Deployment.
+    """Record a stage (and ``also`` an earlier one, in the same edit) on every pull request's
+    comment, and the stage on the environment's Deployment.
 
     A comment or Deployment that cannot be written is collected as a failure, not raised: the
     report must never hide the real result of the run.
@@ -249,7 +255,7 @@ def publish_stage(
             merged = StageState("success", merges[pr], at=stage_state.at) if merges and pr in merges else None
             report.comments.append(
                 update_pull_comment(
-                    github, pr, stage, stage_state, author=author, repo_url=repo_url, merged=merged
+                    github, pr, stage, stage_state, author=author, repo_url=repo_url, merged=merged, also=also
                 )
             )
         except RateLimited:
@@ -257,6 +263,8 @@ def publish_stage(
         except GitHubError as exc:
             report.failures.append((pr, str(exc)))
     wanted = DEPLOYMENT_STATES.get((stage, stage_state.status))
+    if wanted is None and also is not None:  # a failed deploy, its verification skipped
+        wanted = DEPLOYMENT_STATES.get((also[0], also[1].status))
     if environment and stage_state.sha and wanted:
         try:
             report.deployment = record_deployment(

@@ -12,6 +12,7 @@ import pytest
 
 from terp_actions.report import (
     MARKER,
+    parse_state,
 )
 from terp_actions.sandbox.fake_github import Deployment, GitHubStandIn, secondary_rate_limit
 from terp_actions.sandbox.http import Fault
@@ -219,3 +220,36 @@ def test_one_report_reads_few_deployment_pages_whatever_the_history(gh: GitHubSt
     result = invoke(args, env=env)
     assert result.exit_code == 0, result.stderr
     assert 1 <= gh.calls["repos/list-deployments"] <= 6
+
+
+def test_an_earlier_stage_goes_in_the_same_edit(gh: GitHubStandIn, origin: Path) -> None:
+    """--also-stage records the deployed row with the verified one: one comment write and one
+    read-back for both, and the Deployment follows the verified state."""
+    sha = subprocess.run(
+        ["git", "rev-parse", "main"], cwd=origin, capture_output=True, text=True, check=True
+    ).stdout.strip()
+    env = {
+        "GITHUB_TOKEN": "ghs_sandbox", "GITHUB_REPOSITORY": "terp/terp", "GITHUB_API_URL": gh.url,
+        "TERP_PULL_REQUESTS": "[12]",
+    }  # fmt: skip
+    args = ["report", "--stage", "verified", "--status", "success", "--sha", sha, "--env", "staging",
+            "--also-stage", "deployed", "--also-status", "success",
+            "--also-detail", "healed on attempt 2"]  # fmt: skip
+    result = invoke(args, env=env)
+    assert result.exit_code == 0, result.stderr
+    [comment] = [c for c in gh.comments.values() if c.issue == 12]
+    state = parse_state(comment.body, 12)
+    assert state is not None
+    assert (
+        state.stages["deployed"].status == "success"
+        and state.stages["deployed"].detail == "healed on attempt 2"
+    )
+    assert state.stages["verified"].status == "success"
+    assert gh.calls["issues/create-comment"] + gh.calls["issues/update-comment"] == 1
+    [deployment] = gh.deployments.values()
+    assert deployment.statuses[-1]["state"] == "success"
+    lonely = invoke(
+        ["report", "--stage", "verified", "--status", "success", "--sha", sha, "--also-stage", "deployed"],
+        env=env,
+    )
+    assert lonely.exit_code == 2 and "--also-stage and --also-status go together" in lonely.stderr

@@ -53,20 +53,27 @@ def report_stage(
     merges: Mapping[int, str] | None = None,
     author: str = BOT_LOGIN,
     dry_run: bool = False,
+    also: tuple[str, StageState] | None = None,
 ) -> ReportOutcome:
     """Record ``stage`` on each pull request's sticky comment (filling its `merged` row from
     ``merges`` when it has none) and on the environment's GitHub Deployment. A comment or
     Deployment that cannot be written is a warning, never the run's failure. Everything posted
     goes through the console's redactor first: the detail is redacted before it is rendered, put in
-    the hidden state or used as a Deployment description."""
+    the hidden state or used as a Deployment description. ``also``: an earlier stage recorded in
+    the same comment edit (the Deployment follows the main stage)."""
     merges = merges or {}
     state = replace(state, detail=console.redact(state.detail))
+    if also is not None:
+        also = (also[0], replace(also[1], detail=console.redact(also[1].detail)))
     if dry_run or github is None:
         if not dry_run:
             console.warn("GITHUB_TOKEN or GITHUB_REPOSITORY is not set: nothing posted", "Report")
         previews = []
         for pr in pulls:
-            pull = PullState(pr).with_stage(stage, state)
+            pull = PullState(pr)
+            if also is not None:
+                pull = pull.with_stage(*also)
+            pull = pull.with_stage(stage, state)
             if pr in merges:
                 pull = pull.with_stage("merged", StageState("success", merges[pr], "", "", state.at))
             previews.append(render_comment(pull, repo_url=repo_url))
@@ -82,6 +89,7 @@ def report_stage(
         environment_url=environment_url,
         log_url=log_url,
         merges=merges,
+        also=also,
     )
     for pr, error in published.failures:
         console.warn(f"#{pr}: the status comment could not be posted: {error}", "Comment")

@@ -99,12 +99,13 @@ class Sandbox:
     out: Printer
 
     def report(
-        self, pulls: Sequence[int], stage: str, state: StageState, merges: dict[int, str] | None = None
-    ) -> None:
+        self, pulls: Sequence[int], stage: str, state: StageState, merges: dict[int, str] | None = None,
+        *, also: tuple[str, StageState] | None = None,
+    ) -> None:  # fmt: skip
         flows.report_stage(
             self.github, pulls, stage, state, console=self.out,
             env="staging" if stage in ("deployed", "verified") else "",
-            environment_url=self.app.url, repo_url=_REPO_URL, merges=merges,
+            environment_url=self.app.url, repo_url=_REPO_URL, merges=merges, also=also,
         )  # fmt: skip
 
 
@@ -265,8 +266,10 @@ def staging_run(
     )  # fmt: skip
     detail = "; ".join(x for x in (deployed.spec_note, _heal_note(deployed)) if x)
     status = "failure" if deployed.failure else "success"
-    s.report(prs, "deployed", StageState(status, head, detail, str(deployed.data()["deployment-id"] or "")))
+    # As the workflow's report job: the deployed row goes with the verified one, in one edit.
+    deploy_row = ("deployed", StageState(status, head, detail, str(deployed.data()["deployment-id"] or "")))
     if deployed.failure is not None:
+        s.report(prs, "verified", StageState("failure", head, ""), also=deploy_row)
         s.out.say(f"FAILED  {deployed.failure}")
         return replace(run, deployed=False)
     verified = flows.verify_environment(
@@ -277,7 +280,8 @@ def staging_run(
     for line in render_verify_text(verified):
         s.out.say(line)
     p95 = f"p95={verified.p95:.0f}ms" if verified.p95 is not None else ""
-    s.report(prs, "verified", StageState("success" if verified.failure is None else "failure", head, p95))
+    s.report(prs, "verified", StageState("success" if verified.failure is None else "failure", head, p95),
+             also=deploy_row)  # fmt: skip
     return replace(run, deployed=True, verified=verified.failure is None)
 
 

@@ -53,6 +53,24 @@ from terp_actions.git import is_commit_id
     help='Each pull request\'s merge commit, a JSON object as sync outputs it ({"101": "<sha>"}); '
     "fills the comment's merged row.",
 )
+@click.option(
+    "--also-stage",
+    type=click.Choice(["", "merged", "synced", "planned", "deployed", "verified"]),
+    default="",
+    envvar="TERP_ALSO_STAGE",
+    help="An earlier stage to record in the same edit (one comment write for both).",
+)
+@click.option(
+    "--also-status",
+    type=click.Choice(["", "running", "success", "skipped", "failure"]),
+    default="",
+    envvar="TERP_ALSO_STATUS",
+    help="How the earlier stage went.",
+)
+@click.option("--also-detail", envvar="TERP_ALSO_DETAIL", default="", help="The earlier stage's line.")
+@click.option(
+    "--also-deployment", envvar="TERP_ALSO_DEPLOYMENT", default="", help="The earlier stage's deployment id."
+)
 @options.repo("Repository whose configuration to read.")
 @options.dry_run("Print the comments; post nothing.")
 def command(
@@ -68,6 +86,10 @@ def command(
     environment_url: str,
     p95_ms: str,
     merge_commits: str,
+    also_stage: str,
+    also_status: str,
+    also_detail: str,
+    also_deployment: str,
     repo: Path,
     dry_run: bool,
 ) -> None:
@@ -88,10 +110,19 @@ def command(
         raise BadInput(f"--deployment {deployment!r} is not a deployment id")
     if p95_ms and not p95_ms.isdigit():
         raise BadInput(f"--p95-ms {p95_ms!r} must be a whole number of milliseconds")
+    if bool(also_stage) != bool(also_status):
+        raise BadInput("--also-stage and --also-status go together (the earlier stage and how it went)")
+    if also_deployment and not is_deployment_id(also_deployment):
+        raise BadInput(f"--also-deployment {also_deployment!r} is not a deployment id")
     merges = _merge_commits(merge_commits)
     note = f"p95={p95_ms}ms" if p95_ms else ""
     now = datetime.datetime.now(datetime.UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
     state = StageState(status, sha, (detail + (f" ({note})" if note else "")).strip(), deployment, now)
+    also = (
+        (also_stage, StageState(also_status, sha, also_detail.strip(), also_deployment, now))
+        if also_stage
+        else None
+    )
     github = None if dry_run else session.github_or_none()
     if github is not None and not pulls and sha:
         # No numbers from the commit messages: ask GitHub which pull requests carried the commit.
@@ -109,6 +140,7 @@ def command(
         merges=merges,
         author=session.environ.get("TERP_BOT_LOGIN", BOT_LOGIN),
         dry_run=dry_run,
+        also=also,
     )
     session.finish(outcome, summary=render_report_summary(outcome), lines=render_report_text(outcome))
 
