@@ -16,6 +16,7 @@ from terp_actions.verify import (
     check_latency,
     check_logs,
     check_migrations,
+    check_platform_health,
     percentile,
     previous_p95,
 )
@@ -123,3 +124,24 @@ def test_prober_refuses_redirects_to_another_host() -> None:
     with AppStandIn(script).running() as app:
         probes = Prober(app.url, "/health", EXPECT, 1, clock=clock, sleep=clock.advance).run()
     assert probes[0].redirect == "elsewhere.example" and probes[1].status == 200
+
+
+@pytest.mark.parametrize(
+    ("components", "status", "detail"),
+    [
+        pytest.param([{"name": "web", "state": "HEALTHY", "replicas_ready": 2, "replicas_desired": 2}],
+                     "pass", "every component healthy (web 2/2)", id="healthy"),
+        pytest.param([{"name": "web", "state": "HEALTHY", "replicas_ready": 3, "replicas_desired": 2}],
+                     "pass", "every component healthy (web 3/2)", id="more-ready-while-rolling"),
+        pytest.param([{"name": "web", "state": "UNHEALTHY", "replicas_ready": 1, "replicas_desired": 3}],
+                     "fail", "web: 1 of 3 replicas ready", id="short"),
+        pytest.param([{"name": "worker", "state": "UNKNOWN"}], "fail", "worker: UNKNOWN", id="unknown"),
+        pytest.param([], "skip", "App Platform reported no service or worker component", id="nothing-seen"),
+    ],
+)  # fmt: skip
+def test_platform_health_needs_every_component_healthy_with_its_replicas(
+    components: list[dict[str, object]], status: str, detail: str
+) -> None:
+    """App Platform's own health: a short component fails by name; nothing reported never passes."""
+    result = check_platform_health(components)
+    assert (result.status, result.detail) == (status, detail)

@@ -71,6 +71,29 @@ def check_active(phase: str, deployment: str) -> CheckResult:
     )
 
 
+def check_platform_health(components: Sequence[Mapping[str, Any]]) -> CheckResult:
+    """App Platform's own view: every component HEALTHY with its replicas ready (ready may exceed
+    desired while a deploy rolls). UNKNOWN is the platform not knowing yet (the caller retries);
+    no component reported is no evidence, so never a pass."""
+    if not components:
+        return CheckResult("platform health", "skip", "App Platform reported no service or worker component")
+    problems = []
+    for component in components:
+        name = str(component.get("name") or "?")
+        state = str(component.get("state") or "UNKNOWN")
+        ready, desired = component.get("replicas_ready"), component.get("replicas_desired")
+        if isinstance(ready, int) and isinstance(desired, int) and ready < desired:
+            problems.append(f"{name}: {ready} of {desired} replicas ready")
+        elif state != "HEALTHY":
+            problems.append(f"{name}: {state}")
+    if problems:
+        return CheckResult("platform health", "fail", "; ".join(problems)[:300])
+    shown = ", ".join(
+        f"{c.get('name')} {c.get('replicas_ready', '?')}/{c.get('replicas_desired', '?')}" for c in components
+    )
+    return CheckResult("platform health", "pass", f"every component healthy ({shown})"[:300])
+
+
 def check_commit(deployed: str, head: str, contains: bool) -> CheckResult:
     """The live deployment must have built a commit that contains ``head``."""
     if not head:
@@ -334,6 +357,7 @@ def run_checks(
 
     h = settings.health
     checks = [check_active(str(active.get("phase", "")), str(active.get("id", ""))), commit_check]
+    checks.append(timed(lambda: _platform_health(client, app_id, h.timeout, h.interval, clock, sleep)))
     prober = Prober(url, h.path, h.expect, h.probes, h.timeout, interval=h.interval, clock=clock, sleep=sleep,
                     samples=settings.latency.samples)  # fmt: skip
     health = timed(lambda: check_health(prober.run(), h.expect, h.probes))
@@ -361,6 +385,31 @@ def run_checks(
             else CheckResult("migrations", "fail", f"the deploy log could not be read: {deploy_log}")
         )
     return Verdict(tuple(checks)), latencies
+
+
+def _platform_health(
+    client: Any, app_id: str, timeout: float, interval: float,
+    clock: Callable[[], float], sleep: Callable[[float], None],
+) -> CheckResult:  # fmt: skip
+    """The platform-health check, asked again while a component is UNKNOWN, until ``timeout``."""
+    began = clock()
+    while True:
+        try:
+            answer = client.health(app_id)
+        except DigitalOceanError as exc:
+            return CheckResult(
+                "platform health", "fail", f"App Platform's health could not be read: {exc}"[:300]
+            )
+        health = answer.get("app_health") if isinstance(answer, Mapping) else None
+        components = health.get("components") if isinstance(health, Mapping) else None
+        if not isinstance(components, list):
+            return CheckResult("platform health", "fail", "App Platform's health answer is unreadable")
+        parts = [c for c in components if isinstance(c, Mapping)]
+        result = check_platform_health(parts)
+        unknown = any(str(c.get("state") or "UNKNOWN") == "UNKNOWN" for c in parts)
+        if result.status != "fail" or not unknown or clock() - began + interval > timeout:
+            return result
+        sleep(interval)
 
 
 def _read_log(client: Any, app_id: str, deployment: str, kind: str) -> str | DigitalOceanError:

@@ -53,6 +53,7 @@ def test_cli_verify_passes_on_a_healthy_deploy(
     assert [c["name"] for c in data["checks"]] == [
         "deployment active",
         "deployed commit",
+        "platform health",
         "health",
         "smoke",
         "latency",
@@ -166,3 +167,25 @@ def test_smoke_checks_run_after_health_and_name_what_failed(
     assert checks["smoke GET /health"]["status"] == "fail"
     assert checks["smoke GET /health"]["detail"] == "/health: answered 200, expected 201"
     assert "smoke GET /health" in result.stderr and token not in result.stdout + result.stderr
+
+
+def test_cli_verify_fails_when_app_platform_reports_a_component_short_of_replicas(
+    verify_world: tuple[Path, AppStandIn], do_stand_in: AppPlatformStandIn
+) -> None:
+    """App Platform's own health (apps_get_health): a component with 1 of 3 replicas ready fails
+    verification naming it, though /health answers fine."""
+    clone, app = verify_world
+    [platform_app] = do_stand_in.apps.values()
+    platform_app.replicas, platform_app.ready = 3, {"web": 1}
+    env = {
+        "DIGITALOCEAN_TOKEN": "dop_v1_sandbox",
+        "TERP_DO_ENDPOINT": do_stand_in.url,
+        "TERP_REPO": str(clone),
+    }
+    try:
+        result = invoke(["verify", "--env", "staging", "--json"], env=env)
+    finally:
+        app.stop()
+    assert result.exit_code == 1
+    check = next(c for c in json.loads(result.stdout)["checks"] if c["name"] == "platform health")
+    assert check["status"] == "fail" and check["detail"] == "web: 1 of 3 replicas ready"

@@ -697,11 +697,17 @@ class AppPlatformStandIn(StandIn):
         app = self._app(request)
         if app is None:
             return self._missing()
-        components = [
-            {"name": c, "state": app.health_state, "cpu_usage_percent": 3.5, "memory_usage_percent": 21.0,
-             "replicas_desired": 1, "replicas_ready": 1 if app.health_state == "HEALTHY" else 0}
-            for c in app.components
-        ]  # fmt: skip
+        with self.lock:
+            running = self._newest(app, {"ACTIVE"}) is not None
+            components = []
+            for c in app.components:
+                ready = app.ready.get(c, app.replicas if app.health_state == "HEALTHY" else 0)
+                state = app.health_state if running else "UNKNOWN"
+                if running and ready < app.replicas and app.health_state == "HEALTHY":
+                    state = "UNHEALTHY"
+                components.append({"name": c, "state": state, "cpu_usage_percent": app.cpu,
+                                   "memory_usage_percent": app.memory, "replicas_desired": app.replicas,
+                                   "replicas_ready": ready if running else 0})  # fmt: skip
         return Response(200, {"app_health": {"components": components}})
 
     def _alerts(self, request: Request) -> Response:

@@ -141,6 +141,7 @@ class App:
     jobs: dict[str, str] = field(default_factory=dict)  # job component name -> kind (PRE_DEPLOY, ...)
     job_log: str = "Running database migrations\nMigrations applied\n"
     replicas: int = 1  # instances per service or worker
+    ready: dict[str, int] = field(default_factory=dict)  # component -> replicas ready, when short
     cpu: float = 12.0  # CPU percentage of each instance while nothing says otherwise
     memory: float = 30.0  # memory percentage
     restarts: list[tuple[float, str]] = field(default_factory=list)  # (when, component) of restarts
