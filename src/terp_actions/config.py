@@ -227,7 +227,10 @@ def load(path: Path, *, required: bool = False) -> Config:
     where = str(path)
     if not path.exists() and not path.is_symlink():
         if required:
-            raise ConfigError([f"{where}: no such configuration file"])
+            raise ConfigError(
+                [f"{where}: no such configuration file"],
+                hint="terp-actions init writes one (or drop --config to use the repository's)",
+            )
         return Config()
     try:
         text = yamlfile.read_text(path, what="configuration file")

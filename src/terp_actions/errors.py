@@ -77,8 +77,8 @@ class ConfigError(BadInput):
 
     title = "Invalid configuration"
 
-    def __init__(self, problems: Sequence[str]) -> None:
-        super().__init__("\n".join(problems))
+    def __init__(self, problems: Sequence[str], *, hint: str = "") -> None:
+        super().__init__("\n".join(problems), hint=hint)
         self.problems = tuple(problems)
 
 

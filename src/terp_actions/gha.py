@@ -124,8 +124,10 @@ class Runner:
         if self.in_actions:
             print(render_annotation(level, message, title=title), file=self.err)
         else:
-            for line in message.splitlines() or [""]:
-                print(f"terp-actions: {level}: {line}", file=self.err)
+            for index, line in enumerate(message.splitlines() or [""]):
+                # A hint follows its message indented, so the error itself stays one line.
+                hint = index and line.startswith("hint: ")
+                print(f"  {line}" if hint else f"terp-actions: {level}: {line}", file=self.err)
 
     def mask(self, value: str) -> None:
         """Ask the runner to hide ``value`` (each of its lines) from the log."""

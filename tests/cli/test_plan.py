@@ -222,3 +222,16 @@ def test_an_unwritable_output_or_summary_file_is_one_line(
     summary = actions_env(tmp_path) | {"GITHUB_STEP_SUMMARY": target}
     ok = invoke(["plan", "--repo", str(terp_history.work)], summary)
     assert ok.exit_code == 0 and f"GITHUB_STEP_SUMMARY {target}: cannot be written" in ok.stderr
+
+
+def test_a_missing_configuration_file_names_it_and_suggests_init(
+    terp_history: DemoRepo, tmp_path: Path
+) -> None:
+    """--config naming no file: one error line with the path, then one indented hint line."""
+    missing = tmp_path / "nope.yml"
+    result = invoke(["plan", "--repo", str(terp_history.work), "--config", str(missing)])
+    assert result.exit_code == 2
+    assert result.stderr.splitlines() == [
+        f"terp-actions: error: {missing}: no such configuration file",
+        "  hint: terp-actions init writes one (or drop --config to use the repository's)",
+    ]

@@ -253,3 +253,13 @@ def test_an_earlier_stage_goes_in_the_same_edit(gh: GitHubStandIn, origin: Path)
         env=env,
     )
     assert lonely.exit_code == 2 and "--also-stage and --also-status go together" in lonely.stderr
+
+
+def test_report_with_nothing_to_report_on_is_bad_input(tmp_path: Path) -> None:
+    """No pull request and no commit: exit 2 saying what to give, never a silent success."""
+    result = invoke(["report", "--stage", "synced", "--status", "success", "--repo", str(tmp_path)], env={})
+    assert result.exit_code == 2
+    assert result.stderr.splitlines() == [
+        "terp-actions: error: nothing to report on: give the pull requests (--pr, TERP_PULL_REQUESTS) "
+        "or the commit (--sha) whose pull requests GitHub knows"
+    ]

@@ -298,7 +298,7 @@ class Session:
             # The first line of people's output: which repository a command read is never a
             # guess, wherever it was run from (errors stay one line on stderr; --json is the document).
             self._named_repository = True
-            self.say(f"repository: {git.repo}")
+            self.say(f"repository: {Path(git.repo).resolve()}")
         if remote is None:
             return git
         url = gitmod.remote_url(git, remote)

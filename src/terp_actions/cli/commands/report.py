@@ -110,6 +110,11 @@ def command(
         raise BadInput(f"--deployment {deployment!r} is not a deployment id")
     if p95_ms and not p95_ms.isdigit():
         raise BadInput(f"--p95-ms {p95_ms!r} must be a whole number of milliseconds")
+    if not pulls and not sha:
+        raise BadInput(
+            "nothing to report on: give the pull requests (--pr, TERP_PULL_REQUESTS) or the commit "
+            "(--sha) whose pull requests GitHub knows"
+        )
     if bool(also_stage) != bool(also_status):
         raise BadInput("--also-stage and --also-status go together (the earlier stage and how it went)")
     if also_deployment and not is_deployment_id(also_deployment):
