@@ -157,6 +157,10 @@ def render_status_text(outcome: StatusOutcome, env: str) -> list[str]:
             )
     if data["pinned"]:
         lines.append("  the app is pinned by a rollback: commit or revert it before deploying")
+    active = outcome.app.get("active_deployment") or {}
+    if (active.get("cause_details") or {}).get("type") == "AUTO_ROLLBACK":
+        restored = active.get("cloned_from") or "an earlier deployment"
+        lines.append(f"  App Platform rolled back by itself: the live deployment restores {restored}")
     if outcome.head:
         found = data["carrying"]
         where = (

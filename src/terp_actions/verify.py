@@ -71,6 +71,19 @@ def check_active(phase: str, deployment: str) -> CheckResult:
     )
 
 
+def check_auto_rollback(active: Mapping[str, Any]) -> CheckResult | None:
+    """When App Platform rolled the app back by itself (the live deployment's cause_details.type
+    is AUTO_ROLLBACK), say so and to what: a failure, whatever the other checks find."""
+    cause = active.get("cause_details") if isinstance(active.get("cause_details"), Mapping) else {}
+    if str((cause or {}).get("type") or "") != "AUTO_ROLLBACK":
+        return None
+    restored = str(active.get("cloned_from") or "an earlier deployment")
+    return CheckResult(
+        "auto rollback", "fail", f"App Platform rolled the app back by itself to {restored} "
+        f"(deployment {active.get('id')} runs it)"[:300],
+    )  # fmt: skip
+
+
 def check_platform_health(components: Sequence[Mapping[str, Any]]) -> CheckResult:
     """App Platform's own view: every component HEALTHY with its replicas ready (ready may exceed
     desired while a deploy rolls). UNKNOWN is the platform not knowing yet (the caller retries);
@@ -357,6 +370,9 @@ def run_checks(
 
     h = settings.health
     checks = [check_active(str(active.get("phase", "")), str(active.get("id", ""))), commit_check]
+    rolled = check_auto_rollback(active)
+    if rolled is not None:
+        checks.append(rolled)
     checks.append(timed(lambda: _platform_health(client, app_id, h.timeout, h.interval, clock, sleep)))
     prober = Prober(url, h.path, h.expect, h.probes, h.timeout, interval=h.interval, clock=clock, sleep=sleep,
                     samples=settings.latency.samples)  # fmt: skip

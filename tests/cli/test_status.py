@@ -70,3 +70,27 @@ def test_status_watch_and_logs_follow_from_the_command_line(
     assert followed.stdout.splitlines() == ["building commit abc", "build complete"]
     secret = invoke(["logs", "--env", "staging", "--type", "build", "--follow"], env=env)
     assert "GITHUB_TOKEN=***" in secret.stdout and "x" * 30 not in secret.stdout
+
+
+def test_an_auto_rollback_is_said_by_status_and_fails_verify(
+    do_stand_in: AppPlatformStandIn, origin: Path, configured: Path
+) -> None:
+    """App Platform rolled the app back by itself (cause_details.type AUTO_ROLLBACK): status says
+    so and to what, and verify fails with an 'auto rollback' check naming the restored deployment."""
+    app = do_stand_in.add_app("terp-staging", "staging", repo=origin, timings={})
+    good = do_stand_in.deploy(app)
+    do_stand_in.deploy(app)  # a newer build went live…
+    rolled = do_stand_in.deploy(
+        app, cause="auto rollback", cloned_from=good.id, cause_details={"type": "AUTO_ROLLBACK"}
+    )
+    config = configured / ".github" / "terp-actions.yml"  # no app answers here: fail health fast
+    config.write_text(config.read_text() + "verify: {health: {probes: 1, interval: 0.01s, timeout: 1s}}\n")
+    env = cli_env(do_stand_in, configured)
+    status = invoke(["status", "--env", "staging"], env=env)
+    assert status.exit_code == 0, status.stderr
+    assert f"App Platform rolled back by itself: the live deployment restores {good.id}" in status.stdout
+    data = json.loads(invoke(["status", "--env", "staging", "--json"], env=env).stdout)
+    assert data["active"]["cause-type"] == "AUTO_ROLLBACK" and data["active"]["deployment-id"] == rolled.id
+    verify = invoke(["verify", "--env", "staging", "--json"], env=env)
+    check = next(c for c in json.loads(verify.stdout)["checks"] if c["name"] == "auto rollback")
+    assert verify.exit_code == 1 and check["status"] == "fail" and good.id in check["detail"]

@@ -485,6 +485,7 @@ class StatusOutcome(Outcome):
                 "phase": str(dep.get("phase", "")),
                 "commit": commit_of(dep) or None,
                 "cause": str(dep.get("cause", "")),
+                "cause-type": str((dep.get("cause_details") or {}).get("type") or "") or None,
                 "created-at": dep.get("created_at"),
                 "updated-at": dep.get("updated_at"),
                 "progress": progress_line(dep),
