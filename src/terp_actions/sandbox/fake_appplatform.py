@@ -88,6 +88,12 @@ def _spec_problem(spec: dict[str, Any]) -> str | None:
     return None
 
 
+def _paging(request: Request) -> tuple[int, int]:
+    """The page asked for and its size (App Platform: 20 by default, 200 at most)."""
+    page = max(1, int(request.arg("page", "1") or 1))
+    return page, max(1, min(200, int(request.arg("per_page", "20") or 20)))
+
+
 def _rollback_warnings(spec: dict[str, Any]) -> list[dict[str, Any]]:
     """The warning conditions App Platform's rollback validation documents, from the spec: image
     components without a digest, and static sites (which are rebuilt)."""
@@ -373,8 +379,7 @@ class AppPlatformStandIn(StandIn):
     # --- handlers ------------------------------------------------------------------------------
 
     def _list_apps(self, request: Request) -> Response:
-        page = max(1, int(request.arg("page", "1") or 1))
-        per_page = max(1, min(200, int(request.arg("per_page", "20") or 20)))
+        page, per_page = _paging(request)
         with self.lock:
             every = list(self.apps.values())
             apps = [self._app_json(a) for a in every[(page - 1) * per_page : page * per_page]]
@@ -483,8 +488,7 @@ class AppPlatformStandIn(StandIn):
         app = self._app(request)
         if app is None:
             return self._missing()
-        page = max(1, int(request.arg("page", "1") or 1))
-        per_page = max(1, min(200, int(request.arg("per_page", "20") or 20)))
+        page, per_page = _paging(request)
         with self.lock:
             chosen = app.deployments[(page - 1) * per_page : page * per_page]
             items = [self._deployment_json(app, d) for d in chosen]
@@ -745,8 +749,7 @@ class AppPlatformStandIn(StandIn):
         app = self._app(request)
         if app is None:
             return self._missing()
-        page = max(1, int(request.arg("page", "1") or 1))
-        per_page = max(1, min(200, int(request.arg("per_page", "20") or 20)))
+        page, per_page = _paging(request)
         # job_names is an array parameter: repeated (job_names=a&job_names=b) or comma-separated
         names = {n for v in request.query.get("job_names", []) for n in v.split(",") if n}
         deployment = request.arg("deployment_id")
