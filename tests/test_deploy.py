@@ -355,3 +355,20 @@ def test_two_deploys_at_once_follow_one_deployment_to_the_end(world: World) -> N
     assert results[0] == results[1]
     live = [d for d in world.app.deployments if world.stand_in.phase(world.app, d)[0] == "ACTIVE"]
     assert [d.id for d in live] == [results[0]]
+
+
+def test_a_persistent_5xx_stops_the_wait_long_before_the_deadline(world: World) -> None:
+    """App Platform failing every poll (502s) ends the deploy after a bounded silence saying so,
+    not at the 30-minute deadline; an outage shorter than that is ridden out."""
+    world.stand_in.inject(Fault("apps_get_deployment", "status", frozenset(range(2, 10_000)), 502))
+    began = world.clock.now
+    with pytest.raises(DeploymentFailed, match="App Platform stopped answering about deployment") as caught:
+        world.deployer().run()
+    assert world.clock.now - began < 600  # not the 1,800 s deadline
+    assert "status --watch" in str(caught.value)
+
+
+def test_a_short_outage_is_ridden_out(world: World) -> None:
+    """A few failed polls in a row, then answers again: the deploy goes on to ACTIVE."""
+    world.stand_in.inject(Fault("apps_get_deployment", "status", frozenset(range(2, 6)), 503))
+    assert world.deployer().run().phase == "ACTIVE"

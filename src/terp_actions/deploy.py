@@ -22,6 +22,9 @@ from terp_actions.logsearch import MAX_LINE, first_match
 
 IN_PROGRESS: Final = ("PENDING_BUILD", "BUILDING", "PENDING_DEPLOY", "DEPLOYING")
 TERMINAL: Final = frozenset({"ACTIVE", "ERROR", "CANCELED", "SUPERSEDED"})
+# How long App Platform may fail every poll before a deploy stops waiting (or a tenth of the
+# deploy's deadline, when that is longer): its outages are short; a 30-minute silence is not.
+MAX_SILENCE: Final = 120.0
 Kind = Literal["transient", "deterministic", "unknown"]
 
 
@@ -409,13 +412,24 @@ class Deployer:
         """Poll ``dep_id`` until it ends or the deadline passes, printing each change."""
         began = self.clock()
         last = ("", "")
+        failing_since: float | None = None  # when App Platform last stopped answering
         while True:
             self.requests += 1
             try:
                 dep = self.client.get_deployment(self.app_id, dep_id)
+                failing_since = None
             except DigitalOceanError as exc:
                 if exc.status in (401, 403, 404) or not exc.retryable:
                     raise
+                failing_since = self.clock() if failing_since is None else failing_since
+                if self.clock() - failing_since > max(MAX_SILENCE, 0.1 * self.timeout):
+                    raise DeploymentFailed(
+                        f"App Platform stopped answering about deployment {dep_id} for "
+                        f"{int(self.clock() - failing_since)} s (last: {exc}); it may still be running: "
+                        "`terp-actions status --watch` follows it",
+                        deployment=dep_id,
+                        phase="UNKNOWN",
+                    ) from None
                 dep = {"phase": "UNKNOWN"}
             phase = str(dep.get("phase") or "UNKNOWN")
             progress = progress_line(dep)
