@@ -8,6 +8,7 @@ from pathlib import Path
 
 import pytest
 
+from terp_actions.sandbox.fake_appplatform import AppPlatformStandIn
 from terp_actions.sandbox.history import DemoRepo
 
 from ..conftest import Repo
@@ -235,3 +236,30 @@ def test_a_missing_configuration_file_names_it_and_suggests_init(
         f"terp-actions: error: {missing}: no such configuration file",
         "  hint: terp-actions init writes one (or drop --config to use the repository's)",
     ]
+
+
+def test_plan_env_compares_with_the_commit_the_environment_runs(
+    terp_history: DemoRepo, do_stand_in: AppPlatformStandIn
+) -> None:
+    """--env: the base is the live deployment's commit, not the branch — a docs-only range on top
+    of what runs needs no deploy; an app that runs nothing yet falls back to the branch, said so."""
+    h = heads(terp_history)
+    app = do_stand_in.add_app("terp-staging", "staging", repo=terp_history.origin, timings={})
+    do_stand_in.deploy(app).commit = h[103]  # staging runs #103
+    config = terp_history.work / ".github" / "terp-actions.yml"
+    config.write_text(
+        config.read_text() + f"environments:\n  staging: {{app: {app.id}, url: 'https://s.example'}}\n"
+    )
+    env = {"DIGITALOCEAN_TOKEN": "dop_v1_sandbox", "TERP_DO_ENDPOINT": do_stand_in.url}
+    result = invoke(
+        ["plan", "--repo", str(terp_history.work), "--env", "staging", "--head", h[105], "--json"], env
+    )
+    assert result.exit_code == 0, result.stderr
+    data = json.loads(result.stdout)
+    assert (data["base"], data["deploy"]) == (h[103], False)
+    assert f"base: {h[103][:12]}, the commit staging runs now" in result.stderr
+    app.deployments.clear()
+    fresh = invoke(
+        ["plan", "--repo", str(terp_history.work), "--env", "staging", "--head", h[105], "--json"], env
+    )
+    assert fresh.exit_code == 0 and "staging runs nothing of this repository yet" in fresh.stderr

@@ -115,6 +115,25 @@ def source_branches(app: Mapping[str, Any]) -> list[str]:
     return found
 
 
+def live_base(
+    platform: AppPlatformClient, git: Git, environment: Environment, remote: str, *, console: Console
+) -> str | None:
+    """The commit ``environment``'s app runs now, as the base of a deploy decision (fetched when
+    the clone lacks it); None, said so, when the app runs nothing of this repository yet. A live
+    commit that cannot be fetched is still returned: the plan then deploys and says why."""
+    app = platform.get_app(environment.app)
+    live = commit_of(app.get("active_deployment") or {})
+    if not live or not gitmod.is_commit_id(live, full=True):
+        console.say(
+            f"{environment.name} runs nothing of this repository yet: comparing with the branch instead"
+        )
+        return None
+    if gitmod.resolve_commit(git, live) is None:
+        gitmod.fetch_commit(git, remote, live)
+    console.say(f"base: {live[:12]}, the commit {environment.name} runs now")
+    return live
+
+
 # --- sync and plan ---------------------------------------------------------------------------------
 
 

@@ -15,7 +15,12 @@ from terp_actions.errors import BadInput
 @options.common
 @options.ignore
 @options.repo()
-@click.option("--base", envvar="TERP_BASE", help="Base commit [default: the remote staging branch].")
+@click.option(
+    "--base",
+    envvar="TERP_BASE",
+    help="Base commit [default: --env's live commit, else the remote staging branch].",
+)
+@options.env(required=False)
 @click.option("--head", envvar="TERP_HEAD", default="HEAD", show_default=True, help="Head commit.")
 @options.remote("Remote whose staging branch is the default base.")
 def command(
@@ -24,13 +29,15 @@ def command(
     ignore: tuple[str, ...],
     repo: Path,
     base: str | None,
+    env: str,
     head: str,
     remote: str,
 ) -> None:
     """Decide whether BASE..HEAD needs a deploy under the ignore rules.
 
-    Deploys iff some file changed between the two commits is not ignored. When the answer
-    cannot be computed exactly (shallow history, unknown base) it deploys and says why.
+    Deploys iff some file changed between the two commits is not ignored. With --env (and no
+    --base), BASE is the commit that environment's app runs now. When the answer cannot be
+    computed exactly (shallow history, unknown base) it deploys and says why.
     """
     from terp_actions import git as gitmod
     from terp_actions.flows import plan_range
@@ -40,6 +47,10 @@ def command(
     git = session.git(repo)
     config = session.config(config_path, repo)
     rules = session.rules(config_path, repo, ignore, config)
+    if base is None and env:
+        from terp_actions.flows import live_base
+
+        base = live_base(session.platform(), git, session.environment(config, env), remote, console=session)
     if base is None:
         gitmod.check_names(git, remote)
         default_base = f"{remote}/{config.branches.staging}"
