@@ -148,6 +148,8 @@ def render_status_text(outcome: StatusOutcome, env: str) -> list[str]:
     """The app and its deployments, one line each."""
     data = outcome.data()
     lines = [f"{env}: app {data['name']} ({data['app-id']})" + (f" at {data['url']}" if data["url"] else "")]
+    if not data["active"] and not data["in-progress"]:
+        lines.append("  no deployment yet")
     for label in ("active", "in-progress", "pinned"):
         dep = data[label]
         if isinstance(dep, dict):

@@ -575,3 +575,16 @@ def test_a_dry_run_when_production_already_holds_the_commit_says_nothing_to_prom
     assert world.run().exit_code == 0
     again = world.run("--dry-run")
     assert again.exit_code == 0 and "nothing to promote: production already holds" in again.stdout
+
+
+def test_a_missing_production_branch_is_one_line_saying_how_to_create_it(world: World) -> None:
+    """No production branch on the remote: exit 2 naming branches.production and the push that
+    creates it; nothing deployed."""
+    subprocess.run(["git", "branch", "-D", "production"], cwd=world.origin, check=True, capture_output=True)
+    before = sum(world.do.calls.values())
+    result = world.run()
+    assert result.exit_code == 2
+    assert (
+        "branches.production: origin/production does not exist; create it (git push origin " in result.stderr
+    )
+    assert sum(world.do.calls.values()) == before  # no request to App Platform

@@ -94,3 +94,20 @@ def test_an_auto_rollback_is_said_by_status_and_fails_verify(
     verify = invoke(["verify", "--env", "staging", "--json"], env=env)
     check = next(c for c in json.loads(verify.stdout)["checks"] if c["name"] == "auto rollback")
     assert verify.exit_code == 1 and check["status"] == "fail" and good.id in check["detail"]
+
+
+def test_an_app_with_no_deployment_says_so_in_status_and_logs(
+    do_stand_in: AppPlatformStandIn, origin: Path, configured: Path
+) -> None:
+    """status says 'no deployment yet'; logs says the app has none (not 'no such app'), exit 1;
+    with a deployment, logs --json names the deployment it read."""
+    app = do_stand_in.add_app("terp-staging", "staging", repo=origin, timings={})
+    env = cli_env(do_stand_in, configured)
+    status = invoke(["status", "--env", "staging"], env=env)
+    assert status.exit_code == 0 and "  no deployment yet" in status.stdout
+    logs = invoke(["logs", "--env", "staging", "--type", "run"], env=env)
+    assert logs.exit_code == 1 and "staging: the app has no deployment yet, so no run log" in logs.stderr
+    assert "no such app" not in logs.stderr
+    dep = do_stand_in.deploy(app)
+    read = invoke(["logs", "--env", "staging", "--type", "build", "--json"], env=env)
+    assert read.exit_code == 0 and json.loads(read.stdout)["deployment-id"] == dep.id

@@ -105,6 +105,15 @@ def promote(
     a deploy freeze stopped it)."""
     production, staging = config.branches.production, config.branches.staging
     environment = config.environments["production"]
+    for key, branch, source in (
+        ("staging", staging, config.branches.main),
+        ("production", production, staging),
+    ):
+        if not gitmod.remote_has_branch(git, remote, branch):
+            raise BadInput(
+                f"branches.{key}: {remote}/{branch} does not exist; create it (git push {remote} "
+                f"{source}:refs/heads/{branch}) or fix branches.{key} in {config.source}"
+            )
     gitmod.fetch_branches(git, remote, [staging, production])
     before = gitmod.resolve_commit(git, f"{remote}/{production}") or ""
     app = platform.get_app(environment.app)

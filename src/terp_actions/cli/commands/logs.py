@@ -70,6 +70,15 @@ def command(
         return
 
     app = platform.get_app(environment.app)
+    if not deployment:  # the active deployment's logs: say which one, or that there is none yet
+        active = app.get("active_deployment") or {}
+        if not active.get("id"):
+            from terp_actions.errors import LogUnavailable
+
+            raise LogUnavailable(
+                f"{env}: the app has no deployment yet, so no {kind} log", app=str(app["id"])
+            )
+        deployment = str(active["id"])
     text = platform.logs(app["id"], deployment, kind.upper())
     lines = [line for line in text.splitlines() if grep is None or grep in line][-tail:]
     if as_json:
