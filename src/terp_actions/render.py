@@ -78,10 +78,15 @@ def render_verify_summary(outcome: VerifyOutcome) -> str:
 
 
 def render_verify_text(outcome: VerifyOutcome) -> list[str]:
-    """One line per check."""
-    return [
-        f"{c.status.upper():<4}  {c.name:<16} {c.detail} ({c.duration:.1f} s)" for c in outcome.verdict.checks
-    ]
+    """One line per check, then the verdict (VERIFIED or FAILED, as deploy ends LIVE)."""
+    checks = outcome.verdict.checks
+    lines = [f"{c.status.upper():<4}  {c.name:<16} {c.detail} ({c.duration:.1f} s)" for c in checks]
+    failed = [c.name for c in checks if c.status == "fail"]
+    if failed:
+        lines.append(f"FAILED  {outcome.env}: {', '.join(failed)}")
+    else:
+        lines.append(f"VERIFIED  {outcome.env}: {sum(c.status == 'pass' for c in checks)} checks passed")
+    return lines
 
 
 def render_report_summary(outcome: ReportOutcome) -> str:

@@ -262,6 +262,8 @@ def test_down_twice_is_fine_even_when_the_delete_answer_is_lost(world: World) ->
     second = world.run("down", "--pr", "61", "--json")
     assert second.exit_code == 0 and json.loads(second.stdout)["action"] == "gone"
     assert world.row(61).status == "skipped" and "deleted" in world.row(61).detail
+    # the pull request is still open: deleted on request, not "closed"
+    assert world.row(61).detail.endswith("(deleted on request)")
 
 
 def test_a_pull_request_closed_without_merging_shows_its_flow_rows_as_never(world: World) -> None:

@@ -187,3 +187,21 @@ def _verify_json(do_stand_in: AppPlatformStandIn, clone: Path, app: AppStandIn) 
         return invoke(["verify", "--env", "staging", "--json"], env=env)
     finally:
         app.stop()
+
+
+def test_verify_ends_with_its_verdict_line(
+    verify_world: tuple[Path, AppStandIn], do_stand_in: AppPlatformStandIn
+) -> None:
+    """People's output ends VERIFIED (as deploy ends LIVE), naming the environment."""
+    clone, app = verify_world
+    env = {
+        "DIGITALOCEAN_TOKEN": "dop_v1_sandbox",
+        "TERP_DO_ENDPOINT": do_stand_in.url,
+        "TERP_REPO": str(clone),
+    }
+    try:
+        result = invoke(["verify", "--env", "staging"], env=env)
+    finally:
+        app.stop()
+    assert result.exit_code == 0, result.stderr
+    assert result.stdout.splitlines()[-1].startswith("VERIFIED  staging: ")

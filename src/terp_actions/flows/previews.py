@@ -309,9 +309,14 @@ def preview_down(ctx: PreviewContext, pr: int, *, head_sha: str = "") -> Preview
         _delete(ctx.platform, outcome.app_id, name)
         outcome.action, outcome.reason = "deleted", f"preview {name} deleted"
     ctx.console.say(outcome.reason)
-    if outcome.action == "deleted":  # nothing deleted: the row keeps what it said
-        ctx.report(pr, "skipped", head_sha, f"{outcome.reason} (the pull request was closed)")
     pull = ctx.github.get_pull(pr) if ctx.github is not None else None
+    if outcome.action == "deleted":  # nothing deleted: the row keeps what it said
+        why = (
+            "deleted on request"
+            if pull is not None and pull.state == "open"
+            else "the pull request was closed"
+        )
+        ctx.report(pr, "skipped", head_sha, f"{outcome.reason} ({why})")
     if pull is not None and pull.state == "closed" and not pull.merged:
         # Its flow rows will never run: the comment says so instead of "pending" for ever.
         ctx.report(pr, "skipped", head_sha, "closed without merging", stage="closed")
