@@ -249,12 +249,19 @@ class PromotionFailed(TerpError):
     title = "Promotion failed"
 
     def __init__(
-        self, message: str, *, runs: str = "", holds: str = "", migrations: tuple[str, ...] = ()
+        self,
+        message: str,
+        *,
+        runs: str = "",
+        holds: str = "",
+        migrations: tuple[str, ...] = (),
+        partial: object = None,
     ) -> None:
         super().__init__(message)
         self.runs = runs  # the commit production runs after the rollback ('' when not rolled back)
         self.holds = holds  # the commit the production branch holds
         self.migrations = migrations  # the migration files the failed promotion carried
+        self.partial = partial  # what the promotion did before it failed (pushed, deployed, rolled back)
 
 
 class PreviewRefused(TerpError):

@@ -414,7 +414,7 @@ def _gate_notes(
 
 
 def _left_for_a_person(
-    failure: str, sha: str, deployment: str, migrations: tuple[str, ...]
+    failure: str, sha: str, deployment: str, migrations: tuple[str, ...], partial: object = None
 ) -> PromotionFailed:
     """The failure of a promotion carrying migrations under ``promote.after_migrations: stop``."""
     runs = (
@@ -429,6 +429,7 @@ def _left_for_a_person(
         "work on the migrated schema",
         holds=sha,
         migrations=migrations,
+        partial=partial,
     )
 
 
@@ -509,7 +510,7 @@ def run_promotion(
     if not failure:
         return result
     if facts.migrations and after_migrations == "stop":
-        raise _left_for_a_person(failure, sha, result.deployment, facts.migrations)
+        raise _left_for_a_person(failure, sha, result.deployment, facts.migrations, result)
     say(f"production is unhealthy ({failure}); rolling back")
     deployments = platform.list_deployments(app_id)
     target = rollback_target(deployments, sha, commit_of, exclude=result.deployment)
@@ -518,6 +519,7 @@ def run_promotion(
             f"{failure}; and no earlier live deployment of another commit to roll back to",
             holds=sha,
             migrations=facts.migrations,
+            partial=result,
         )
     try:
         done = roll_back(platform, app_id, target, follow=follow, healthy=healthy, say=say)
@@ -540,6 +542,7 @@ def run_promotion(
         f"{failure}. Rolled back: production runs {runs[:12]} again while the {production} "
         f"branch holds {sha[:12]} (not rewritten; revert or fix forward){schema}{warned}",
         runs=runs,
+        partial=result,
         holds=sha,
         migrations=facts.migrations,
     )

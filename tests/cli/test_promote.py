@@ -588,3 +588,17 @@ def test_a_missing_production_branch_is_one_line_saying_how_to_create_it(world: 
         "branches.production: origin/production does not exist; create it (git push origin " in result.stderr
     )
     assert sum(world.do.calls.values()) == before  # no request to App Platform
+
+
+def test_a_rolled_back_promotion_s_outputs_say_what_happened(world: World) -> None:
+    """It pushed, deployed and rolled back: --json says so (pushed true, the deployment it made,
+    rolled-back-to the rollback deployment), not the empty answer of a promotion that did nothing."""
+    app = world.do.apps[world.app_id]
+    world.app.responder = world.unhealthy_while_live(world.staging_sha)
+    result = world.run("--sha", world.staging_sha, "--json")
+    assert result.exit_code == 1
+    data = json.loads(result.stdout)
+    assert data["pushed"] is True and data["verified"] is False
+    made = next(d for d in app.deployments if d.cause != "rollback")
+    rollback = next(d for d in app.deployments if d.cause == "rollback")
+    assert (data["deployment-id"], data["rolled-back-to"]) == (made.id, rollback.id)

@@ -172,10 +172,16 @@ def promote(
         outcome.sha = outcome.result.sha
     except PromotionFailed as exc:
         outcome.sha = exc.holds or outcome.sha
+        # What it did before failing is the truth the outputs tell: pushed, deployed, rolled back.
+        outcome.result = exc.partial if isinstance(exc.partial, PromotionResult) else None
         if exc.runs:  # rolled back: the branch and the app disagree until a revert
             note = _revert_note(git, github, config, remote, exc)
             outcome.failure = PromotionFailed(
-                f"{exc}; {note}", runs=exc.runs, holds=exc.holds, migrations=exc.migrations
+                f"{exc}; {note}",
+                runs=exc.runs,
+                holds=exc.holds,
+                migrations=exc.migrations,
+                partial=exc.partial,
             )
         else:
             outcome.failure = exc
