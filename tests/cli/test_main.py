@@ -174,3 +174,14 @@ def test_json_values_have_their_types() -> None:
     assert deploy["attempts"] == 0 and deploy["adopted"] is False and deploy["deployment-id"] is None
     assert samples["verify"].data()["health-p95-ms"] == 30  # nearest rank
     assert samples["report"].data()["github-deployment-id"] is None
+
+
+def test_a_huge_value_echoed_in_an_error_is_cut_to_a_readable_length(tmp_path: Path) -> None:
+    """A 100 KB branch name in an error line: one line, cut to its start and its length."""
+    repo = tmp_path / "r"
+    subprocess.run(["git", "init", "-q", str(repo)], check=True)
+    subprocess.run(["git", "-C", str(repo), "commit", "-q", "--allow-empty", "-m", "first"], check=True)
+    result = invoke(["plan", "--repo", str(repo), "--base", "b" * 100_000], {})
+    assert result.exit_code == 2
+    [line] = result.stderr.splitlines()
+    assert len(line) < 400 and "…(100002 characters)" in line  # the value with its quotes

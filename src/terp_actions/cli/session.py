@@ -4,6 +4,7 @@ GitHub and App Platform clients, each built once and only when a command asks fo
 from __future__ import annotations
 
 import json
+import re
 import sys
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
@@ -113,9 +114,9 @@ class Session:
 
     def report_error(self, exc: TerpError) -> None:
         """The one line (and hint) an error gets, through the redactor that saw every secret."""
-        message = self.redact(str(exc))
+        message = _readable(self.redact(str(exc)))
         if exc.hint:
-            message += f"\nhint: {self.redact(exc.hint)}"
+            message += f"\nhint: {_readable(self.redact(exc.hint))}"
         self.runner.annotate("error", message, title=exc.title)
 
     # --- configuration ------------------------------------------------------------------------------
@@ -312,6 +313,15 @@ class Session:
             if value.startswith(_AUTH_PREFIX):
                 self.hide(value.removeprefix(_AUTH_PREFIX))
         return gitmod.Git(git.repo, auth)
+
+
+_LONG_RUN: Final = re.compile(r"\S{201,}")
+
+
+def _readable(text: str) -> str:
+    """An error line people can read: a value echoed in it that runs past 200 characters without a
+    space (a 100 KB branch name) is cut, after redaction, to its start and its length."""
+    return _LONG_RUN.sub(lambda m: f"{m[0][:80]}…({len(m[0])} characters)", text)
 
 
 def _check_api_url(name: str, url: str) -> None:
