@@ -121,7 +121,7 @@ def test_verify_reads_live_logs_and_never_passes_a_log_it_could_not_read(
     if run_log:
         app_platform.run_log = run_log
     do_stand_in.log_links = links
-    result = _verify_json(do_stand_in, clone, app)
+    result = _verify(do_stand_in, clone, app)
     assert result.exit_code == 1, result.stderr
     checks = {c["name"]: c for c in json.loads(result.stdout)["checks"]}
     assert checks["runtime logs"]["status"] == "fail" and runtime in checks["runtime logs"]["detail"]
@@ -170,21 +170,21 @@ def test_cli_verify_fails_when_app_platform_reports_a_component_short_of_replica
     clone, app = verify_world
     [platform_app] = do_stand_in.apps.values()
     platform_app.replicas, platform_app.ready = 3, {"web": 1}
-    result = _verify_json(do_stand_in, clone, app)
+    result = _verify(do_stand_in, clone, app)
     assert result.exit_code == 1
     check = next(c for c in json.loads(result.stdout)["checks"] if c["name"] == "platform health")
     assert check["status"] == "fail" and check["detail"] == "web: 1 of 3 replicas ready"
 
 
-def _verify_json(do_stand_in: AppPlatformStandIn, clone: Path, app: AppStandIn) -> Result:
-    """`verify --env staging --json` against the stand-ins, the app stand-in stopped afterwards."""
+def _verify(do_stand_in: AppPlatformStandIn, clone: Path, app: AppStandIn, *, as_json: bool = True) -> Result:
+    """`verify --env staging` (``--json``) against the stand-ins, the app stand-in stopped afterwards."""
     env = {
         "DIGITALOCEAN_TOKEN": "dop_v1_sandbox",
         "TERP_DO_ENDPOINT": do_stand_in.url,
         "TERP_REPO": str(clone),
     }
     try:
-        return invoke(["verify", "--env", "staging", "--json"], env=env)
+        return invoke(["verify", "--env", "staging", *(["--json"] if as_json else [])], env=env)
     finally:
         app.stop()
 
@@ -194,14 +194,6 @@ def test_verify_ends_with_its_verdict_line(
 ) -> None:
     """People's output ends VERIFIED (as deploy ends LIVE), naming the environment."""
     clone, app = verify_world
-    env = {
-        "DIGITALOCEAN_TOKEN": "dop_v1_sandbox",
-        "TERP_DO_ENDPOINT": do_stand_in.url,
-        "TERP_REPO": str(clone),
-    }
-    try:
-        result = invoke(["verify", "--env", "staging"], env=env)
-    finally:
-        app.stop()
+    result = _verify(do_stand_in, clone, app, as_json=False)
     assert result.exit_code == 0, result.stderr
     assert result.stdout.splitlines()[-1].startswith("VERIFIED  staging: ")
