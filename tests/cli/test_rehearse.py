@@ -58,3 +58,12 @@ def test_rehearse_refuses_bad_input(terp_history: DemoRepo, tmp_path: Path) -> N
     empty.mkdir()
     bare = invoke(["rehearse", "--repo", str(empty)])
     assert bare.exit_code == 2 and "terp-actions: error:" in bare.stderr
+
+
+def test_rehearse_warns_about_a_pattern_that_can_never_match(terp_history: DemoRepo) -> None:
+    """rehearse is where rules are tuned: a never-matching pattern is a warning naming its fix."""
+    config = terp_history.work / ".github" / "terp-actions.yml"
+    config.write_text(config.read_text().replace('  - ".vscode/**"\n', '  - ".vscode/"\n'))
+    result = invoke(["rehearse", "--repo", str(terp_history.work), "--last", "1"])
+    assert result.exit_code == 0, result.stderr
+    assert "'.vscode/'" in result.stderr and "'.vscode/**'" in result.stderr

@@ -33,6 +33,7 @@ def command(config_path: Path | None, as_json: bool, repo: Path, last: int, verb
     session = Session.start(as_json=as_json)
     config = session.config(config_path, repo)
     session.git(repo)  # a repository, or one clear line
+    session.rules(config_path, repo, (), config)  # rehearse is for tuning rules: their warnings show
     said: list[str] = []
     result = rehearse(said.append if as_json else session.say, repo, config, last=last, verbose=verbose)
     if as_json:
