@@ -372,3 +372,24 @@ def test_a_short_outage_is_ridden_out(world: World) -> None:
     """A few failed polls in a row, then answers again: the deploy goes on to ACTIVE."""
     world.stand_in.inject(Fault("apps_get_deployment", "status", frozenset(range(2, 6)), 503))
     assert world.deployer().run().phase == "ACTIVE"
+
+
+def test_a_deployment_cancelled_elsewhere_says_so_once(world: World) -> None:
+    """Cancelled in the console while we follow it: the failure says it was cancelled, once —
+    never 'ended CANCELED: ended CANCELED'."""
+    real_advance = world.clock.advance
+    state = {"done": False}
+
+    def advance(seconds: float) -> None:
+        real_advance(seconds)
+        if not state["done"] and world.app.deployments:
+            state["done"] = True
+            world.app.deployments[0].canceled_at = world.clock.now
+
+    d = Deployer(world.client, world.app.id, contains=lambda c: c == world.head, say=world.lines.append,
+                 clock=world.clock, sleep=advance)  # fmt: skip
+    with pytest.raises(DeploymentFailed) as caught:
+        d.run()
+    text = str(caught.value)
+    assert "ended CANCELED: cancelled (in the console, by doctl, or by another run)" in text
+    assert text.count("CANCELED") == 1

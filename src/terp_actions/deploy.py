@@ -200,6 +200,19 @@ def decide_heal(attempts: Sequence[Attempt], max_attempts: int = 3) -> HealDecis
 # --- choosing the deployment (pure) ----------------------------------------------------------------
 
 
+def cancelled_by(deployment: Mapping[str, Any]) -> str:
+    """Why a deployment was cancelled, as far as App Platform says (its cause_details)."""
+    details = deployment.get("cause_details") if isinstance(deployment.get("cause_details"), Mapping) else {}
+    action = (details or {}).get("digitalocean_user_action")
+    user = (action or {}).get("user") if isinstance(action, Mapping) else None
+    who = (
+        str((user or {}).get("full_name") or (user or {}).get("email") or "")
+        if isinstance(user, Mapping)
+        else ""
+    )
+    return f"cancelled by {who}" if who else "cancelled (in the console, by doctl, or by another run)"
+
+
 def superseded_by(deployments: Sequence[Mapping[str, Any]], dep_id: str) -> str:
     """What replaced ``dep_id`` (the newest deployment, when it is newer), said as a reason."""
     newest = deployments[0] if deployments else None
@@ -382,8 +395,11 @@ class Deployer:
         if phase != "ACTIVE":
             detail = f"; error: {diagnosis.line}" if diagnosis else ""
             why = replaced if phase == "SUPERSEDED" and replaced else decision.reason
+            if phase == "CANCELED":
+                why = cancelled_by(dep)
+            ended = f"deployment {dep_id} ended {phase}"
             raise DeploymentFailed(
-                f"deployment {dep_id} ended {phase}: {why}{detail}",
+                f"{ended}: {why}{detail}" if why != f"ended {phase}" else f"{ended}{detail}",
                 deployment=dep_id,
                 phase=phase,
                 fingerprint=diagnosis.fingerprint if diagnosis else "",
