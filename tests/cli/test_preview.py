@@ -128,7 +128,10 @@ def test_up_creates_deploys_verifies_and_comments_then_a_push_updates_it(world: 
     # the create's answer names its deployment (pending_deployment): followed without a listing
     assert world.do.calls["apps_list_deployments"] == 0
     row = world.row(21)
-    assert row.status == "success" and row.detail == f"{world.app.url} — verified" and row.sha == first
+    assert row.status == "success" and row.sha == first
+    # its cost, as App Platform quotes the spec (propose's app_cost), on the row and in --json
+    assert row.detail == f"{world.app.url} — verified (about $5/month while it lives)"
+    assert data["monthly-cost"] == 5
     world.dev.git("checkout", "-q", "feat-21")
     second = world.dev.commit("More", {"app/export.py": "x = 2\n"})
     world.dev.git("push", "-q", "origin", "feat-21")

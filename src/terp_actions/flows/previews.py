@@ -57,10 +57,12 @@ class PreviewOutcome(Outcome):
     verdict: str = ""  # pass | fail | '' (not verified)
     deployment: str = ""
     reason: str = ""
+    monthly_cost: float | None = None  # App Platform's quote for the preview's spec (propose)
     failure: TerpError | None = None
 
     def data(self) -> dict[str, Json]:
         return {
+            "monthly-cost": self.monthly_cost,
             "pr": self.pr,
             "name": self.name,
             "action": self.action,
@@ -150,6 +152,7 @@ def preview_up(
         return outcome
     spec = _preview_spec(ctx, repo, pr, name, pull.head)
     try:
+        outcome.monthly_cost = _monthly_cost(ctx, spec)
         app, outcome.action = _create_or_update(ctx, pr, name, spec)
         outcome.app_id = str(app["id"])
         checker = commit_checker(git, head, console)
@@ -173,6 +176,8 @@ def preview_up(
         outcome.verdict = "pass" if checked.verdict.passed else "fail"
         failed = [c.name for c in checked.verdict.checks if c.status == "fail"]
         detail = f"{outcome.url} — " + ("verified" if not failed else "failed: " + ", ".join(failed))
+        if outcome.monthly_cost is not None:
+            detail += f" (about ${outcome.monthly_cost:g}/month while it lives)"
         ctx.report(pr, "success" if not failed else "failure", head, detail, outcome.deployment)
         if failed:
             outcome.failure = VerificationFailed(
@@ -182,6 +187,13 @@ def preview_up(
         ctx.report(pr, "failure", head, f"{name}: {exc}", outcome.deployment)
         outcome.failure = exc
     return outcome
+
+
+def _monthly_cost(ctx: PreviewContext, spec: Mapping[str, Any]) -> float | None:
+    """What App Platform quotes for the preview's spec per month (propose's app_cost); None when
+    it gives none. A spec it refuses stops here, before anything is created."""
+    cost = ctx.platform.validate_spec(spec).get("app_cost")
+    return float(cost) if isinstance(cost, int | float) and not isinstance(cost, bool) else None
 
 
 URL_WAIT: Final = 300.0  # how long a live preview may go without a URL before we give up
