@@ -266,6 +266,11 @@ def is_dirty(git: Git) -> bool:
     return bool(git.run(["status", "--porcelain", "--untracked-files=no"]).stdout.strip())
 
 
+def has_remote(git: Git, remote: str) -> bool:
+    """True when the clone has a remote named ``remote``."""
+    return remote in git.text(["remote"]).split()
+
+
 def remote_url(git: Git, remote: str) -> str:
     """The fetch URL of ``remote``; a remote the clone does not have is bad input naming it."""
     proc = git.run(["remote", "get-url", "--", remote], check=False)

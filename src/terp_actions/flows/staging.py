@@ -63,12 +63,12 @@ def commit_checker(
     *,
     remote: str = "origin",
     branches: Sequence[str] = (),
-    github: GitHubClient | None = None,
+    compare: Callable[[str, str], str] | None = None,
 ) -> Callable[[str], bool]:
     """``contains(commit)``: does a deployment's commit contain ``head``? A commit the clone lacks
     (a newer push that superseded ours, which the runner's clone never fetched) is fetched first:
-    ``branches``, then the commit itself; GitHub's compare answers only when neither brings it.
-    Unknown after all that: no."""
+    ``branches``, then the commit itself; ``compare`` (GitHub's comparison status of two commits,
+    built only if asked) answers only when neither brings it. Unknown after all that: no."""
     answers: dict[str, bool] = {}
 
     def known(commit: str) -> bool:
@@ -84,9 +84,9 @@ def commit_checker(
     def decide(commit: str) -> bool:
         if known(commit):
             return gitmod.is_ancestor(git, head, commit)
-        if github is not None:
+        if compare is not None:
             with contextlib.suppress(TerpError):
-                return str(github.compare(head, commit).get("status")) in ("ahead", "identical")
+                return compare(head, commit) in ("ahead", "identical")
         console.warn(f"deployment commit {commit[:12]} could not be fetched; not adopted", "Unknown commit")
         return False
 
@@ -345,7 +345,7 @@ def deploy_environment(
     dry_run: bool = False,
     timeout: float | None = None,
     freeze: Freeze | None = None,
-    github: GitHubClient | None = None,
+    compare: Callable[[str, str], str] | None = None,
     clock: Clock = time.monotonic,
     sleep: Sleep = time.sleep,
 ) -> DeployOutcome:
@@ -358,7 +358,7 @@ def deploy_environment(
         stopped = f"stopped by the deploy freeze ({freeze.reason})"
         return DeployOutcome(environment.name, head, environment.url, freeze=stopped, frozen=True)
     live = platform.get_app(environment.app)
-    contains = commit_checker(git, head, console, branches=source_branches(live), github=github)
+    contains = commit_checker(git, head, console, branches=source_branches(live), compare=compare)
     outcome = DeployOutcome(environment.name, head, str(live.get("live_url") or environment.url))
     outcome.redeploy = redeploy
     if redeploy:

@@ -81,7 +81,12 @@ def command(
         deadline = parse_duration(timeout)
         if deadline is None:
             raise BadInput(f"--timeout {timeout!r}: expected a duration like 30m or 1800s")
+    from terp_actions.git import has_remote
+
     git = session.git(repo)
+    if has_remote(git, remote):
+        # Fetches go to the remote with GITHUB_TOKEN (a newer push that superseded ours is fetched).
+        git = session.git(repo, remote=remote)
     head = session.expected_commit(git, sha, remote, config, env)
     if not apply_spec and spec_since and environment.spec:
         apply_spec = spec_changed_in(git, spec_since, head, environment.spec, session)
@@ -100,6 +105,9 @@ def command(
         dry_run=dry_run,
         timeout=deadline,
         freeze=freeze,
-        github=session.github_or_none(),
+        # GitHub's comparison, built only when a superseding commit cannot be fetched
+        compare=(lambda base, other: str(session.github().compare(base, other).get("status")))
+        if session.has_github
+        else None,
     )
     session.finish(outcome, summary=render_deploy_summary(outcome), lines=render_deploy_text(outcome))
