@@ -177,7 +177,7 @@ def decide_heal(attempts: Sequence[Attempt], max_attempts: int = 3) -> HealDecis
     if last.ok:
         return HealDecision(False, False, "deployed")
     if last.diagnosis is None:
-        return HealDecision(False, False, f"ended {last.phase}")
+        return HealDecision(False, False, "nothing in its logs to retry")
     if last.phase == "CANCELED":
         return HealDecision(False, False, "the deployment was canceled")
     if last.diagnosis.kind == "deterministic":
@@ -397,9 +397,8 @@ class Deployer:
             why = replaced if phase == "SUPERSEDED" and replaced else decision.reason
             if phase == "CANCELED":
                 why = cancelled_by(dep)
-            ended = f"deployment {dep_id} ended {phase}"
             raise DeploymentFailed(
-                f"{ended}: {why}{detail}" if why != f"ended {phase}" else f"{ended}{detail}",
+                f"deployment {dep_id} ended {phase}: {why}{detail}",
                 deployment=dep_id,
                 phase=phase,
                 fingerprint=diagnosis.fingerprint if diagnosis else "",
